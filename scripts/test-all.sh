@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The whole test suite: unit + integration tests, then the conformance sweeps against the
+# reference implementations (needs .venv: bash scripts/setup-venv.sh).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo build --release
+cargo test --release
+for s in scripts/conformance/*.sh; do
+  [ -e "$s" ] || continue
+  echo "== $s"
+  bash "$s"
+done

@@ -1,0 +1,97 @@
+//! Command-line types (clap derive) and one file per subcommand. The only place that knows clap
+//! and indicatif: arguments are turned into library configs here, once.
+
+mod eval;
+mod progress_bar;
+
+use clap::{Args, Parser, Subcommand};
+use retina_tools::{Error, Result};
+use std::io::Write;
+
+/// RetinaNet toolkit: bit-exact COCO evaluation, anchor grids and matching, focal-loss statistics.
+#[derive(Parser, Debug)]
+#[command(name = "retina-tools", version, about, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Evaluate COCO results exactly like pycocotools' COCOeval, in parallel.
+    Eval(eval::EvalArgs),
+}
+
+/// Flags shared by every subcommand.
+#[derive(Args, Debug, Clone)]
+pub struct GlobalArgs {
+    /// Worker threads (default: all cores). Results do not depend on it.
+    #[arg(long, global = true, value_name = "N")]
+    pub threads: Option<usize>,
+    /// No progress bars or notes on stderr.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+}
+
+impl GlobalArgs {
+    fn apply(&self) -> Result<()> {
+        if let Some(n) = self.threads {
+            if n == 0 {
+                return Err(Error::input("--threads must be at least 1").with_hint("omit --threads to use all cores"));
+            }
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(n)
+                .build_global()
+                .map_err(|e| Error::internal(format!("cannot start {} threads: {}", n, e)))?;
+        }
+        Ok(())
+    }
+}
+
+pub fn main() -> Result<()> {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            use clap::error::ErrorKind as K;
+            match e.kind() {
+                K::DisplayHelp | K::DisplayVersion | K::DisplayHelpOnMissingArgumentOrSubcommand => {
+                    let _ = e.print();
+                    std::process::exit(if e.kind() == K::DisplayHelpOnMissingArgumentOrSubcommand { 2 } else { 0 });
+                }
+                _ => {
+                    // clap's own message already starts with "error:"; keep its usage hint.
+                    let _ = e.print();
+                    std::process::exit(2);
+                }
+            }
+        }
+    };
+    match cli.command {
+        Command::Eval(a) => {
+            a.global.apply()?;
+            eval::run(a)
+        }
+    }
+}
+
+/// Write `text` to stdout; a closed pipe (`| head`) is not an error.
+pub fn print_stdout(text: &str) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(Error::internal(format!("cannot write to stdout: {}", e))),
+    }
+}
+
+/// Parse a comma list like `1,10,100`.
+pub fn parse_list<T: std::str::FromStr>(flag: &str, s: &str) -> Result<Vec<T>> {
+    s.split(',')
+        .filter(|x| !x.trim().is_empty())
+        .map(|x| {
+            x.trim().parse::<T>().map_err(|_| {
+                Error::input(format!("{}: cannot read '{}' in '{}'", flag, x.trim(), s)).with_hint(format!("{} takes a comma-separated list, e.g. {} 1,2,3", flag, flag))
+            })
+        })
+        .collect()
+}

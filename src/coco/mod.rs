@@ -1,0 +1,355 @@
+//! The COCO data model: ground-truth datasets (`instances_*.json`) and results files, read with
+//! the parallel positioned JSON reader and validated field by field. Every bad value is reported
+//! with the file, its JSON path and line:column. Semantics follow pycocotools' `COCO` and
+//! `loadRes` (see docs/parity.md), e.g. result ids are always 1..N in file order.
+
+use crate::error::{Error, Result};
+use crate::geom::Xywh;
+use crate::io::json::{self, JResult, JsonError, Reader};
+use rustc_hash::FxHashMap;
+use std::path::Path;
+
+/// COCO ids are JSON integers; they are kept exact up to 64 bits (and beyond, to i128).
+pub type Id = i128;
+
+#[derive(Debug, Clone)]
+pub struct Image {
+    pub id: Id,
+    pub width: Option<f64>,
+    pub height: Option<f64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Category {
+    pub id: Id,
+    pub name: String,
+}
+
+/// A ground-truth annotation, with the fields evaluation and matching use.
+#[derive(Debug, Clone)]
+pub struct Annotation {
+    pub id: Id,
+    pub image_id: Id,
+    pub category_id: Id,
+    pub bbox: Xywh,
+    /// The `area` field (segmentation area in COCO). pycocotools' area ranges use this, not the box.
+    pub area: f64,
+    pub iscrowd: bool,
+}
+
+/// A ground-truth dataset. `images`/`categories` keep file order; lookups go through the maps.
+#[derive(Debug, Default)]
+pub struct Dataset {
+    pub images: Vec<Image>,
+    pub annotations: Vec<Annotation>,
+    pub categories: Vec<Category>,
+    /// image id → index of the *last* image with that id (pycocotools keeps the last duplicate).
+    pub image_index: FxHashMap<Id, u32>,
+    pub category_index: FxHashMap<Id, u32>,
+}
+
+/// One detection of a results file, as pycocotools' `loadRes` sees it (bbox branch).
+#[derive(Debug, Clone, Copy)]
+pub struct Detection {
+    /// Index into `Dataset::images`.
+    pub image: u32,
+    /// Index into `Dataset::categories`, or `u32::MAX` for a category absent from the GT.
+    pub category: u32,
+    pub bbox: Xywh,
+    pub score: f64,
+}
+
+impl Detection {
+    /// `area = w*h` as loadRes computes it for box results.
+    #[inline]
+    pub fn area(&self) -> f64 {
+        self.bbox[2] * self.bbox[3]
+    }
+}
+
+/// Detections plus what loading noticed.
+#[derive(Debug, Default)]
+pub struct Results {
+    pub detections: Vec<Detection>,
+    /// Detections whose category is not among the GT categories (pycocotools drops them silently).
+    pub unknown_category: usize,
+}
+
+/// Turn a positioned JSON error into the crate error: `FILE: PATH (line L, column C): MESSAGE`.
+pub fn located(path: &Path, buf: &[u8], prefix: &str, e: JsonError) -> Error {
+    let (line, col) = json::line_col(buf, e.pos);
+    let jpath = format!("{}{}", prefix, e.path);
+    let loc = if jpath.is_empty() {
+        format!("line {}, column {}", line, col)
+    } else {
+        format!("{} (line {}, column {})", jpath, line, col)
+    };
+    Error::in_file(path, &loc, e.message)
+}
+
+fn check_file_start(path: &Path, buf: &[u8], what: &str) -> Result<()> {
+    if buf.iter().all(|b| b.is_ascii_whitespace()) {
+        return Err(Error::in_file(path, "", "the file is empty").with_hint(format!("expected {}", what)));
+    }
+    if buf.iter().take(512).any(|&b| b == 0) || std::str::from_utf8(&buf[..buf.len().min(64)]).is_err() && buf.len() > 64 && std::str::from_utf8(&buf[..60]).is_err() {
+        return Err(Error::in_file(path, "", "this is not a JSON text (binary data)").with_hint(format!("expected {}", what)));
+    }
+    Ok(())
+}
+
+const GT_HINT: &str = "expected a COCO ground-truth file: {\"images\": [...], \"annotations\": [...], \"categories\": [...]}";
+const RES_HINT: &str = "expected a COCO results file: [{\"image_id\": 1, \"category_id\": 1, \"bbox\": [x, y, w, h], \"score\": 0.9}, ...]";
+
+/// Require a non-negative size value.
+fn non_negative(r: &mut Reader<'_>, what: &str) -> JResult<f64> {
+    let pos = r.pos();
+    let v = r.f64()?;
+    if v < 0.0 {
+        return Err(JsonError::new(pos, format!("negative {} {}", what, v)));
+    }
+    Ok(v)
+}
+
+fn read_bbox(r: &mut Reader<'_>) -> JResult<Xywh> {
+    let pos = r.pos();
+    let b = r.f64x4()?;
+    if b[2] < 0.0 || b[3] < 0.0 {
+        return Err(JsonError::new(pos, format!("negative box size (width {}, height {})", b[2], b[3])));
+    }
+    Ok(b)
+}
+
+fn missing(r: &Reader<'_>, start: usize, field: &str, what: &str) -> JsonError {
+    let _ = r;
+    JsonError::new(start, format!("missing field \"{}\" ({})", field, what))
+}
+
+fn parse_image(r: &mut Reader<'_>) -> JResult<Image> {
+    let start = r.pos();
+    r.begin_object()?;
+    let (mut id, mut width, mut height) = (None, None, None);
+    let mut first = true;
+    while let Some(k) = r.next_key(&mut first)? {
+        match &*k {
+            "id" => id = Some(r.int().map_err(|e| e.in_key("id"))?),
+            "width" => width = Some(non_negative(r, "width").map_err(|e| e.in_key("width"))?),
+            "height" => height = Some(non_negative(r, "height").map_err(|e| e.in_key("height"))?),
+            _ => r.skip_value().map_err(|e| e.in_key(&k))?,
+        }
+    }
+    let id = id.ok_or_else(|| missing(r, start, "id", "every image needs an integer id"))?;
+    Ok(Image { id, width, height })
+}
+
+fn parse_category(r: &mut Reader<'_>) -> JResult<Category> {
+    let start = r.pos();
+    r.begin_object()?;
+    let (mut id, mut name) = (None, None);
+    let mut first = true;
+    while let Some(k) = r.next_key(&mut first)? {
+        match &*k {
+            "id" => id = Some(r.int().map_err(|e| e.in_key("id"))?),
+            "name" => name = Some(r.string().map_err(|e| e.in_key("name"))?.into_owned()),
+            _ => r.skip_value().map_err(|e| e.in_key(&k))?,
+        }
+    }
+    let id = id.ok_or_else(|| missing(r, start, "id", "every category needs an integer id"))?;
+    Ok(Category { id, name: name.unwrap_or_else(|| id.to_string()) })
+}
+
+fn parse_annotation(r: &mut Reader<'_>) -> JResult<Annotation> {
+    let start = r.pos();
+    r.begin_object()?;
+    let (mut id, mut image_id, mut category_id, mut bbox, mut area, mut iscrowd) = (None, None, None, None, None, None);
+    let mut first = true;
+    while let Some(k) = r.next_key(&mut first)? {
+        match &*k {
+            "id" => id = Some(r.int().map_err(|e| e.in_key("id"))?),
+            "image_id" => image_id = Some(r.int().map_err(|e| e.in_key("image_id"))?),
+            "category_id" => category_id = Some(r.int().map_err(|e| e.in_key("category_id"))?),
+            "bbox" => bbox = Some(read_bbox(r).map_err(|e| e.in_key("bbox"))?),
+            "area" => area = Some(non_negative(r, "area").map_err(|e| e.in_key("area"))?),
+            "iscrowd" => iscrowd = Some(r.bool_like().map_err(|e| e.in_key("iscrowd"))?),
+            _ => r.skip_value().map_err(|e| e.in_key(&k))?,
+        }
+    }
+    Ok(Annotation {
+        id: id.ok_or_else(|| missing(r, start, "id", "pycocotools indexes annotations by id"))?,
+        image_id: image_id.ok_or_else(|| missing(r, start, "image_id", "every annotation belongs to an image"))?,
+        category_id: category_id.ok_or_else(|| missing(r, start, "category_id", "every annotation has a category"))?,
+        bbox: bbox.ok_or_else(|| missing(r, start, "bbox", "[x, y, width, height] is needed for bbox evaluation"))?,
+        area: area.ok_or_else(|| missing(r, start, "area", "pycocotools' area ranges use the annotation's area field"))?,
+        iscrowd: iscrowd.ok_or_else(|| missing(r, start, "iscrowd", "pycocotools reads iscrowd of every ground-truth annotation; use 0"))?,
+    })
+}
+
+impl Dataset {
+    /// Read and validate a COCO ground-truth file.
+    pub fn load(path: &Path) -> Result<Dataset> {
+        let buf = crate::io::read_file(path)?;
+        Dataset::parse(path, &buf)
+    }
+
+    pub fn parse(path: &Path, buf: &[u8]) -> Result<Dataset> {
+        check_file_start(path, buf, GT_HINT).map_err(|e| e.or_hint(GT_HINT))?;
+        let loc = |e: JsonError| located(path, buf, "", e).or_hint(GT_HINT);
+        // Pass 1: find the three arrays (the last occurrence of a key wins, as in Python).
+        let mut r = Reader::new(buf);
+        let mut spans: [Option<(usize, usize)>; 3] = [None; 3];
+        r.begin_object().map_err(|e| loc(JsonError { message: format!("the top level must be an object ({})", e.message), ..e }))?;
+        let mut first = true;
+        while let Some(k) = r.next_key(&mut first).map_err(loc)? {
+            let slot = match &*k {
+                "images" => Some(0),
+                "annotations" => Some(1),
+                "categories" => Some(2),
+                _ => None,
+            };
+            match slot {
+                Some(s) => {
+                    r.skip_ws();
+                    let open = r.pos();
+                    r.fast_skip().map_err(|e| loc(e.in_key(&k)))?;
+                    spans[s] = Some((open, r.pos()));
+                }
+                None => r.skip_value().map_err(|e| loc(e.in_key(&k)))?,
+            }
+        }
+        r.expect_end().map_err(loc)?;
+        let names = ["images", "annotations", "categories"];
+        for (i, s) in spans.iter().enumerate() {
+            if s.is_none() {
+                return Err(Error::in_file(path, "", format!("missing top-level key \"{}\"", names[i])).with_hint(GT_HINT));
+            }
+        }
+        let (io, ie) = spans[0].unwrap_or_default();
+        let (ao, ae) = spans[1].unwrap_or_default();
+        let (co, ce) = spans[2].unwrap_or_default();
+        let pre = |name: &str, e: JsonError| located(path, buf, name, e).or_hint(GT_HINT);
+        let (images, _) = json::parse_array_par(buf, io, ie, parse_image).map_err(|e| pre("images", e))?;
+        let (annotations, _) = json::parse_array_par(buf, ao, ae, parse_annotation).map_err(|e| pre("annotations", e))?;
+        let (categories, _) = json::parse_array_par(buf, co, ce, parse_category).map_err(|e| pre("categories", e))?;
+
+        let mut image_index = FxHashMap::default();
+        image_index.reserve(images.len());
+        for (i, im) in images.iter().enumerate() {
+            image_index.insert(im.id, i as u32);
+        }
+        let mut category_index = FxHashMap::default();
+        for (i, c) in categories.iter().enumerate() {
+            category_index.insert(c.id, i as u32);
+        }
+        Ok(Dataset { images, annotations, categories, image_index, category_index })
+    }
+
+    /// Sorted unique image ids (pycocotools' `sorted(getImgIds())`).
+    pub fn sorted_image_ids(&self) -> Vec<Id> {
+        let mut v: Vec<Id> = self.image_index.keys().copied().collect();
+        v.sort_unstable();
+        v
+    }
+
+    /// Sorted unique category ids.
+    pub fn sorted_category_ids(&self) -> Vec<Id> {
+        let mut v: Vec<Id> = self.category_index.keys().copied().collect();
+        v.sort_unstable();
+        v
+    }
+}
+
+impl Results {
+    /// Read a results file (a JSON list of detections) against `gt`.
+    pub fn load(path: &Path, gt: &Dataset) -> Result<Results> {
+        let buf = crate::io::read_file(path)?;
+        Results::parse(path, &buf, gt)
+    }
+
+    pub fn parse(path: &Path, buf: &[u8], gt: &Dataset) -> Result<Results> {
+        check_file_start(path, buf, RES_HINT).map_err(|e| e.or_hint(RES_HINT))?;
+        let mut r = Reader::new(buf);
+        r.skip_ws();
+        let open = r.pos();
+        if buf.get(open) != Some(&b'[') {
+            let e = r.begin_array().unwrap_err();
+            return Err(located(path, buf, "", JsonError { message: format!("a results file must be a list of detections ({})", e.message), ..e })
+                .with_hint(RES_HINT));
+        }
+        let parse_det = |r: &mut Reader<'_>| -> JResult<Detection> {
+            let start = r.pos();
+            r.begin_object()?;
+            let (mut image, mut category, mut bbox, mut score) = (None, None, None, None);
+            let mut first = true;
+            while let Some(k) = r.next_key(&mut first)? {
+                match &*k {
+                    "image_id" => {
+                        let p = r.pos();
+                        let id = r.int().map_err(|e| e.in_key("image_id"))?;
+                        match gt.image_index.get(&id) {
+                            Some(&i) => image = Some(i),
+                            None => {
+                                return Err(JsonError::new(p, format!(
+                                    "image id {} is not in the ground truth (pycocotools: \"Results do not correspond to current coco set\")", id))
+                                .in_key("image_id"))
+                            }
+                        }
+                    }
+                    "category_id" => {
+                        let id = r.int().map_err(|e| e.in_key("category_id"))?;
+                        category = Some(gt.category_index.get(&id).copied().unwrap_or(u32::MAX));
+                    }
+                    "bbox" => bbox = Some(read_bbox(r).map_err(|e| e.in_key("bbox"))?),
+                    "score" => score = Some(r.f64().map_err(|e| e.in_key("score"))?),
+                    _ => r.skip_value().map_err(|e| e.in_key(&k))?,
+                }
+            }
+            Ok(Detection {
+                image: image.ok_or_else(|| JsonError::new(start, "missing field \"image_id\""))?,
+                category: category.ok_or_else(|| JsonError::new(start, "missing field \"category_id\""))?,
+                bbox: bbox.ok_or_else(|| JsonError::new(start, "missing field \"bbox\" (bbox evaluation needs [x, y, width, height])"))?,
+                score: score.ok_or_else(|| JsonError::new(start, "missing field \"score\""))?,
+            })
+        };
+        let (detections, end) = json::parse_array_par(buf, open, buf.len(), parse_det)
+            .map_err(|e| located(path, buf, "", e).or_hint(RES_HINT))?;
+        let mut tail = Reader::at(buf, end);
+        tail.expect_end().map_err(|e| located(path, buf, "", e).or_hint(RES_HINT))?;
+        let unknown_category = detections.iter().filter(|d| d.category == u32::MAX).count();
+        Ok(Results { detections, unknown_category })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GT: &str = r#"{"info": {"x": [1, {"y": null}]},
+      "images": [{"id": 1, "width": 10, "height": 20}, {"id": 9007199254740993}],
+      "annotations": [{"id": 5, "image_id": 1, "category_id": 3, "bbox": [1, 2, 3, 4], "area": 12.5, "iscrowd": 0,
+                       "segmentation": [[1, 2, 3, 4, 5, 6]]}],
+      "categories": [{"id": 3, "name": "cat"}]}"#;
+
+    #[test]
+    fn loads_gt_with_exact_ids() {
+        let d = Dataset::parse(Path::new("gt.json"), GT.as_bytes()).unwrap();
+        assert_eq!(d.images.len(), 2);
+        assert_eq!(d.images[1].id, 9007199254740993);
+        assert!(d.image_index.contains_key(&9007199254740993));
+        assert!(!d.image_index.contains_key(&9007199254740992));
+        assert_eq!(d.annotations[0].bbox, [1.0, 2.0, 3.0, 4.0]);
+        assert_eq!(d.annotations[0].area, 12.5);
+        assert_eq!(d.categories[0].name, "cat");
+    }
+
+    #[test]
+    fn results_errors_name_the_path() {
+        let d = Dataset::parse(Path::new("gt.json"), GT.as_bytes()).unwrap();
+        let e = Results::parse(Path::new("r.json"), br#"[{"image_id": 1, "category_id": 3, "bbox": [1,2,3], "score": 1}]"#, &d).unwrap_err();
+        assert!(e.message.contains("r.json: [0].bbox (line 1, column 45): expected 4 numbers"), "{}", e.message);
+        let e = Results::parse(Path::new("r.json"), br#"[{"image_id": 2, "category_id": 3, "bbox": [1,2,3,4], "score": 1}]"#, &d).unwrap_err();
+        assert!(e.message.contains("[0].image_id") && e.message.contains("not in the ground truth"), "{}", e.message);
+        let e = Results::parse(Path::new("r.json"), br#"[{"image_id": 1, "category_id": 3, "bbox": [1,2,3,4], "score": NaN}]"#, &d).unwrap_err();
+        assert!(e.message.contains("[0].score") && e.message.contains("NaN"), "{}", e.message);
+        let r = Results::parse(Path::new("r.json"), br#"[{"image_id": 1, "category_id": 7, "bbox": [1,2,3,4], "score": 1}]"#, &d).unwrap();
+        assert_eq!(r.unknown_category, 1);
+    }
+}

@@ -1,0 +1,206 @@
+//! Phase 2 of COCOeval (`accumulate`): per category, area range and maxDet, sort the detections
+//! of all images by score and turn the cumulative TP/FP counts into the interpolated
+//! precision/recall/score arrays, with pycocotools' exact arithmetic:
+//! `rc = tp / npig`, `pr = tp / (fp + tp + eps)` (eps = `np.spacing(1)`), the right-to-left
+//! precision envelope, and `searchsorted(rc, recThrs, 'left')` with out-of-range entries left 0.
+//!
+//! Only positions of true positives can carry the envelope's maxima and be hit by
+//! `searchsorted` (recall changes only there), so precision is evaluated at those positions
+//! alone; the values are the same doubles pycocotools computes at them.
+
+use super::evaluate::{Matched, FP, TP};
+use super::Setup;
+use crate::coco::Results;
+use rayon::prelude::*;
+
+/// `np.spacing(1)`, the epsilon pycocotools adds to the precision denominator.
+const PRECISION_EPS: f64 = f64::EPSILON;
+
+/// The accumulated arrays, C order, initialised to -1 like pycocotools.
+#[derive(Debug, Clone)]
+pub struct Arrays {
+    /// [T, R, K, A, M]
+    pub precision: Vec<f64>,
+    /// [T, K, A, M]
+    pub recall: Vec<f64>,
+    /// [T, R, K, A, M]
+    pub scores: Vec<f64>,
+    pub t: usize,
+    pub r: usize,
+    pub k: usize,
+    pub a: usize,
+    pub m: usize,
+}
+
+impl Arrays {
+    #[inline]
+    pub fn pidx(&self, t: usize, r: usize, k: usize, a: usize, m: usize) -> usize {
+        (((t * self.r + r) * self.k + k) * self.a + a) * self.m + m
+    }
+    #[inline]
+    pub fn ridx(&self, t: usize, k: usize, a: usize, m: usize) -> usize {
+        ((t * self.k + k) * self.a + a) * self.m + m
+    }
+}
+
+/// Per-category result: [T, R, A, M] precision and scores, [T, A, M] recall.
+struct CatOut {
+    precision: Vec<f64>,
+    scores: Vec<f64>,
+    recall: Vec<f64>,
+}
+
+pub fn accumulate(res: &Results, setup: &Setup, iou_thrs: &[f64], rec_thrs: &[f64], n_area: usize, n_img: usize, mt: &Matched) -> Arrays {
+    let (t_n, r_n, a_n, m_n) = (iou_thrs.len(), rec_thrs.len(), n_area, setup.max_dets.len());
+    let k_n = setup.k();
+    let at = a_n * t_n;
+
+    let per_cat: Vec<CatOut> = (0..k_n)
+        .into_par_iter()
+        .map(|k| {
+            let mut out = CatOut { precision: vec![-1.0; t_n * r_n * a_n * m_n], scores: vec![-1.0; t_n * r_n * a_n * m_n], recall: vec![-1.0; t_n * a_n * m_n] };
+            let units = k * n_img..(k + 1) * n_img;
+            let live: Vec<usize> = units.clone().filter(|&u| !mt.empty[u]).collect();
+            if live.is_empty() {
+                return out;
+            }
+            // Concatenate (image order) then stable-sort by descending score: (score, unit, rank).
+            let mut all: Vec<(f64, u32, u32)> = Vec::new();
+            for &u in &live {
+                for (rank, &d) in mt.dt_sorted[mt.off[u] as usize..mt.off[u + 1] as usize].iter().enumerate() {
+                    all.push((res.detections[d as usize].score, u as u32, rank as u32));
+                }
+            }
+            all.sort_by(|a, b| b.0.partial_cmp(&a.0).unwrap_or(std::cmp::Ordering::Equal));
+            let npig: Vec<u64> = (0..a_n).map(|a| live.iter().map(|&u| mt.npig[u * a_n + a] as u64).sum()).collect();
+
+            let mut tp = vec![0u32; at];
+            let mut fp = vec![0u32; at];
+            // Per (a, t): (fp count, position) at each true positive.
+            let mut events: Vec<Vec<(u32, u32)>> = vec![Vec::new(); at];
+            let mut sorted_scores: Vec<f64> = Vec::with_capacity(all.len());
+            let mut env: Vec<f64> = Vec::new();
+            for (mi, &max_det) in setup.max_dets.iter().enumerate() {
+                tp.iter_mut().for_each(|x| *x = 0);
+                fp.iter_mut().for_each(|x| *x = 0);
+                events.iter_mut().for_each(|e| e.clear());
+                sorted_scores.clear();
+                let mut pos: u32 = 0;
+                let mut first_state: Vec<u8> = Vec::new();
+                for &(score, u, rank) in &all {
+                    if rank as usize >= max_det {
+                        continue;
+                    }
+                    let base = (mt.off[u as usize] + rank) as usize * at;
+                    let st = &mt.states[base..base + at];
+                    if pos == 0 {
+                        first_state.extend_from_slice(st);
+                    }
+                    for j in 0..at {
+                        match st[j] {
+                            TP => {
+                                tp[j] += 1;
+                                events[j].push((fp[j], pos));
+                            }
+                            FP => fp[j] += 1,
+                            _ => {}
+                        }
+                    }
+                    sorted_scores.push(score);
+                    pos += 1;
+                }
+                let nd = pos as usize;
+                for a in 0..a_n {
+                    if npig[a] == 0 {
+                        continue;
+                    }
+                    let npig_f = npig[a] as f64;
+                    for t in 0..t_n {
+                        let j = a * t_n + t;
+                        let ev = &events[j];
+                        let o = (t * a_n + a) * m_n + mi;
+                        if nd == 0 {
+                            out.recall[o] = 0.0;
+                            for r in 0..r_n {
+                                let q = ((t * r_n + r) * a_n + a) * m_n + mi;
+                                out.precision[q] = 0.0;
+                                out.scores[q] = 0.0;
+                            }
+                            continue;
+                        }
+                        // rc[-1] = tp_total / npig.
+                        out.recall[o] = ev.len() as f64 / npig_f;
+                        // Precision at each TP, then the suffix maximum (the envelope).
+                        env.clear();
+                        env.extend(ev.iter().enumerate().map(|(i, &(f, _))| {
+                            let tpv = (i + 1) as f64;
+                            tpv / ((f as f64 + tpv) + PRECISION_EPS)
+                        }));
+                        for i in (0..env.len().saturating_sub(1)).rev() {
+                            if env[i + 1] > env[i] {
+                                env[i] = env[i + 1];
+                            }
+                        }
+                        // Position 0's own precision (0 unless it is a TP, which env covers).
+                        let pr0 = if first_state[j] == TP { env[0] } else { 0.0 };
+                        let env0 = if env.is_empty() { pr0 } else { pr0.max(env[0]) };
+                        let mut e = 0usize; // candidate event: tp = e + 1
+                        for (r, &thr) in rec_thrs.iter().enumerate() {
+                            let q = ((t * r_n + r) * a_n + a) * m_n + mi;
+                            if thr <= 0.0 {
+                                // rc[0] >= 0 >= thr: index 0.
+                                out.precision[q] = env0;
+                                out.scores[q] = sorted_scores[0];
+                                continue;
+                            }
+                            while e < ev.len() && ((e + 1) as f64 / npig_f) < thr {
+                                e += 1;
+                            }
+                            if e < ev.len() {
+                                out.precision[q] = env[e];
+                                out.scores[q] = sorted_scores[ev[e].1 as usize];
+                            } else {
+                                // searchsorted ran past the end: pycocotools leaves 0 from here on.
+                                for r2 in r..r_n {
+                                    let q2 = ((t * r_n + r2) * a_n + a) * m_n + mi;
+                                    out.precision[q2] = 0.0;
+                                    out.scores[q2] = 0.0;
+                                }
+                                break;
+                            }
+                        }
+                    }
+                }
+            }
+            out
+        })
+        .collect();
+
+    let mut arr = Arrays {
+        precision: vec![-1.0; t_n * r_n * k_n * a_n * m_n],
+        recall: vec![-1.0; t_n * k_n * a_n * m_n],
+        scores: vec![-1.0; t_n * r_n * k_n * a_n * m_n],
+        t: t_n,
+        r: r_n,
+        k: k_n,
+        a: a_n,
+        m: m_n,
+    };
+    for (k, c) in per_cat.iter().enumerate() {
+        for t in 0..t_n {
+            for a in 0..a_n {
+                for m in 0..m_n {
+                    let i = arr.ridx(t, k, a, m);
+                    arr.recall[i] = c.recall[(t * a_n + a) * m_n + m];
+                    for r in 0..r_n {
+                        let i = arr.pidx(t, r, k, a, m);
+                        let s = ((t * r_n + r) * a_n + a) * m_n + m;
+                        arr.precision[i] = c.precision[s];
+                        arr.scores[i] = c.scores[s];
+                    }
+                }
+            }
+        }
+    }
+    arr
+}

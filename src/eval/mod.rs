@@ -1,0 +1,233 @@
+//! COCO evaluation, bit-for-bit with pycocotools 2.0.11's `COCOeval`, split along its three
+//! phases: [`evaluate`] (grouping, IoU, matching), [`accumulate`] (precision/recall arrays) and
+//! [`summarize`] (the stats and their printed lines). Parallel over independent units with a
+//! fixed output order, so results never depend on the thread count.
+
+pub mod accumulate;
+pub mod evaluate;
+pub mod params;
+pub mod summarize;
+
+use crate::coco::{Dataset, Id, Results};
+use crate::error::{Error, Result};
+use crate::progress::Progress;
+pub use accumulate::Arrays;
+pub use params::{AreaRange, IouType, Params};
+
+/// Resolved evaluation sets (what `evaluate()` derives from the params).
+pub struct Setup {
+    /// Sorted unique evaluated image ids.
+    pub img_ids: Vec<Id>,
+    /// Per GT image index: rank in `img_ids`, or `u32::MAX` if not evaluated.
+    pub img_rank: Vec<u32>,
+    /// Category ids in evaluation order: sorted unique with useCats; as given (deduplicated) without.
+    pub cat_ids: Vec<Id>,
+    /// Per GT category index: position in `cat_ids`, or `u32::MAX`.
+    pub cat_pos: Vec<u32>,
+    pub cat_pos_count: usize,
+    pub use_cats: bool,
+    /// Sorted maxDets.
+    pub max_dets: Vec<usize>,
+}
+
+impl Setup {
+    /// Number of category slots in the arrays (K): 1 with useCats=0.
+    pub fn k(&self) -> usize {
+        if self.use_cats {
+            self.cat_ids.len()
+        } else {
+            1
+        }
+    }
+}
+
+/// Per-category summary row.
+#[derive(Debug, Clone)]
+pub struct ClassRow {
+    pub category_id: Id,
+    pub name: String,
+    pub ap: f64,
+    pub ap50: f64,
+    pub ap75: f64,
+    pub ap_small: f64,
+    pub ap_medium: f64,
+    pub ap_large: f64,
+    pub ar100: f64,
+}
+
+/// Everything an evaluation produces.
+pub struct Evaluation {
+    pub params: Params,
+    pub img_ids: Vec<Id>,
+    /// Category ids of the K axis (`[-1]` with useCats=0, as pycocotools rewrites it).
+    pub cat_ids: Vec<Id>,
+    pub max_dets: Vec<usize>,
+    pub arrays: Arrays,
+    pub stats: Vec<f64>,
+    pub stat_names: Vec<String>,
+    pub lines: Vec<String>,
+    pub counts: Counts,
+    /// Quirks that fired and data that was dropped, for stderr.
+    pub notes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Counts {
+    pub images: usize,
+    pub gt: usize,
+    pub dets: usize,
+}
+
+fn resolve(gt: &Dataset, p: &Params) -> Result<Setup> {
+    let mut img_ids = match &p.img_ids {
+        None => gt.sorted_image_ids(),
+        Some(v) => {
+            for id in v {
+                if !gt.image_index.contains_key(id) {
+                    return Err(Error::input(format!("--img-ids: image id {} is not in the ground truth", id))
+                        .with_hint("list only ids that appear in the GT file's \"images\""));
+                }
+            }
+            v.clone()
+        }
+    };
+    img_ids.sort_unstable();
+    img_ids.dedup();
+    let cat_ids: Vec<Id> = match &p.cat_ids {
+        None => gt.sorted_category_ids(),
+        Some(v) => {
+            for id in v {
+                if !gt.category_index.contains_key(id) {
+                    return Err(Error::input(format!("--cat-ids: category id {} is not in the ground truth", id))
+                        .with_hint("list only ids that appear in the GT file's \"categories\""));
+                }
+            }
+            let mut c = v.clone();
+            if p.use_cats {
+                c.sort_unstable();
+                c.dedup();
+            } else {
+                let mut seen = rustc_hash::FxHashSet::default();
+                c.retain(|x| seen.insert(*x));
+            }
+            c
+        }
+    };
+    let rank: rustc_hash::FxHashMap<Id, u32> = img_ids.iter().enumerate().map(|(i, &id)| (id, i as u32)).collect();
+    let img_rank = gt.images.iter().map(|im| rank.get(&im.id).copied().unwrap_or(u32::MAX)).collect();
+    let cpos: rustc_hash::FxHashMap<Id, u32> = cat_ids.iter().enumerate().map(|(i, &id)| (id, i as u32)).collect();
+    let cat_pos = gt.categories.iter().map(|c| cpos.get(&c.id).copied().unwrap_or(u32::MAX)).collect();
+    if p.max_dets.is_empty() {
+        return Err(Error::input("--max-dets: at least one value is needed").with_hint("e.g. --max-dets 1,10,100"));
+    }
+    if p.area_rng.is_empty() {
+        return Err(Error::input("--area-rng: at least one range is needed").with_hint("e.g. --area-rng all:0,1e10"));
+    }
+    Ok(Setup {
+        cat_pos_count: cat_ids.len(),
+        img_ids,
+        img_rank,
+        cat_ids,
+        cat_pos,
+        use_cats: p.use_cats,
+        max_dets: p.sorted_max_dets(),
+    })
+}
+
+/// Notes on pycocotools quirks that change numbers and on data it drops silently.
+fn quirk_notes(gt: &Dataset, res: &Results, p: &Params, setup: &Setup, grouped: &evaluate::Grouped) -> Vec<String> {
+    let mut notes = Vec::new();
+    if res.detections.is_empty() {
+        notes.push("the results file is empty: pycocotools' loadRes would crash here; every category with ground truth scores 0".into());
+    }
+    if res.unknown_category > 0 {
+        notes.push(format!(
+            "{} detection(s) have a category_id absent from the ground truth's categories; pycocotools drops them silently, so do we",
+            res.unknown_category
+        ));
+    }
+    if p.iou_type != IouType::Keypoints && !setup.max_dets.contains(&100) {
+        notes.push("stat 0 (AP @[.50:.95, all]) is -1: pycocotools selects maxDets=100 by value for it and 100 is not among --max-dets".into());
+    }
+    if p.iou_type != IouType::Keypoints && setup.max_dets.len() < 3 {
+        notes.push("fewer than 3 --max-dets: pycocotools' summarize raises IndexError here; the stats use the largest value where a 2nd/3rd is expected".into());
+    }
+    let id0 = grouped.gt.iter().filter(|&&g| gt.annotations[g as usize].id == 0).count();
+    if id0 > 0 {
+        notes.push(format!("{} ground-truth annotation(s) have id 0: pycocotools cannot tell their matches from 'unmatched', so their detections count as false positives (kept for parity)", id0));
+    }
+    let mut ids: Vec<Id> = gt.annotations.iter().map(|a| a.id).collect();
+    ids.sort_unstable();
+    let dups = ids.windows(2).filter(|w| w[0] == w[1]).count();
+    if dups > 0 {
+        notes.push(format!("{} duplicated annotation id(s) in the ground truth: pycocotools keeps the last annotation of each id and uses it at every occurrence (kept for parity)", dups));
+    }
+    let orphans = gt.annotations.iter().filter(|a| !gt.image_index.contains_key(&a.image_id)).count();
+    if orphans > 0 {
+        notes.push(format!("{} ground-truth annotation(s) refer to image ids absent from \"images\"; pycocotools never evaluates them", orphans));
+    }
+    let uncat = gt.annotations.iter().filter(|a| !gt.category_index.contains_key(&a.category_id)).count();
+    if uncat > 0 {
+        notes.push(format!("{} ground-truth annotation(s) have a category_id absent from \"categories\"; pycocotools never evaluates them", uncat));
+    }
+    notes
+}
+
+/// Evaluate `res` against `gt` with `p`.
+pub fn run(gt: &Dataset, res: &Results, p: &Params, progress: &dyn Progress) -> Result<Evaluation> {
+    if p.iou_type != IouType::Bbox {
+        return Err(Error::input(format!("--iou-type {} is not implemented yet; only bbox is", p.iou_type.name()))
+            .with_hint("use --iou-type bbox"));
+    }
+    let setup = resolve(gt, p)?;
+    let grouped = evaluate::group(gt, res, &setup);
+    let notes = quirk_notes(gt, res, p, &setup, &grouped);
+    let matched = evaluate::match_units(gt, res, p, &setup, &grouped, progress);
+    let arrays = accumulate::accumulate(res, &setup, &p.iou_thrs, &p.rec_thrs, p.area_rng.len(), setup.img_ids.len(), &matched);
+    let specs = summarize::stat_specs(p);
+    let stats: Vec<f64> = specs.iter().map(|s| summarize::summarize_one(&arrays, p, &setup.max_dets, s, None)).collect();
+    let lines = specs.iter().zip(&stats).map(|(s, &v)| summarize::format_line(s, p, v)).collect();
+    let counts = Counts { images: setup.img_ids.len(), gt: grouped.gt.len(), dets: grouped.dt.len() };
+    let cat_ids = if setup.use_cats { setup.cat_ids.clone() } else { vec![-1] };
+    Ok(Evaluation {
+        params: p.clone(),
+        img_ids: setup.img_ids.clone(),
+        cat_ids,
+        max_dets: setup.max_dets.clone(),
+        arrays,
+        stats,
+        stat_names: specs.iter().map(|s| s.name.to_string()).collect(),
+        lines,
+        counts,
+        notes,
+    })
+}
+
+impl Evaluation {
+    /// Per-category AP/AR with the same selection rules as the summary stats of the same name.
+    pub fn per_class(&self, gt: &Dataset) -> Vec<ClassRow> {
+        let specs = summarize::stat_specs(&self.params);
+        let find = |name: &str| specs.iter().find(|s| s.name == name).cloned();
+        let val = |name: &str, k: usize| -> f64 {
+            match find(name) {
+                Some(s) => summarize::summarize_one(&self.arrays, &self.params, &self.max_dets, &s, Some(k)),
+                None => -1.0,
+            }
+        };
+        self.cat_ids
+            .iter()
+            .enumerate()
+            .map(|(k, &id)| ClassRow {
+                category_id: id,
+                name: gt.category_index.get(&id).map(|&i| gt.categories[i as usize].name.clone()).unwrap_or_else(|| "all".into()),
+                ap: val("AP", k),
+                ap50: val("AP50", k),
+                ap75: val("AP75", k),
+                ap_small: val("APs", k),
+                ap_medium: val("APm", k),
+                ap_large: val("APl", k),
+                ar100: val("AR100", k),
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,190 @@
+//! Phase 3 of COCOeval (`summarize`): the 12 detection stats (10 for keypoints) and their printed
+//! lines. Slices are selected as pycocotools does (area by label, maxDets by value, IoU by exact
+//! float equality) and averaged with numpy's pairwise summation, so the doubles are identical.
+
+use super::accumulate::Arrays;
+use super::params::{IouType, Params};
+
+/// numpy's `pairwise_sum` for float64 (`numpy/_core/src/umath/loops_utils.h.src`): blocks of
+/// fewer than 8 are summed left to right; up to 128 use eight interleaved accumulators combined as
+/// `((r0+r1)+(r2+r3))+((r4+r5)+(r6+r7))` plus a left-to-right remainder; larger blocks split at
+/// `n/2` rounded down to a multiple of 8.
+pub fn np_pairwise_sum(a: &[f64]) -> f64 {
+    let n = a.len();
+    if n < 8 {
+        let mut res = 0.0;
+        for &x in a {
+            res += x;
+        }
+        res
+    } else if n <= 128 {
+        let mut r = [0.0f64; 8];
+        r.copy_from_slice(&a[..8]);
+        let mut i = 8;
+        while i < n - (n % 8) {
+            for j in 0..8 {
+                r[j] += a[i + j];
+            }
+            i += 8;
+        }
+        let mut res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
+        while i < n {
+            res += a[i];
+            i += 1;
+        }
+        res
+    } else {
+        let mut n2 = n / 2;
+        n2 -= n2 % 8;
+        np_pairwise_sum(&a[..n2]) + np_pairwise_sum(&a[n2..])
+    }
+}
+
+/// `np.mean` of a 1-D float64 array.
+pub fn np_mean(a: &[f64]) -> f64 {
+    np_pairwise_sum(a) / a.len() as f64
+}
+
+/// One summary statistic, described as pycocotools' `_summarize` arguments.
+#[derive(Debug, Clone)]
+pub struct StatSpec {
+    pub ap: bool,
+    pub iou: Option<f64>,
+    pub area: &'static str,
+    pub max_dets: usize,
+    pub name: &'static str,
+}
+
+/// The stat list for this IoU type with pycocotools' selection rules: bbox/segm stat 0 uses
+/// `maxDets=100` by value (hard-coded), the others `maxDets[0..3]` by position of the sorted list
+/// (clamped to the last one when fewer than 3 are given — pycocotools raises IndexError there).
+pub fn stat_specs(p: &Params) -> Vec<StatSpec> {
+    let md = p.sorted_max_dets();
+    let at = |i: usize| -> usize { md.get(i).or(md.last()).copied().unwrap_or(100) };
+    let s = |ap, iou, area, max_dets, name| StatSpec { ap, iou, area, max_dets, name };
+    match p.iou_type {
+        IouType::Keypoints => vec![
+            s(true, None, "all", 20, "AP"),
+            s(true, Some(0.5), "all", 20, "AP50"),
+            s(true, Some(0.75), "all", 20, "AP75"),
+            s(true, None, "medium", 20, "APm"),
+            s(true, None, "large", 20, "APl"),
+            s(false, None, "all", 20, "AR"),
+            s(false, Some(0.5), "all", 20, "AR50"),
+            s(false, Some(0.75), "all", 20, "AR75"),
+            s(false, None, "medium", 20, "ARm"),
+            s(false, None, "large", 20, "ARl"),
+        ],
+        _ => vec![
+            s(true, None, "all", 100, "AP"),
+            s(true, Some(0.5), "all", at(2), "AP50"),
+            s(true, Some(0.75), "all", at(2), "AP75"),
+            s(true, None, "small", at(2), "APs"),
+            s(true, None, "medium", at(2), "APm"),
+            s(true, None, "large", at(2), "APl"),
+            s(false, None, "all", at(0), "AR1"),
+            s(false, None, "all", at(1), "AR10"),
+            s(false, None, "all", at(2), "AR100"),
+            s(false, None, "small", at(2), "ARs"),
+            s(false, None, "medium", at(2), "ARm"),
+            s(false, None, "large", at(2), "ARl"),
+        ],
+    }
+}
+
+/// Compute one stat over all categories (`cat = None`) or one category index.
+pub fn summarize_one(arr: &Arrays, p: &Params, max_dets_sorted: &[usize], spec: &StatSpec, cat: Option<usize>) -> f64 {
+    let tsel: Vec<usize> = match spec.iou {
+        None => (0..arr.t).collect(),
+        Some(v) => p.iou_thrs.iter().enumerate().filter(|(_, &x)| x == v).map(|(i, _)| i).collect(),
+    };
+    let aind: Vec<usize> = p.area_rng.iter().enumerate().filter(|(_, r)| r.label == spec.area).map(|(i, _)| i).collect();
+    let mind: Vec<usize> = max_dets_sorted.iter().enumerate().filter(|(_, &m)| m == spec.max_dets).map(|(i, _)| i).collect();
+    // numpy broadcasts the two index lists `[:, :, :, aind, mind]` against each other.
+    let pairs: Vec<(usize, usize)> = if aind.len() == mind.len() {
+        aind.iter().copied().zip(mind.iter().copied()).collect()
+    } else if aind.len() == 1 {
+        mind.iter().map(|&m| (aind[0], m)).collect()
+    } else if mind.len() == 1 {
+        aind.iter().map(|&a| (a, mind[0])).collect()
+    } else {
+        Vec::new()
+    };
+    let ks: Vec<usize> = match cat {
+        None => (0..arr.k).collect(),
+        Some(k) => vec![k],
+    };
+    let mut vals: Vec<f64> = Vec::new();
+    // C order of the selected slice: T, (R), K, then the broadcast pair axis.
+    for &t in &tsel {
+        if spec.ap {
+            for r in 0..arr.r {
+                for &k in &ks {
+                    for &(a, m) in &pairs {
+                        let v = arr.precision[arr.pidx(t, r, k, a, m)];
+                        if v > -1.0 {
+                            vals.push(v);
+                        }
+                    }
+                }
+            }
+        } else {
+            for &k in &ks {
+                for &(a, m) in &pairs {
+                    let v = arr.recall[arr.ridx(t, k, a, m)];
+                    if v > -1.0 {
+                        vals.push(v);
+                    }
+                }
+            }
+        }
+    }
+    if vals.is_empty() {
+        -1.0
+    } else {
+        np_mean(&vals)
+    }
+}
+
+/// pycocotools' printed line: `' {:<18} {} @[ IoU={:<9} | area={:>6s} | maxDets={:>3d} ] = {:0.3f}'`.
+pub fn format_line(spec: &StatSpec, p: &Params, value: f64) -> String {
+    let title = if spec.ap { "Average Precision" } else { "Average Recall" };
+    let kind = if spec.ap { "(AP)" } else { "(AR)" };
+    let iou = match spec.iou {
+        None => format!("{:.2}:{:.2}", p.iou_thrs.first().copied().unwrap_or(0.5), p.iou_thrs.last().copied().unwrap_or(0.95)),
+        Some(v) => format!("{:.2}", v),
+    };
+    format!(" {:<18} {} @[ IoU={:<9} | area={:>6} | maxDets={:>3} ] = {}", title, kind, iou, spec.area, spec.max_dets, fmt3(value))
+}
+
+/// Python's `'{:0.3f}'.format(x)`: correctly rounded, ties to even on the exact binary value.
+pub fn fmt3(x: f64) -> String {
+    format!("{:.3}", x)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pairwise_sum_differs_from_naive_as_numpy_does() {
+        // numpy: np.sum(np.full(9, 0.1)) == 0.9 while a running sum gives 0.8999999999999999.
+        let a = [0.1; 9];
+        let naive: f64 = a.iter().fold(0.0, |s, &x| s + x);
+        assert_eq!(naive, 0.8999999999999999);
+        assert_eq!(np_pairwise_sum(&a), 0.9);
+        assert_eq!(np_pairwise_sum(&[]), 0.0);
+    }
+
+    #[test]
+    fn printed_line_matches_pycocotools() {
+        let p = Params::new(IouType::Bbox);
+        let specs = stat_specs(&p);
+        assert_eq!(format_line(&specs[0], &p, 0.50456), " Average Precision  (AP) @[ IoU=0.50:0.95 | area=   all | maxDets=100 ] = 0.505");
+        assert_eq!(format_line(&specs[6], &p, -1.0), " Average Recall     (AR) @[ IoU=0.50:0.95 | area=   all | maxDets=  1 ] = -1.000");
+        assert_eq!(format_line(&specs[1], &p, 0.0), " Average Precision  (AP) @[ IoU=0.50      | area=   all | maxDets=100 ] = 0.000");
+        // Ties on the exact binary value round to even, like Python's format.
+        assert_eq!(fmt3(0.0625), "0.062");
+        assert_eq!(fmt3(0.1875), "0.188");
+    }
+}

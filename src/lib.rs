@@ -1,0 +1,21 @@
+//! retina-tools: the Focal Loss paper's ideas as everyday tools for dense-detector research.
+//!
+//! Modules, one place per concept:
+//! - [`geom`]: box types and THE IoU (COCO boxes, crowd IoU).
+//! - [`coco`]: COCO ground-truth and results files: model, validation with JSON paths.
+//! - [`eval`]: COCOeval, bit-for-bit with pycocotools (evaluate → accumulate → summarize).
+//! - [`io`]: the parallel positioned JSON reader, atomic writes, `.npy`/`.npz`.
+//! - [`report`]: JSON documents, tables and plots shared by the subcommands.
+//! - [`error`], [`progress`]: the error type (with exit codes and hints) and progress reporting.
+//!
+//! The command-line edge lives in the binary (`src/cli/`); this library never sees a clap type.
+
+pub mod coco;
+pub mod error;
+pub mod eval;
+pub mod geom;
+pub mod io;
+pub mod progress;
+pub mod report;
+
+pub use error::{Error, ErrorKind, Result};

@@ -1,0 +1,148 @@
+//! Rendering shared by the subcommands: JSON documents, text tables, array files and plots.
+
+pub mod plot;
+
+use crate::coco::Id;
+use crate::error::Result;
+use crate::eval::{ClassRow, Evaluation};
+use crate::io::npz::{write_npz, NpzEntry};
+use serde::Serialize;
+use std::path::Path;
+
+/// An id as a JSON number when it fits 64 bits, as a string beyond.
+fn id_json(id: Id) -> serde_json::Value {
+    if let Ok(v) = i64::try_from(id) {
+        serde_json::Value::from(v)
+    } else if let Ok(v) = u64::try_from(id) {
+        serde_json::Value::from(v)
+    } else {
+        serde_json::Value::from(id.to_string())
+    }
+}
+
+#[derive(Serialize)]
+struct ClassJson<'a> {
+    category_id: serde_json::Value,
+    name: &'a str,
+    ap: f64,
+    ap50: f64,
+    ap75: f64,
+    ap_small: f64,
+    ap_medium: f64,
+    ap_large: f64,
+    ar100: f64,
+}
+
+#[derive(Serialize)]
+struct ParamsJson {
+    iou_thrs: Vec<f64>,
+    rec_thrs: Vec<f64>,
+    max_dets: Vec<usize>,
+    area_rng: Vec<(String, f64, f64)>,
+    use_cats: bool,
+    cat_ids: Vec<serde_json::Value>,
+    img_ids: usize,
+}
+
+#[derive(Serialize)]
+struct CountsJson {
+    images: usize,
+    gt: usize,
+    dets: usize,
+}
+
+#[derive(Serialize)]
+struct EvalJson<'a> {
+    iou_type: &'static str,
+    stats: &'a [f64],
+    stat_names: &'a [String],
+    summary_lines: &'a [String],
+    per_class: Vec<ClassJson<'a>>,
+    params: ParamsJson,
+    counts: CountsJson,
+    notes: &'a [String],
+}
+
+/// The `eval --json` document. Floats are written in shortest round-trip form.
+pub fn eval_json(ev: &Evaluation, rows: &[ClassRow]) -> String {
+    let p = &ev.params;
+    let doc = EvalJson {
+        iou_type: p.iou_type.name(),
+        stats: &ev.stats,
+        stat_names: &ev.stat_names,
+        summary_lines: &ev.lines,
+        per_class: rows
+            .iter()
+            .map(|r| ClassJson {
+                category_id: id_json(r.category_id),
+                name: &r.name,
+                ap: r.ap,
+                ap50: r.ap50,
+                ap75: r.ap75,
+                ap_small: r.ap_small,
+                ap_medium: r.ap_medium,
+                ap_large: r.ap_large,
+                ar100: r.ar100,
+            })
+            .collect(),
+        params: ParamsJson {
+            iou_thrs: p.iou_thrs.clone(),
+            rec_thrs: p.rec_thrs.clone(),
+            max_dets: ev.max_dets.clone(),
+            area_rng: p.area_rng.iter().map(|a| (a.label.clone(), a.lo, a.hi)).collect(),
+            use_cats: p.use_cats,
+            cat_ids: ev.cat_ids.iter().map(|&c| id_json(c)).collect(),
+            img_ids: ev.img_ids.len(),
+        },
+        counts: CountsJson { images: ev.counts.images, gt: ev.counts.gt, dets: ev.counts.dets },
+        notes: &ev.notes,
+    };
+    serde_json::to_string_pretty(&doc).unwrap_or_else(|e| format!("{{\"error\": \"{}\"}}", e))
+}
+
+/// Fixed-width per-category table (values in %, -1 shown as `-`).
+pub fn per_class_table(rows: &[ClassRow]) -> String {
+    let name_w = rows.iter().map(|r| r.name.chars().count()).max().unwrap_or(8).clamp(8, 24);
+    let mut s = format!(
+        "{:>8}  {:<w$}  {:>6} {:>6} {:>6} {:>6} {:>6} {:>6} {:>6}\n",
+        "cat_id", "name", "AP", "AP50", "AP75", "APs", "APm", "APl", "AR100", w = name_w
+    );
+    let f = |v: f64| if v < 0.0 { "-".to_string() } else { format!("{:.1}", v * 100.0) };
+    for r in rows {
+        let name: String = r.name.chars().take(name_w).collect();
+        s.push_str(&format!(
+            "{:>8}  {:<w$}  {:>6} {:>6} {:>6} {:>6} {:>6} {:>6} {:>6}\n",
+            r.category_id, name, f(r.ap), f(r.ap50), f(r.ap75), f(r.ap_small), f(r.ap_medium), f(r.ap_large), f(r.ar100), w = name_w
+        ));
+    }
+    s
+}
+
+/// `--arrays`: precision/recall/scores as float64 arrays, plus the thresholds, in an `.npz`.
+pub fn write_eval_arrays(path: &Path, ev: &Evaluation) -> Result<()> {
+    use ndarray::{ArrayD, IxDyn};
+    let a = &ev.arrays;
+    let shape5 = IxDyn(&[a.t, a.r, a.k, a.a, a.m]);
+    let internal = |e: ndarray::ShapeError| crate::Error::internal(format!("array shape: {}", e));
+    let precision = ArrayD::from_shape_vec(shape5.clone(), a.precision.clone()).map_err(internal)?;
+    let scores = ArrayD::from_shape_vec(shape5, a.scores.clone()).map_err(internal)?;
+    let recall = ArrayD::from_shape_vec(IxDyn(&[a.t, a.k, a.a, a.m]), a.recall.clone()).map_err(internal)?;
+    let iou = ArrayD::from_shape_vec(IxDyn(&[a.t]), ev.params.iou_thrs.clone()).map_err(internal)?;
+    let rec = ArrayD::from_shape_vec(IxDyn(&[a.r]), ev.params.rec_thrs.clone()).map_err(internal)?;
+    let stats = ArrayD::from_shape_vec(IxDyn(&[ev.stats.len()]), ev.stats.clone()).map_err(internal)?;
+    let max_dets = ArrayD::from_shape_vec(IxDyn(&[ev.max_dets.len()]), ev.max_dets.iter().map(|&m| m as i64).collect()).map_err(internal)?;
+    let cat_ids = ArrayD::from_shape_vec(IxDyn(&[ev.cat_ids.len()]), ev.cat_ids.iter().map(|&c| c as i64).collect()).map_err(internal)?;
+    write_npz(
+        path,
+        &[
+            NpzEntry::F64("precision", precision.view()),
+            NpzEntry::F64("recall", recall.view()),
+            NpzEntry::F64("scores", scores.view()),
+            NpzEntry::F64("iouThrs", iou.view()),
+            NpzEntry::F64("recThrs", rec.view()),
+            NpzEntry::F64("stats", stats.view()),
+            NpzEntry::I64("maxDets", max_dets.view()),
+            NpzEntry::I64("catIds", cat_ids.view()),
+        ],
+    )
+}
