@@ -165,6 +165,7 @@ fn unmatched_state(det_area: f64, lo: f64, hi: f64) -> u8 {
 struct Scratch {
     dets: Vec<u32>,
     det_area: Vec<f64>,
+    best: Vec<f64>,
     p_ig: Vec<bool>,
     p_crowd: Vec<bool>,
     p_id_nonzero: Vec<bool>,
@@ -268,6 +269,10 @@ pub fn match_units(gt: &Dataset, res: &Results, p: &Params, setup: &Setup, g: &G
                 }
                 return;
             }
+            // Best IoU of each detection over the unit's GT: a detection whose best IoU is below a
+            // threshold cannot match at that threshold (it needs ious[d,g] >= min(t, 1-1e-10)).
+            s.best.clear();
+            s.best.extend((0..nd).map(|di| s.ious[di * ng..(di + 1) * ng].iter().copied().fold(0.0f64, f64::max)));
             for (a, rng) in p.area_rng.iter().enumerate() {
                 // gtIg: iscrowd (the `ignore` field is overwritten by it) or area outside the range.
                 s.gt_ig.clear();
@@ -295,9 +300,14 @@ pub fn match_units(gt: &Dataset, res: &Results, p: &Params, setup: &Setup, g: &G
                 for (t, &thr) in p.iou_thrs.iter().enumerate() {
                     s.gtm.clear();
                     s.gtm.resize(ng, false);
+                    let thr_eff = thr.min(1.0 - 1e-10);
                     for di in 0..nd {
+                        if s.best[di] < thr_eff {
+                            job.st[di * stride + a * t_n + t] = unmatched_state(s.det_area[di], rng.lo, rng.hi);
+                            continue;
+                        }
                         let row = &s.p_iou[di * ng..(di + 1) * ng];
-                        let mut iou = thr.min(1.0 - 1e-10);
+                        let mut iou = thr_eff;
                         let mut m: Option<usize> = None; // position in the sorted GT
                         for pos in 0..ng {
                             if s.gtm[pos] && !s.p_crowd[pos] {

@@ -577,13 +577,65 @@ impl<'a> Reader<'a> {
                 Ok(())
             }
             Kind::String => self.string().map(|_| ()),
-            Kind::Number => self.number().map(|_| ()),
+            Kind::Number => self.skip_number(),
             Kind::Bool => self.bool_like().map(|_| ()),
             Kind::Null => {
-                self.pos += 4;
-                Ok(())
+                if self.buf[self.pos..].starts_with(b"null") {
+                    self.pos += 4;
+                    Ok(())
+                } else {
+                    self.unexpected("a JSON value")
+                }
             }
         }
+    }
+
+    /// Skip a number, checking its grammar but not computing it. Python's json accepts `NaN`,
+    /// `Infinity` and `-Infinity`; in a value nobody reads, so do we.
+    fn skip_number(&mut self) -> JResult<()> {
+        let b = self.buf;
+        let mut p = self.pos;
+        if b.get(p) == Some(&b'-') {
+            p += 1;
+        }
+        for lit in [&b"NaN"[..], &b"Infinity"[..]] {
+            if b[p..].starts_with(lit) {
+                self.pos = p + lit.len();
+                return Ok(());
+            }
+        }
+        let digits = |p: &mut usize| {
+            let s = *p;
+            while *p < b.len() && b[*p].is_ascii_digit() {
+                *p += 1;
+            }
+            *p - s
+        };
+        let int_start = p;
+        let n = digits(&mut p);
+        if n == 0 || (n > 1 && b[int_start] == b'0') {
+            self.pos = int_start;
+            return self.err(if n == 0 { "invalid number" } else { "invalid number: leading zero" });
+        }
+        if b.get(p) == Some(&b'.') {
+            p += 1;
+            if digits(&mut p) == 0 {
+                self.pos = p;
+                return self.err("invalid number: digits expected after '.'");
+            }
+        }
+        if matches!(b.get(p), Some(b'e' | b'E')) {
+            p += 1;
+            if matches!(b.get(p), Some(b'+' | b'-')) {
+                p += 1;
+            }
+            if digits(&mut p) == 0 {
+                self.pos = p;
+                return self.err("invalid number: digits expected in exponent");
+            }
+        }
+        self.pos = p;
+        Ok(())
     }
 
     /// Parse `[n0, n1, ...]` of finite numbers into `out` (cleared first).
