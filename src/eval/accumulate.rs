@@ -8,7 +8,7 @@
 //! `searchsorted` (recall changes only there), so precision is evaluated at those positions
 //! alone; the values are the same doubles pycocotools computes at them.
 
-use super::evaluate::{Matched, FP, TP};
+use super::evaluate::{Matched, IGNORED, TP};
 use super::Setup;
 use crate::coco::Results;
 use rayon::prelude::*;
@@ -89,14 +89,15 @@ pub fn accumulate(res: &Results, setup: &Setup, iou_thrs: &[f64], rec_thrs: &[f6
             let npig: Vec<u64> = (0..a_n).map(|a| live.iter().map(|&u| mt.npig[u * a_n + a] as u64).sum()).collect();
 
             let mut tp = vec![0u32; at];
-            let mut fp = vec![0u32; at];
+            let mut ign = vec![0u32; at];
             // Per (a, t): (fp count, position) at each true positive.
             let mut events: Vec<Vec<(u32, u32)>> = vec![Vec::new(); at];
             let mut sorted_scores: Vec<f64> = Vec::with_capacity(all.len());
             let mut env: Vec<f64> = Vec::new();
             for (mi, &max_det) in setup.max_dets.iter().enumerate() {
                 tp.iter_mut().for_each(|x| *x = 0);
-                fp.iter_mut().for_each(|x| *x = 0);
+                ign.iter_mut().for_each(|x| *x = 0);
+                let mut processed: u32 = 0;
                 events.iter_mut().for_each(|e| e.clear());
                 sorted_scores.clear();
                 let mut pos: u32 = 0;
@@ -110,14 +111,19 @@ pub fn accumulate(res: &Results, setup: &Setup, iou_thrs: &[f64], rec_thrs: &[f6
                     if pos == 0 {
                         first_state.extend_from_slice(st);
                     }
-                    for j in 0..at {
-                        fp[j] += (st[j] == FP) as u32;
+                    // fp = processed - ignored - tp, kept lazily: most rows are all-FP and cost
+                    // one increment.
+                    processed += 1;
+                    if st.contains(&IGNORED) {
+                        for j in 0..at {
+                            ign[j] += (st[j] == IGNORED) as u32;
+                        }
                     }
                     if st.contains(&TP) {
                         for j in 0..at {
                             if st[j] == TP {
                                 tp[j] += 1;
-                                events[j].push((fp[j], pos));
+                                events[j].push((processed - ign[j] - tp[j], pos));
                             }
                         }
                     }

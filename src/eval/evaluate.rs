@@ -26,20 +26,25 @@ pub struct Grouped {
     pub dt_start: Vec<u32>,
 }
 
-/// Stable counting sort of `items` by `slot`, returning (order, starts) with `starts.len() == n_slots + 1`.
-fn counting_sort(n_slots: usize, items: impl Iterator<Item = (usize, u32)> + Clone) -> (Vec<u32>, Vec<u32>) {
-    let mut starts = vec![0u32; n_slots + 1];
-    for (s, _) in items.clone() {
-        starts[s + 1] += 1;
+/// Stable counting sort: `keys[i]` is the bucket of item `i` (`u32::MAX` = dropped); returns the
+/// item indices grouped by bucket (file order kept inside a bucket) and `starts` (len `n + 1`).
+fn counting_sort(n: usize, keys: &[u32], items: &[u32]) -> (Vec<u32>, Vec<u32>) {
+    let mut starts = vec![0u32; n + 1];
+    for &k in keys {
+        if k != u32::MAX {
+            starts[k as usize + 1] += 1;
+        }
     }
-    for i in 0..n_slots {
+    for i in 0..n {
         starts[i + 1] += starts[i];
     }
     let mut fill = starts.clone();
-    let mut order = vec![0u32; starts[n_slots] as usize];
-    for (s, v) in items {
-        order[fill[s] as usize] = v;
-        fill[s] += 1;
+    let mut order = vec![0u32; starts[n] as usize];
+    for (&k, &v) in keys.iter().zip(items) {
+        if k != u32::MAX {
+            order[fill[k as usize] as usize] = v;
+            fill[k as usize] += 1;
+        }
     }
     (order, starts)
 }
@@ -54,78 +59,57 @@ fn counting_sort(n_slots: usize, items: impl Iterator<Item = (usize, u32)> + Clo
 pub fn group(gt: &Dataset, res: &Results, setup: &Setup) -> Grouped {
     let n_img = setup.img_ids.len();
     let n_cpos = setup.cat_pos_count;
-    let n_slots = n_img * n_cpos;
-    // Image rank and category position of GT-file indices.
-    let img_rank = |image_index: u32| setup.img_rank[image_index as usize];
-    let cat_pos = |category_index: u32| setup.cat_pos[category_index as usize];
+    let n_units = setup.k() * n_img;
+    // The sort key of an (image rank, category position): the unit itself with useCats (units
+    // are category-major); with useCats=0 the image-major slot, whose image ranges are the units.
+    let key = |r: u32, c: u32| -> u32 {
+        if r == u32::MAX || c == u32::MAX {
+            u32::MAX
+        } else if setup.use_cats {
+            c * n_img as u32 + r
+        } else {
+            r * n_cpos as u32 + c
+        }
+    };
+    let n_keys = if setup.use_cats { n_units } else { n_img * n_cpos };
+    let to_units = |order: Vec<u32>, starts: Vec<u32>| -> (Vec<u32>, Vec<u32>) {
+        if setup.use_cats {
+            (order, starts)
+        } else {
+            let s = (0..=n_img).map(|i| starts[i * n_cpos]).collect();
+            (order, s)
+        }
+    };
 
-    // GT: first the iteration order (image rank, file order), then bucket by the resolved ann.
+    // GT: iteration order first (image rank, file order), then bucket by the resolved annotation.
     let anns = &gt.annotations;
+    let ann_img: Vec<u32> = anns.iter().map(|a| gt.image_index.get(&a.image_id).map(|&i| setup.img_rank[i as usize]).unwrap_or(u32::MAX)).collect();
+    let ann_cpos: Vec<u32> = anns.iter().map(|a| gt.category_index.get(&a.category_id).map(|&c| setup.cat_pos[c as usize]).unwrap_or(u32::MAX)).collect();
     let mut last_by_id: rustc_hash::FxHashMap<crate::coco::Id, u32> = Default::default();
     last_by_id.reserve(anns.len());
     for (j, a) in anns.iter().enumerate() {
         last_by_id.insert(a.id, j as u32);
     }
-    let ann_img = |j: usize| gt.image_index.get(&anns[j].image_id).map(|&i| img_rank(i)).unwrap_or(u32::MAX);
-    let ann_cpos = |j: usize| gt.category_index.get(&anns[j].category_id).map(|&c| cat_pos(c)).unwrap_or(u32::MAX);
-    let iter_items = (0..anns.len()).filter_map(|j| {
-        let r = ann_img(j);
-        // getAnnIds filters on the listed annotation's category only when useCats.
-        if r == u32::MAX || (setup.use_cats && ann_cpos(j) == u32::MAX) {
-            None
-        } else {
-            Some((r as usize, j as u32))
-        }
-    });
-    let (iter_order, _) = counting_sort(n_img, iter_items);
-    let resolved = iter_order.iter().filter_map(|&j| {
-        let e = last_by_id[&anns[j as usize].id] as usize;
-        let (r, c) = (ann_img(e), ann_cpos(e));
-        if r == u32::MAX || c == u32::MAX {
-            None
-        } else {
-            Some((r as usize * n_cpos + c as usize, e as u32))
-        }
-    });
-    let (gt_order, gt_slot_start) = counting_sort(n_slots, resolved);
+    // getAnnIds filters on the listed annotation's category only when useCats.
+    let iter_keys: Vec<u32> = (0..anns.len())
+        .map(|j| if setup.use_cats && ann_cpos[j] == u32::MAX { u32::MAX } else { ann_img[j] })
+        .collect();
+    let all: Vec<u32> = (0..anns.len() as u32).collect();
+    let (iter_order, _) = counting_sort(n_img, &iter_keys, &all);
+    let resolved: Vec<u32> = iter_order.iter().map(|&j| last_by_id[&anns[j as usize].id]).collect();
+    let res_keys: Vec<u32> = resolved.iter().map(|&e| key(ann_img[e as usize], ann_cpos[e as usize])).collect();
+    let (gt_order, gt_starts) = counting_sort(n_keys, &res_keys, &resolved);
+    let (gt_u, gt_start) = to_units(gt_order, gt_starts);
 
     // Detections: ids are 1..N in file order, so file order is the iteration order.
     let dets = &res.detections;
-    let dt_items = dets.iter().enumerate().filter_map(|(j, d)| {
-        if d.category == u32::MAX {
-            return None;
-        }
-        let (r, c) = (img_rank(d.image), cat_pos(d.category));
-        if r == u32::MAX || c == u32::MAX {
-            None
-        } else {
-            Some((r as usize * n_cpos + c as usize, j as u32))
-        }
-    });
-    let (dt_order, dt_slot_start) = counting_sort(n_slots, dt_items);
-
-    // Re-index slots (image-major) into units (category-major).
-    let k_units = setup.k();
-    let n_units = k_units * n_img;
-    let regroup = |order: &[u32], slot_start: &[u32]| -> (Vec<u32>, Vec<u32>) {
-        let mut out = Vec::with_capacity(order.len());
-        let mut start = Vec::with_capacity(n_units + 1);
-        start.push(0u32);
-        for k in 0..k_units {
-            for i in 0..n_img {
-                let (a, b) = if setup.use_cats {
-                    (slot_start[i * n_cpos + k], slot_start[i * n_cpos + k + 1])
-                } else {
-                    (slot_start[i * n_cpos], slot_start[(i + 1) * n_cpos])
-                };
-                out.extend_from_slice(&order[a as usize..b as usize]);
-                start.push(out.len() as u32);
-            }
-        }
-        (out, start)
-    };
-    let (gt_u, gt_start) = regroup(&gt_order, &gt_slot_start);
-    let (dt_u, dt_start) = regroup(&dt_order, &dt_slot_start);
+    let dt_keys: Vec<u32> = dets
+        .iter()
+        .map(|d| if d.category == u32::MAX { u32::MAX } else { key(setup.img_rank[d.image as usize], setup.cat_pos[d.category as usize]) })
+        .collect();
+    let dt_all: Vec<u32> = (0..dets.len() as u32).collect();
+    let (dt_order, dt_starts) = counting_sort(n_keys, &dt_keys, &dt_all);
+    let (dt_u, dt_start) = to_units(dt_order, dt_starts);
     Grouped { gt: gt_u, gt_start, dt: dt_u, dt_start }
 }
 
@@ -297,13 +281,18 @@ pub fn match_units(gt: &Dataset, res: &Results, p: &Params, setup: &Setup, g: &G
                     let row = &s.ious[di * ng..(di + 1) * ng];
                     s.p_iou.extend(s.gt_perm.iter().map(|&g| row[g as usize]));
                 }
+                // Prefill every (det, t) of this area as unmatched; only detections whose best IoU
+                // reaches a threshold can change that at that threshold.
+                for di in 0..nd {
+                    let st = unmatched_state(s.det_area[di], rng.lo, rng.hi);
+                    job.st[di * stride + a * t_n..di * stride + (a + 1) * t_n].fill(st);
+                }
                 for (t, &thr) in p.iou_thrs.iter().enumerate() {
                     s.gtm.clear();
                     s.gtm.resize(ng, false);
                     let thr_eff = thr.min(1.0 - 1e-10);
                     for di in 0..nd {
                         if s.best[di] < thr_eff {
-                            job.st[di * stride + a * t_n + t] = unmatched_state(s.det_area[di], rng.lo, rng.hi);
                             continue;
                         }
                         let row = &s.p_iou[di * ng..(di + 1) * ng];
