@@ -8,7 +8,7 @@
 //! `searchsorted` (recall changes only there), so precision is evaluated at those positions
 //! alone; the values are the same doubles pycocotools computes at them.
 
-use super::evaluate::{Matched, IGNORED, TP};
+use super::evaluate::{Matched, HAS_IGNORED, HAS_TP, IGNORED, TP};
 use super::Setup;
 use crate::coco::Results;
 use rayon::prelude::*;
@@ -114,12 +114,13 @@ pub fn accumulate(res: &Results, setup: &Setup, iou_thrs: &[f64], rec_thrs: &[f6
                     // fp = processed - ignored - tp, kept lazily: most rows are all-FP and cost
                     // one increment.
                     processed += 1;
-                    if st.contains(&IGNORED) {
+                    let fl = mt.flags[(mt.off[u as usize] + rank) as usize];
+                    if fl & HAS_IGNORED != 0 {
                         for j in 0..at {
                             ign[j] += (st[j] == IGNORED) as u32;
                         }
                     }
-                    if st.contains(&TP) {
+                    if fl & HAS_TP != 0 {
                         for j in 0..at {
                             if st[j] == TP {
                                 tp[j] += 1;

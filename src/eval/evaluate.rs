@@ -125,7 +125,12 @@ pub struct Matched {
     pub npig: Vec<u32>,
     /// Per unit: pycocotools' `evaluateImg` returned `None` (no GT and no detection).
     pub empty: Vec<bool>,
+    /// Per sorted detection: bit 0 = some state is [`TP`], bit 1 = some state is [`IGNORED`].
+    pub flags: Vec<u8>,
 }
+
+pub const HAS_TP: u8 = 1;
+pub const HAS_IGNORED: u8 = 2;
 
 /// Sort a unit's detections by descending score, stably (`np.argsort(-score, kind='mergesort')`).
 /// `partial_cmp` makes `-0.0 == 0.0`, as numpy's comparison does.
@@ -134,6 +139,20 @@ pub fn sort_by_score(idx: &mut [u32], res: &Results) {
         let (sa, sb) = (res.detections[a as usize].score, res.detections[b as usize].score);
         sb.partial_cmp(&sa).unwrap_or(std::cmp::Ordering::Equal)
     });
+}
+
+/// Summarise each detection's row of states into [`HAS_TP`] / [`HAS_IGNORED`] bits, once, so
+/// that accumulation (which walks every row once per maxDet) can skip rows quickly.
+fn set_flags(states: &[u8], flags: &mut [u8], stride: usize) {
+    for (row, f) in states.chunks_exact(stride).zip(flags.iter_mut()) {
+        let mut any_tp = false;
+        let mut any_ig = false;
+        for &x in row {
+            any_tp |= x == TP;
+            any_ig |= x == IGNORED;
+        }
+        *f = (any_tp as u8) * HAS_TP | (any_ig as u8) * HAS_IGNORED;
+    }
 }
 
 #[inline]
@@ -178,11 +197,13 @@ pub fn match_units(gt: &Dataset, res: &Results, p: &Params, setup: &Setup, g: &G
     let mut states = vec![0u8; total * at];
     let mut npig = vec![0u32; n_units * a_n];
     let mut empty = vec![false; n_units];
+    let mut flags = vec![0u8; total];
 
     // Split the outputs into per-unit slices so units can run in parallel without sharing.
     struct Job<'s> {
         u: usize,
         dt: &'s mut [u32],
+        fl: &'s mut [u8],
         st: &'s mut [u8],
         npig: &'s mut [u32],
         empty: &'s mut bool,
@@ -190,11 +211,14 @@ pub fn match_units(gt: &Dataset, res: &Results, p: &Params, setup: &Setup, g: &G
     let mut jobs: Vec<Job<'_>> = Vec::with_capacity(n_units);
     {
         let mut dt_rest: &mut [u32] = &mut dt_sorted;
+        let mut fl_rest: &mut [u8] = &mut flags;
         let mut st_rest: &mut [u8] = &mut states;
         let mut np_rest: &mut [u32] = &mut npig;
         let mut em_rest: &mut [bool] = &mut empty;
         for u in 0..n_units {
             let d = (off[u + 1] - off[u]) as usize;
+            let (fa, fb) = std::mem::take(&mut fl_rest).split_at_mut(d);
+            fl_rest = fb;
             let (a, b) = std::mem::take(&mut dt_rest).split_at_mut(d);
             dt_rest = b;
             let (c, e) = std::mem::take(&mut st_rest).split_at_mut(d * at);
@@ -203,7 +227,7 @@ pub fn match_units(gt: &Dataset, res: &Results, p: &Params, setup: &Setup, g: &G
             np_rest = h;
             let (x, y) = std::mem::take(&mut em_rest).split_at_mut(1);
             em_rest = y;
-            jobs.push(Job { u, dt: a, st: c, npig: f, empty: &mut x[0] });
+            jobs.push(Job { u, dt: a, fl: fa, st: c, npig: f, empty: &mut x[0] });
         }
     }
 
@@ -251,6 +275,7 @@ pub fn match_units(gt: &Dataset, res: &Results, p: &Params, setup: &Setup, g: &G
                         job.st[di * stride + a * t_n..di * stride + (a + 1) * t_n].fill(st);
                     }
                 }
+                set_flags(job.st, job.fl, stride);
                 return;
             }
             // Best IoU of each detection over the unit's GT: a detection whose best IoU is below a
@@ -334,8 +359,9 @@ pub fn match_units(gt: &Dataset, res: &Results, p: &Params, setup: &Setup, g: &G
                     }
                 }
             }
+            set_flags(job.st, job.fl, stride);
         },
     );
     progress.finish();
-    Matched { off, dt_sorted, states, npig, empty }
+    Matched { off, dt_sorted, states, npig, empty, flags }
 }

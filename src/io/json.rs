@@ -242,15 +242,20 @@ impl<'a> Reader<'a> {
         if self.buf.get(self.pos) != Some(&b'"') {
             return self.unexpected("a key in double quotes");
         }
-        // Fast path for plain ASCII keys without escapes (every COCO key).
+        // Fast path for plain ASCII keys without escapes (every COCO key): keys are short, so a
+        // byte loop beats a memchr call.
         let from = self.pos + 1;
-        let key = match memchr::memchr(b'"', &self.buf[from..]) {
-            Some(len) if self.buf[from..from + len].iter().all(|&c| (0x20..0x80).contains(&c) && c != b'\\') => {
-                self.pos = from + len + 1;
-                // SAFETY: every byte was just checked to be printable ASCII, hence valid UTF-8.
-                Cow::Borrowed(unsafe { std::str::from_utf8_unchecked(&self.buf[from..from + len]) })
-            }
-            _ => self.string()?,
+        let mut q = from;
+        let b = self.buf;
+        while q < b.len() && b[q] != b'"' && (0x20..0x80).contains(&b[q]) && b[q] != b'\\' {
+            q += 1;
+        }
+        let key = if q < b.len() && b[q] == b'"' {
+            self.pos = q + 1;
+            // SAFETY: every byte of the key was just checked to be printable ASCII (valid UTF-8).
+            Cow::Borrowed(unsafe { std::str::from_utf8_unchecked(&b[from..q]) })
+        } else {
+            self.string()?
         };
         self.skip_ws();
         if self.buf.get(self.pos) != Some(&b':') {
