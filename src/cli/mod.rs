@@ -1,6 +1,8 @@
 //! Command-line types (clap derive) and one file per subcommand. The only place that knows clap
 //! and indicatif: arguments are turned into library configs here, once.
 
+mod anchors;
+mod assign;
 mod eval;
 mod progress_bar;
 
@@ -20,6 +22,10 @@ struct Cli {
 enum Command {
     /// Evaluate COCO results exactly like pycocotools' COCOeval, in parallel.
     Eval(eval::EvalArgs),
+    /// Print or write a RetinaNet anchor grid, bit for bit as a framework makes it.
+    Anchors(anchors::AnchorsCmdArgs),
+    /// Match anchors to COCO ground truth per framework convention; coverage statistics.
+    Assign(assign::AssignArgs),
 }
 
 /// Flags shared by every subcommand.
@@ -70,6 +76,14 @@ pub fn main() -> Result<()> {
         Command::Eval(a) => {
             a.global.apply()?;
             eval::run(a)
+        }
+        Command::Anchors(a) => {
+            a.global.apply()?;
+            anchors::run(a)
+        }
+        Command::Assign(a) => {
+            a.global.apply()?;
+            assign::run(a)
         }
     }
 }
