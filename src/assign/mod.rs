@@ -173,7 +173,7 @@ pub struct Stats {
 impl Stats {
     fn empty(cfg: &AssignConfig) -> Stats {
         let p = cfg.match_params();
-        let mut s = Stats {
+        Stats {
             convention: cfg.anchors.convention.name().to_string(),
             low_quality: p.low_quality,
             pos_iou: p.pos_iou,
@@ -185,9 +185,7 @@ impl Stats {
             coverage_by_size: (0..SIZE_EDGES.len()).map(|i| SizeBin { lo: SIZE_EDGES[i], hi: SIZE_EDGES.get(i + 1).copied(), gt: 0, covered: 0 }).collect(),
             anchors_per_image_min: u64::MAX,
             ..Default::default()
-        };
-        s.levels.iter_mut().for_each(|l| l.anchors = 0);
-        s
+        }
     }
 
     fn finish(&mut self) {
@@ -205,11 +203,6 @@ impl Stats {
         self.worst.sort_by(|a, b| a.foreground_anchors.cmp(&b.foreground_anchors).then(a.best_iou.total_cmp(&b.best_iou)).then(a.order.cmp(&b.order)));
         self.worst.truncate(k);
     }
-}
-
-/// What one image contributes.
-struct ImageResult {
-    stats: Stats,
 }
 
 fn size_bin(side: f64) -> usize {
@@ -397,7 +390,7 @@ pub fn run(ds: &Dataset, cfg: &AssignConfig, progress: &dyn Progress) -> Result<
     let mut total = Stats::empty(cfg);
     progress.start("assign", images.len() as u64);
     for (ci, chunk) in images.chunks(CHUNK).enumerate() {
-        let results: Vec<Result<ImageResult>> = chunk
+        let results: Vec<Result<Stats>> = chunk
             .par_iter()
             .enumerate()
             .map(|(k, &ii)| {
@@ -420,11 +413,11 @@ pub fn run(ds: &Dataset, cfg: &AssignConfig, progress: &dyn Progress) -> Result<
                 let mut s = Stats::empty(cfg);
                 image_stats(&mut s, &grid, &g, &m, image.id, ci * CHUNK + k, &resized, cfg.worst);
                 progress.inc(1);
-                Ok(ImageResult { stats: s })
+                Ok(s)
             })
             .collect();
         for r in results {
-            merge(&mut total, r?.stats, cfg.worst);
+            merge(&mut total, r?, cfg.worst);
         }
     }
     progress.finish();

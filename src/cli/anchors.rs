@@ -1,7 +1,7 @@
 //! `retina-tools anchors --image-size HxW`: arguments → [`AnchorConfig`] → grid → table/.npy.
 //! [`AnchorArgs`] is shared with `assign`.
 
-use super::{parse_list, print_stdout, GlobalArgs};
+use super::{emit_json, parse_list, print_stdout, GlobalArgs};
 use clap::{Args, ValueEnum};
 use retina_tools::anchors::{self, AnchorConfig, Convention, Layout};
 use retina_tools::{report, Result};
@@ -121,19 +121,7 @@ pub fn run(a: AnchorsCmdArgs) -> Result<()> {
     if let Some(path) = &a.out {
         retina_tools::io::npz::write_npy(path, &grid.to_array())?;
     }
-    let to_stdout_json = a.json.as_deref().is_some_and(|p| p.as_os_str() == "-");
-    if let Some(path) = &a.json {
-        let doc = report::assign::anchors_json(&grid);
-        if to_stdout_json {
-            print_stdout(&(doc + "\n"))?;
-        } else {
-            retina_tools::io::write_atomic(path, |f| {
-                use std::io::Write;
-                f.write_all(doc.as_bytes())?;
-                f.write_all(b"\n")
-            })?;
-        }
-    }
+    let to_stdout_json = emit_json(a.json.as_deref(), || report::assign::anchors_json(&grid))?;
     if !to_stdout_json {
         print_stdout(&report::assign::anchors_table(&grid))?;
     }

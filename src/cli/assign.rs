@@ -2,7 +2,7 @@
 
 use super::anchors::AnchorArgs;
 use super::progress_bar::Bar;
-use super::{parse_list, print_stdout, GlobalArgs};
+use super::{emit_json, parse_list, print_stdout, GlobalArgs};
 use clap::Args;
 use retina_tools::assign::{self, gt::Resize, AssignConfig};
 use retina_tools::coco::{Dataset, Id};
@@ -103,19 +103,7 @@ pub fn run(a: AssignArgs) -> Result<()> {
     if let Some(p) = &a.plot {
         report::assign::coverage_plot(p, &stats)?;
     }
-    let to_stdout_json = a.json.as_deref().is_some_and(|p| p.as_os_str() == "-");
-    if let Some(path) = &a.json {
-        let doc = report::assign::stats_json(&stats);
-        if to_stdout_json {
-            print_stdout(&(doc + "\n"))?;
-        } else {
-            retina_tools::io::write_atomic(path, |f| {
-                use std::io::Write;
-                f.write_all(doc.as_bytes())?;
-                f.write_all(b"\n")
-            })?;
-        }
-    }
+    let to_stdout_json = emit_json(a.json.as_deref(), || report::assign::stats_json(&stats))?;
     if !to_stdout_json {
         print_stdout(&report::assign::stats_table(&stats))?;
     }

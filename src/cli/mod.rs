@@ -98,6 +98,22 @@ pub fn print_stdout(text: &str) -> Result<()> {
     }
 }
 
+/// `--json PATH`: write the document made by `doc` to PATH atomically, or to stdout when PATH
+/// is '-'. Returns true when the JSON went to stdout (then the human text is not printed).
+pub fn emit_json(path: Option<&std::path::Path>, doc: impl FnOnce() -> String) -> Result<bool> {
+    let Some(path) = path else { return Ok(false) };
+    let doc = doc();
+    if path.as_os_str() == "-" {
+        print_stdout(&(doc + "\n"))?;
+        return Ok(true);
+    }
+    retina_tools::io::write_atomic(path, |w| {
+        w.write_all(doc.as_bytes())?;
+        w.write_all(b"\n")
+    })?;
+    Ok(false)
+}
+
 /// Parse a comma list like `1,10,100`.
 pub fn parse_list<T: std::str::FromStr>(flag: &str, s: &str) -> Result<Vec<T>> {
     s.split(',')
