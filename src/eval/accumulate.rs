@@ -43,6 +43,16 @@ impl Arrays {
     }
 }
 
+/// A u64 whose ascending order is the descending order of `score` (finite), with -0.0 == 0.0.
+#[inline]
+fn desc_key(score: f64) -> u64 {
+    let x = if score == 0.0 { 0.0f64 } else { score };
+    let b = x.to_bits();
+    // Ascending-order key of x, then inverted for descending order.
+    let asc = if b >> 63 == 1 { !b } else { b | (1 << 63) };
+    !asc
+}
+
 /// Per-category result: [T, R, A, M] precision and scores, [T, A, M] recall.
 struct CatOut {
     precision: Vec<f64>,
@@ -71,7 +81,11 @@ pub fn accumulate(res: &Results, setup: &Setup, iou_thrs: &[f64], rec_thrs: &[f6
                     all.push((res.detections[d as usize].score, u as u32, rank as u32));
                 }
             }
-            all.sort_by(|a, b| b.0.partial_cmp(&a.0).unwrap_or(std::cmp::Ordering::Equal));
+            // Stable sort by descending score == unstable sort by (descending score, position).
+            // Keys: order-preserving u64 of -score (with -0.0 == 0.0, as numpy compares).
+            let mut keyed: Vec<(u64, u32)> = all.iter().enumerate().map(|(i, x)| (desc_key(x.0), i as u32)).collect();
+            keyed.sort_unstable();
+            let all: Vec<(f64, u32, u32)> = keyed.iter().map(|&(_, i)| all[i as usize]).collect();
             let npig: Vec<u64> = (0..a_n).map(|a| live.iter().map(|&u| mt.npig[u * a_n + a] as u64).sum()).collect();
 
             let mut tp = vec![0u32; at];
@@ -97,13 +111,14 @@ pub fn accumulate(res: &Results, setup: &Setup, iou_thrs: &[f64], rec_thrs: &[f6
                         first_state.extend_from_slice(st);
                     }
                     for j in 0..at {
-                        match st[j] {
-                            TP => {
+                        fp[j] += (st[j] == FP) as u32;
+                    }
+                    if st.contains(&TP) {
+                        for j in 0..at {
+                            if st[j] == TP {
                                 tp[j] += 1;
                                 events[j].push((fp[j], pos));
                             }
-                            FP => fp[j] += 1,
-                            _ => {}
                         }
                     }
                     sorted_scores.push(score);

@@ -161,8 +161,15 @@ fn unmatched_state(det_area: f64, lo: f64, hi: f64) -> u8 {
     }
 }
 
+#[derive(Default)]
 struct Scratch {
     dets: Vec<u32>,
+    det_area: Vec<f64>,
+    best: Vec<f64>,
+    p_ig: Vec<bool>,
+    p_crowd: Vec<bool>,
+    p_id_nonzero: Vec<bool>,
+    p_iou: Vec<f64>,
     ious: Vec<f64>,
     gt_perm: Vec<u32>,
     gt_ig: Vec<bool>,
@@ -220,7 +227,7 @@ pub fn match_units(gt: &Dataset, res: &Results, p: &Params, setup: &Setup, g: &G
     let anns = &gt.annotations;
     let dets = &res.detections;
     jobs.par_iter_mut().with_min_len(64).for_each_init(
-        || Scratch { dets: Vec::new(), ious: Vec::new(), gt_perm: Vec::new(), gt_ig: Vec::new(), gtm: Vec::new() },
+        Scratch::default,
         |s, job| {
             let u = job.u;
             let gts = &g.gt[g.gt_start[u] as usize..g.gt_start[u + 1] as usize];
@@ -247,6 +254,25 @@ pub fn match_units(gt: &Dataset, res: &Results, p: &Params, setup: &Setup, g: &G
                     s.ious.push(coco_box_iou(db, &ga.bbox, ga.iscrowd));
                 }
             }
+            // Detection areas (box area, as loadRes sets it), once per unit.
+            s.det_area.clear();
+            s.det_area.extend(s.dets.iter().map(|&d| dets[d as usize].area()));
+            let stride = a_n * t_n;
+            if ng == 0 {
+                // No GT: every detection is unmatched; only the area test differs per range.
+                for (a, rng) in p.area_rng.iter().enumerate() {
+                    job.npig[a] = 0;
+                    for di in 0..nd {
+                        let st = unmatched_state(s.det_area[di], rng.lo, rng.hi);
+                        job.st[di * stride + a * t_n..di * stride + (a + 1) * t_n].fill(st);
+                    }
+                }
+                return;
+            }
+            // Best IoU of each detection over the unit's GT: a detection whose best IoU is below a
+            // threshold cannot match at that threshold (it needs ious[d,g] >= min(t, 1-1e-10)).
+            s.best.clear();
+            s.best.extend((0..nd).map(|di| s.ious[di * ng..(di + 1) * ng].iter().copied().fold(0.0f64, f64::max)));
             for (a, rng) in p.area_rng.iter().enumerate() {
                 // gtIg: iscrowd (the `ignore` field is overwritten by it) or area outside the range.
                 s.gt_ig.clear();
@@ -255,28 +281,44 @@ pub fn match_units(gt: &Dataset, res: &Results, p: &Params, setup: &Setup, g: &G
                     ga.iscrowd || ga.area < rng.lo || ga.area > rng.hi
                 }));
                 job.npig[a] = s.gt_ig.iter().filter(|&&x| !x).count() as u32;
-                // Stable sort of GT by ignore flag: non-ignored first, order kept.
+                // Stable sort of GT by ignore flag: non-ignored first, order kept. Everything the
+                // matching loop reads is laid out in that order.
                 s.gt_perm.clear();
                 s.gt_perm.extend((0..ng as u32).filter(|&x| !s.gt_ig[x as usize]));
                 s.gt_perm.extend((0..ng as u32).filter(|&x| s.gt_ig[x as usize]));
+                s.p_ig.clear();
+                s.p_ig.extend(s.gt_perm.iter().map(|&g| s.gt_ig[g as usize]));
+                s.p_crowd.clear();
+                s.p_crowd.extend(s.gt_perm.iter().map(|&g| anns[gts[g as usize] as usize].iscrowd));
+                s.p_id_nonzero.clear();
+                s.p_id_nonzero.extend(s.gt_perm.iter().map(|&g| anns[gts[g as usize] as usize].id != 0));
+                s.p_iou.clear();
+                for di in 0..nd {
+                    let row = &s.ious[di * ng..(di + 1) * ng];
+                    s.p_iou.extend(s.gt_perm.iter().map(|&g| row[g as usize]));
+                }
                 for (t, &thr) in p.iou_thrs.iter().enumerate() {
                     s.gtm.clear();
                     s.gtm.resize(ng, false);
+                    let thr_eff = thr.min(1.0 - 1e-10);
                     for di in 0..nd {
-                        let mut iou = thr.min(1.0 - 1e-10);
-                        let mut m: Option<usize> = None; // position in gt_perm
-                        for (pos, &gidx) in s.gt_perm.iter().enumerate() {
-                            let gidx = gidx as usize;
-                            let crowd = anns[gts[gidx] as usize].iscrowd;
-                            if s.gtm[pos] && !crowd {
+                        if s.best[di] < thr_eff {
+                            job.st[di * stride + a * t_n + t] = unmatched_state(s.det_area[di], rng.lo, rng.hi);
+                            continue;
+                        }
+                        let row = &s.p_iou[di * ng..(di + 1) * ng];
+                        let mut iou = thr_eff;
+                        let mut m: Option<usize> = None; // position in the sorted GT
+                        for pos in 0..ng {
+                            if s.gtm[pos] && !s.p_crowd[pos] {
                                 continue;
                             }
                             if let Some(mp) = m {
-                                if !s.gt_ig[s.gt_perm[mp] as usize] && s.gt_ig[gidx] {
+                                if !s.p_ig[mp] && s.p_ig[pos] {
                                     break;
                                 }
                             }
-                            let v = s.ious[di * ng + gidx];
+                            let v = row[pos];
                             if v < iou {
                                 continue;
                             }
@@ -289,18 +331,17 @@ pub fn match_units(gt: &Dataset, res: &Results, p: &Params, setup: &Setup, g: &G
                         let st = match m {
                             Some(mp) => {
                                 s.gtm[mp] = true;
-                                let gidx = s.gt_perm[mp] as usize;
-                                if s.gt_ig[gidx] {
+                                if s.p_ig[mp] {
                                     IGNORED
-                                } else if anns[gts[gidx] as usize].id != 0 {
+                                } else if s.p_id_nonzero[mp] {
                                     TP
                                 } else {
-                                    unmatched_state(dets[s.dets[di] as usize].area(), rng.lo, rng.hi)
+                                    unmatched_state(s.det_area[di], rng.lo, rng.hi)
                                 }
                             }
-                            None => unmatched_state(dets[s.dets[di] as usize].area(), rng.lo, rng.hi),
+                            None => unmatched_state(s.det_area[di], rng.lo, rng.hi),
                         };
-                        job.st[di * (a_n * t_n) + a * t_n + t] = st;
+                        job.st[di * stride + a * t_n + t] = st;
                     }
                 }
             }
