@@ -6,24 +6,13 @@ use ndarray::Array2;
 use ndarray_npy::read_npy;
 use retina_tools::anchors::{AnchorConfig, Convention, Layout};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
-const BIN: &str = env!("CARGO_BIN_EXE_retina-tools");
+mod common;
+
+use common::{run, stderr, stdout};
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn run(args: &[&str]) -> Output {
-    Command::new(BIN).args(args).output().expect("the binary runs")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 /// CRC-32 (IEEE, as Python's zlib.crc32) of little-endian float32 bytes.

@@ -7,21 +7,14 @@ use ndarray::{Array1, Array2};
 use ndarray_npy::NpzReader;
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
-const BIN: &str = env!("CARGO_BIN_EXE_retina-tools");
+mod common;
+
+use common::{run, stderr};
 const CONVENTIONS: [&str; 4] = ["detectron2", "torchvision", "mmdet", "detectron"];
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn run(args: &[&str]) -> Output {
-    Command::new(BIN).args(args).output().expect("the binary runs")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 fn manifest() -> serde_json::Value {
