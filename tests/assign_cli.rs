@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 mod common;
 
-use common::{run, stderr};
+use common::{assert_exit2, run, stderr};
 const CONVENTIONS: [&str; 4] = ["detectron2", "torchvision", "mmdet", "detectron"];
 
 fn root() -> PathBuf {
@@ -155,46 +155,38 @@ fn write(dir: &Path, name: &str, text: &str) -> String {
     p.to_str().unwrap().to_string()
 }
 
-fn assert_bad(args: &[&str], needle: &str) {
-    let o = run(args);
-    let err = stderr(&o);
-    assert_eq!(o.status.code(), Some(2), "{:?}: {}", args, err);
-    assert!(err.contains(needle), "{:?}: stderr {:?} lacks {:?}", args, err, needle);
-    assert!(!err.contains("panicked"), "{:?}: {}", args, err);
-}
-
 #[test]
 fn bad_input_exits_2_with_a_message() {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
     let ann = |bbox: &str| format!(r#"{{"images": [{{"id": 1, "width": 640, "height": 480}}], "categories": [{{"id": 1, "name": "a"}}], "annotations": [{{"id": 1, "image_id": 1, "category_id": 1, "bbox": {}}}]}}"#, bbox);
     let no_images = write(d, "noimg.json", r#"{"annotations": [], "categories": []}"#);
-    assert_bad(&["assign", "--gt", &no_images], "missing top-level key \"images\"");
+    assert_exit2(&["assign", "--gt", &no_images], "missing top-level key \"images\"");
     let short = write(d, "short.json", &ann("[1, 2, 3]"));
-    assert_bad(&["assign", "--gt", &short], "annotations[0].bbox");
+    assert_exit2(&["assign", "--gt", &short], "annotations[0].bbox");
     let neg = write(d, "neg.json", &ann("[1, 2, -3, 4]"));
-    assert_bad(&["assign", "--gt", &neg], "negative box size");
+    assert_exit2(&["assign", "--gt", &neg], "negative box size");
     let text = write(d, "text.json", &ann(r#"[1, 2, "a", 4]"#));
-    assert_bad(&["assign", "--gt", &text], "annotations[0].bbox");
+    assert_exit2(&["assign", "--gt", &text], "annotations[0].bbox");
     let nan = write(d, "nan.json", &ann("[1, 2, NaN, 4]"));
-    assert_bad(&["assign", "--gt", &nan], "annotations[0].bbox");
+    assert_exit2(&["assign", "--gt", &nan], "annotations[0].bbox");
     let nosize = write(d, "nosize.json", r#"{"images": [{"id": 1}], "categories": [], "annotations": []}"#);
-    assert_bad(&["assign", "--gt", &nosize], "image 1 has no width/height");
+    assert_exit2(&["assign", "--gt", &nosize], "image 1 has no width/height");
     let zero = write(d, "zero.json", r#"{"images": [{"id": 1, "width": 0, "height": 0}], "categories": [], "annotations": []}"#);
-    assert_bad(&["assign", "--gt", &zero], "unusable size");
+    assert_exit2(&["assign", "--gt", &zero], "unusable size");
     let huge = write(d, "huge.json", r#"{"images": [{"id": 1, "width": 1e9, "height": 5}], "categories": [], "annotations": []}"#);
-    assert_bad(&["assign", "--gt", &huge, "--no-resize"], "unusable size");
+    assert_exit2(&["assign", "--gt", &huge, "--no-resize"], "unusable size");
     let badcat = write(d, "badcat.json", &ann("[1, 2, 3, 4]").replace("\"category_id\": 1", "\"category_id\": 9"));
-    assert_bad(&["assign", "--gt", &badcat], "category_id 9");
-    assert_bad(&["assign", "--gt", &d.join("missing.json").to_string_lossy()], "missing.json");
+    assert_exit2(&["assign", "--gt", &badcat], "category_id 9");
+    assert_exit2(&["assign", "--gt", &d.join("missing.json").to_string_lossy()], "missing.json");
     let ok = write(d, "ok.json", &ann("[1, 2, 3, 4]"));
-    assert_bad(&["assign", "--gt", &ok, "--image-ids", "7"], "image 7 is not in the ground truth");
-    assert_bad(&["assign", "--gt", &ok, "--pos-iou", "0.3", "--neg-iou", "0.4"], "need 0 <= neg <= pos <= 1");
-    assert_bad(&["assign", "--gt", &ok, "--resize", "800"], "--resize");
-    assert_bad(&["assign", "--gt", &ok, "--resize", "0,1333"], "--resize");
-    assert_bad(&["assign", "--gt", &ok, "--convention", "yolo"], "invalid value 'yolo'");
-    assert_bad(&["assign", "--gt", &ok, "--plot", "x.gif"], "unknown plot format");
-    assert_bad(&["assign", "--gt", &ok, "--max-images", "0"], "--max-images");
+    assert_exit2(&["assign", "--gt", &ok, "--image-ids", "7"], "image 7 is not in the ground truth");
+    assert_exit2(&["assign", "--gt", &ok, "--pos-iou", "0.3", "--neg-iou", "0.4"], "need 0 <= neg <= pos <= 1");
+    assert_exit2(&["assign", "--gt", &ok, "--resize", "800"], "--resize");
+    assert_exit2(&["assign", "--gt", &ok, "--resize", "0,1333"], "--resize");
+    assert_exit2(&["assign", "--gt", &ok, "--convention", "yolo"], "invalid value 'yolo'");
+    assert_exit2(&["assign", "--gt", &ok, "--plot", "x.gif"], "unknown plot format");
+    assert_exit2(&["assign", "--gt", &ok, "--max-images", "0"], "--max-images");
     // A file without area/iscrowd is fine for matching; an image without GT is all background.
     let o = run(&["assign", "-q", "--gt", &ok, "--json", "-"]);
     assert!(o.status.success(), "{}", stderr(&o));
