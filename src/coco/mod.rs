@@ -3,6 +3,8 @@
 //! with the file, its JSON path and line:column. Semantics follow pycocotools' `COCO` and
 //! `loadRes` (see docs/parity.md), e.g. result ids are always 1..N in file order.
 
+pub mod shapes;
+
 use crate::error::{Error, Result};
 use crate::geom::Xywh;
 use crate::io::json::{self, JResult, JsonError, Reader};
@@ -87,7 +89,7 @@ pub fn located(path: &Path, buf: &[u8], prefix: &str, e: JsonError) -> Error {
     Error::in_file(path, &loc, e.message)
 }
 
-fn check_file_start(path: &Path, buf: &[u8], what: &str) -> Result<()> {
+pub(crate) fn check_file_start(path: &Path, buf: &[u8], what: &str) -> Result<()> {
     if buf.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(Error::in_file(path, "", "the file is empty").with_hint(format!("expected {}", what)));
     }
@@ -110,7 +112,7 @@ fn non_negative(r: &mut Reader<'_>, what: &str) -> JResult<f64> {
     Ok(v)
 }
 
-fn read_bbox(r: &mut Reader<'_>) -> JResult<Xywh> {
+pub(crate) fn read_bbox(r: &mut Reader<'_>) -> JResult<Xywh> {
     let pos = r.pos();
     let b = r.f64x4()?;
     if b[2] < 0.0 || b[3] < 0.0 {
@@ -344,7 +346,7 @@ mod tests {
     fn results_errors_name_the_path() {
         let d = Dataset::parse(Path::new("gt.json"), GT.as_bytes()).unwrap();
         let e = Results::parse(Path::new("r.json"), br#"[{"image_id": 1, "category_id": 3, "bbox": [1,2,3], "score": 1}]"#, &d).unwrap_err();
-        assert!(e.message.contains("r.json: [0].bbox (line 1, column 45): expected 4 numbers"), "{}", e.message);
+        assert!(e.message.contains("r.json: [0].bbox (line 1, column 43): expected 4 numbers"), "{}", e.message);
         let e = Results::parse(Path::new("r.json"), br#"[{"image_id": 2, "category_id": 3, "bbox": [1,2,3,4], "score": 1}]"#, &d).unwrap_err();
         assert!(e.message.contains("[0].image_id") && e.message.contains("not in the ground truth"), "{}", e.message);
         let e = Results::parse(Path::new("r.json"), br#"[{"image_id": 1, "category_id": 3, "bbox": [1,2,3,4], "score": NaN}]"#, &d).unwrap_err();
