@@ -188,8 +188,12 @@ fn parse_annotation(r: &mut Reader<'_>) -> JResult<Annotation> {
 impl Dataset {
     /// Read and validate a COCO ground-truth file.
     pub fn load(path: &Path) -> Result<Dataset> {
+        let timer = crate::progress::PhaseTimer::from_env();
         let buf = crate::io::read_file(path)?;
-        Dataset::parse(path, &buf)
+        timer.lap("read GT file");
+        let d = Dataset::parse(path, &buf);
+        timer.lap("parse GT");
+        d
     }
 
     pub fn parse(path: &Path, buf: &[u8]) -> Result<Dataset> {
@@ -262,8 +266,12 @@ impl Dataset {
 impl Results {
     /// Read a results file (a JSON list of detections) against `gt`.
     pub fn load(path: &Path, gt: &Dataset) -> Result<Results> {
+        let timer = crate::progress::PhaseTimer::from_env();
         let buf = crate::io::read_file(path)?;
-        Results::parse(path, &buf, gt)
+        timer.lap("read results file");
+        let r = Results::parse(path, &buf, gt);
+        timer.lap("parse results");
+        r
     }
 
     pub fn parse(path: &Path, buf: &[u8], gt: &Dataset) -> Result<Results> {

@@ -97,13 +97,14 @@ pub fn accumulate(res: &Results, setup: &Setup, iou_thrs: &[f64], rec_thrs: &[f6
                         first_state.extend_from_slice(st);
                     }
                     for j in 0..at {
-                        match st[j] {
-                            TP => {
+                        fp[j] += (st[j] == FP) as u32;
+                    }
+                    if st.contains(&TP) {
+                        for j in 0..at {
+                            if st[j] == TP {
                                 tp[j] += 1;
                                 events[j].push((fp[j], pos));
                             }
-                            FP => fp[j] += 1,
-                            _ => {}
                         }
                     }
                     sorted_scores.push(score);

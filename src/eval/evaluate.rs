@@ -161,8 +161,14 @@ fn unmatched_state(det_area: f64, lo: f64, hi: f64) -> u8 {
     }
 }
 
+#[derive(Default)]
 struct Scratch {
     dets: Vec<u32>,
+    det_area: Vec<f64>,
+    p_ig: Vec<bool>,
+    p_crowd: Vec<bool>,
+    p_id_nonzero: Vec<bool>,
+    p_iou: Vec<f64>,
     ious: Vec<f64>,
     gt_perm: Vec<u32>,
     gt_ig: Vec<bool>,
@@ -225,7 +231,7 @@ pub fn match_units(gt: &Dataset, res: &Results, p: &Params, setup: &Setup, g: &G
     let anns = &gt.annotations;
     let dets = &res.detections;
     jobs.par_iter_mut().with_min_len(64).for_each_init(
-        || Scratch { dets: Vec::new(), ious: Vec::new(), gt_perm: Vec::new(), gt_ig: Vec::new(), gtm: Vec::new(), terms: Vec::new() },
+        Scratch::default,
         |s, job| {
             let u = job.u;
             let gts = &g.gt[g.gt_start[u] as usize..g.gt_start[u + 1] as usize];
@@ -257,10 +263,25 @@ pub fn match_units(gt: &Dataset, res: &Results, p: &Params, setup: &Setup, g: &G
                 }
                 Some(sh) => sh.fill_ious(gt, &s.dets, gts, &mut s.ious, &mut s.terms),
             }
-            let det_area = |d: u32| match shapes {
+            // Detection areas as loadRes sets them (box area; mask or keypoint-extent area in
+            // its segm/keypoints branches), once per unit.
+            s.det_area.clear();
+            s.det_area.extend(s.dets.iter().map(|&d| match shapes {
                 None => dets[d as usize].area(),
                 Some(sh) => sh.dt.areas[d as usize],
-            };
+            }));
+            let stride = a_n * t_n;
+            if ng == 0 {
+                // No GT: every detection is unmatched; only the area test differs per range.
+                for (a, rng) in p.area_rng.iter().enumerate() {
+                    job.npig[a] = 0;
+                    for di in 0..nd {
+                        let st = unmatched_state(s.det_area[di], rng.lo, rng.hi);
+                        job.st[di * stride + a * t_n..di * stride + (a + 1) * t_n].fill(st);
+                    }
+                }
+                return;
+            }
             for (a, rng) in p.area_rng.iter().enumerate() {
                 // gtIg: iscrowd (the `ignore` field is overwritten by it) or area outside the range.
                 s.gt_ig.clear();
@@ -269,28 +290,39 @@ pub fn match_units(gt: &Dataset, res: &Results, p: &Params, setup: &Setup, g: &G
                     ga.iscrowd || shapes.is_some_and(|sh| sh.gt_ignored(gi)) || ga.area < rng.lo || ga.area > rng.hi
                 }));
                 job.npig[a] = s.gt_ig.iter().filter(|&&x| !x).count() as u32;
-                // Stable sort of GT by ignore flag: non-ignored first, order kept.
+                // Stable sort of GT by ignore flag: non-ignored first, order kept. Everything the
+                // matching loop reads is laid out in that order.
                 s.gt_perm.clear();
                 s.gt_perm.extend((0..ng as u32).filter(|&x| !s.gt_ig[x as usize]));
                 s.gt_perm.extend((0..ng as u32).filter(|&x| s.gt_ig[x as usize]));
+                s.p_ig.clear();
+                s.p_ig.extend(s.gt_perm.iter().map(|&g| s.gt_ig[g as usize]));
+                s.p_crowd.clear();
+                s.p_crowd.extend(s.gt_perm.iter().map(|&g| anns[gts[g as usize] as usize].iscrowd));
+                s.p_id_nonzero.clear();
+                s.p_id_nonzero.extend(s.gt_perm.iter().map(|&g| anns[gts[g as usize] as usize].id != 0));
+                s.p_iou.clear();
+                for di in 0..nd {
+                    let row = &s.ious[di * ng..(di + 1) * ng];
+                    s.p_iou.extend(s.gt_perm.iter().map(|&g| row[g as usize]));
+                }
                 for (t, &thr) in p.iou_thrs.iter().enumerate() {
                     s.gtm.clear();
                     s.gtm.resize(ng, false);
                     for di in 0..nd {
+                        let row = &s.p_iou[di * ng..(di + 1) * ng];
                         let mut iou = thr.min(1.0 - 1e-10);
-                        let mut m: Option<usize> = None; // position in gt_perm
-                        for (pos, &gidx) in s.gt_perm.iter().enumerate() {
-                            let gidx = gidx as usize;
-                            let crowd = anns[gts[gidx] as usize].iscrowd;
-                            if s.gtm[pos] && !crowd {
+                        let mut m: Option<usize> = None; // position in the sorted GT
+                        for pos in 0..ng {
+                            if s.gtm[pos] && !s.p_crowd[pos] {
                                 continue;
                             }
                             if let Some(mp) = m {
-                                if !s.gt_ig[s.gt_perm[mp] as usize] && s.gt_ig[gidx] {
+                                if !s.p_ig[mp] && s.p_ig[pos] {
                                     break;
                                 }
                             }
-                            let v = s.ious[di * ng + gidx];
+                            let v = row[pos];
                             if v < iou {
                                 continue;
                             }
@@ -303,18 +335,17 @@ pub fn match_units(gt: &Dataset, res: &Results, p: &Params, setup: &Setup, g: &G
                         let st = match m {
                             Some(mp) => {
                                 s.gtm[mp] = true;
-                                let gidx = s.gt_perm[mp] as usize;
-                                if s.gt_ig[gidx] {
+                                if s.p_ig[mp] {
                                     IGNORED
-                                } else if anns[gts[gidx] as usize].id != 0 {
+                                } else if s.p_id_nonzero[mp] {
                                     TP
                                 } else {
-                                    unmatched_state(det_area(s.dets[di]), rng.lo, rng.hi)
+                                    unmatched_state(s.det_area[di], rng.lo, rng.hi)
                                 }
                             }
-                            None => unmatched_state(det_area(s.dets[di]), rng.lo, rng.hi),
+                            None => unmatched_state(s.det_area[di], rng.lo, rng.hi),
                         };
-                        job.st[di * (a_n * t_n) + a * t_n + t] = st;
+                        job.st[di * stride + a * t_n + t] = st;
                     }
                 }
             }

@@ -116,9 +116,23 @@ fn resolve(gt: &Dataset, p: &Params) -> Result<Setup> {
             c
         }
     };
-    let rank: rustc_hash::FxHashMap<Id, u32> = img_ids.iter().enumerate().map(|(i, &id)| (id, i as u32)).collect();
+    // numpy quirk: `np.unique` turns a list mixing int64-range ids with ids in [2^63, 2^64) into
+    // float64, and pycocotools' dict lookups then find only ids that float64 represents exactly.
+    let img_lossy = numpy_makes_float64(&img_ids);
+    let cat_lossy = p.use_cats && numpy_makes_float64(&cat_ids);
+    let rank: rustc_hash::FxHashMap<Id, u32> = img_ids
+        .iter()
+        .enumerate()
+        .filter(|(_, &id)| !img_lossy || float64_exact(id))
+        .map(|(i, &id)| (id, i as u32))
+        .collect();
     let img_rank = gt.images.iter().map(|im| rank.get(&im.id).copied().unwrap_or(u32::MAX)).collect();
-    let cpos: rustc_hash::FxHashMap<Id, u32> = cat_ids.iter().enumerate().map(|(i, &id)| (id, i as u32)).collect();
+    let cpos: rustc_hash::FxHashMap<Id, u32> = cat_ids
+        .iter()
+        .enumerate()
+        .filter(|(_, &id)| !cat_lossy || float64_exact(id))
+        .map(|(i, &id)| (id, i as u32))
+        .collect();
     let cat_pos = gt.categories.iter().map(|c| cpos.get(&c.id).copied().unwrap_or(u32::MAX)).collect();
     if p.max_dets.is_empty() {
         return Err(Error::input("--max-dets: at least one value is needed").with_hint("e.g. --max-dets 1,10,100"));
@@ -137,9 +151,35 @@ fn resolve(gt: &Dataset, p: &Params) -> Result<Setup> {
     })
 }
 
+/// Whether numpy would store these Python ints as float64: some fit int64 and some only uint64
+/// (numpy's common type of int64 and uint64 is float64), and none needs Python objects.
+pub fn numpy_makes_float64(ids: &[Id]) -> bool {
+    let (lo, hi) = (i64::MIN as i128, u64::MAX as i128);
+    let all_fit = ids.iter().all(|&x| x >= lo && x <= hi);
+    let some_signed = ids.iter().any(|&x| x <= i64::MAX as i128);
+    let some_unsigned_only = ids.iter().any(|&x| x > i64::MAX as i128);
+    all_fit && some_signed && some_unsigned_only
+}
+
+/// Whether float64 represents this id exactly.
+pub fn float64_exact(id: Id) -> bool {
+    let f = id as f64;
+    f.is_finite() && (f as i128) == id && f < 1.8446744073709552e19 * 2.0
+}
+
 /// Notes on pycocotools quirks that change numbers and on data it drops silently.
 fn quirk_notes(gt: &Dataset, res: &Results, p: &Params, setup: &Setup, grouped: &evaluate::Grouped) -> Vec<String> {
     let mut notes = Vec::new();
+    if numpy_makes_float64(&setup.img_ids) {
+        let lost = setup.img_ids.iter().filter(|&&x| !float64_exact(x)).count();
+        notes.push(format!(
+            "image ids mix int64-range values with values >= 2^63: numpy turns them into float64 and pycocotools silently skips the {} image(s) whose id float64 cannot hold exactly (kept for parity; renumber ids below 2^63 to evaluate them)",
+            lost
+        ));
+    }
+    if setup.use_cats && numpy_makes_float64(&setup.cat_ids) {
+        notes.push("category ids mix int64-range values with values >= 2^63: pycocotools (via numpy float64) skips categories whose id float64 cannot hold exactly (kept for parity)".into());
+    }
     if res.detections.is_empty() {
         notes.push("the results file is empty: pycocotools' loadRes would crash here; every category with ground truth scores 0".into());
     }
@@ -251,11 +291,15 @@ pub fn run_with(gt: &Dataset, res: &Results, shapes: Option<&Shapes<'_>>, p: &Pa
     if p.iou_type == IouType::Keypoints && p.kpt_sigmas.is_empty() {
         return Err(Error::input("--kpt-sigmas: at least one sigma is needed").with_hint("e.g. COCO's 17: --kpt-sigmas .026,.025,.025,..."));
     }
+    let timer = crate::progress::PhaseTimer::from_env();
     let setup = resolve(gt, p)?;
     let grouped = evaluate::group(gt, res, &setup);
     let notes = quirk_notes(gt, res, p, &setup, &grouped);
+    timer.lap("index (group per image and category)");
     let matched = evaluate::match_units(gt, res, p, &setup, &grouped, shapes, progress);
+    timer.lap("IoU + match");
     let arrays = accumulate::accumulate(res, &setup, &p.iou_thrs, &p.rec_thrs, p.area_rng.len(), setup.img_ids.len(), &matched);
+    timer.lap("accumulate");
     let specs = summarize::stat_specs(p);
     let stats: Vec<f64> = specs.iter().map(|s| summarize::summarize_one(&arrays, p, &setup.max_dets, s, None)).collect();
     let lines = specs.iter().zip(&stats).map(|(s, &v)| summarize::format_line(s, p, v)).collect();

@@ -67,6 +67,9 @@ impl Number {
     }
 }
 
+/// Exact powers of ten for the fast number path.
+const POW10: [f64; 23] = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22];
+
 /// The kind of the next value, for error messages and dispatch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -118,6 +121,12 @@ impl<'a> Reader<'a> {
 
     #[inline]
     pub fn skip_ws(&mut self) {
+        // Most calls land on a non-space byte already.
+        match self.buf.get(self.pos) {
+            Some(&b) if b > b' ' => return,
+            None => return,
+            _ => {}
+        }
         while let Some(&b) = self.buf.get(self.pos) {
             if is_ws(b) {
                 self.pos += 1;
@@ -229,7 +238,16 @@ impl<'a> Reader<'a> {
         if self.buf.get(self.pos) != Some(&b'"') {
             return self.unexpected("a key in double quotes");
         }
-        let key = self.string()?;
+        // Fast path for plain ASCII keys without escapes (every COCO key).
+        let from = self.pos + 1;
+        let key = match memchr::memchr(b'"', &self.buf[from..]) {
+            Some(len) if self.buf[from..from + len].iter().all(|&c| (0x20..0x80).contains(&c) && c != b'\\') => {
+                self.pos = from + len + 1;
+                // SAFETY: every byte was just checked to be printable ASCII, hence valid UTF-8.
+                Cow::Borrowed(unsafe { std::str::from_utf8_unchecked(&self.buf[from..from + len]) })
+            }
+            _ => self.string()?,
+        };
         self.skip_ws();
         if self.buf.get(self.pos) != Some(&b':') {
             return self.unexpected("':'");
@@ -369,14 +387,28 @@ impl<'a> Reader<'a> {
         let start = self.pos;
         let b = self.buf;
         let mut p = start;
-        if b.get(p) == Some(&b'-') {
+        let neg = b.get(p) == Some(&b'-');
+        if neg {
             p += 1;
         }
+        // Mantissa digits accumulated while they fit (Clinger's fast path needs <= 19 digits).
+        let mut mant: u64 = 0;
+        let mut n_digits: u32 = 0;
         match b.get(p) {
             Some(b'0') => p += 1,
-            Some(b'1'..=b'9') => {
+            Some(&c @ b'1'..=b'9') => {
+                mant = (c - b'0') as u64;
+                n_digits = 1;
                 p += 1;
-                while matches!(b.get(p), Some(b'0'..=b'9')) {
+                while p < b.len() {
+                    let d = b[p].wrapping_sub(b'0');
+                    if d > 9 {
+                        break;
+                    }
+                    if n_digits < 19 {
+                        mant = mant * 10 + d as u64;
+                    }
+                    n_digits += 1;
                     p += 1;
                 }
             }
@@ -393,11 +425,25 @@ impl<'a> Reader<'a> {
             }
         }
         let mut is_int = true;
+        let mut frac_digits: i32 = 0;
         if b.get(p) == Some(&b'.') {
             is_int = false;
             p += 1;
             let d0 = p;
-            while matches!(b.get(p), Some(b'0'..=b'9')) {
+            while p < b.len() {
+                let d = b[p].wrapping_sub(b'0');
+                if d > 9 {
+                    break;
+                }
+                if n_digits < 19 {
+                    mant = mant * 10 + d as u64;
+                    frac_digits += 1;
+                    if mant != 0 {
+                        n_digits += 1;
+                    }
+                } else {
+                    n_digits += 1;
+                }
                 p += 1;
             }
             if p == d0 {
@@ -405,24 +451,54 @@ impl<'a> Reader<'a> {
                 return self.err("invalid number: digits expected after '.'");
             }
         }
+        let mut exp: i64 = 0;
         if matches!(b.get(p), Some(b'e' | b'E')) {
             is_int = false;
             p += 1;
-            if matches!(b.get(p), Some(b'+' | b'-')) {
-                p += 1;
-            }
+            let eneg = match b.get(p) {
+                Some(b'-') => {
+                    p += 1;
+                    true
+                }
+                Some(b'+') => {
+                    p += 1;
+                    false
+                }
+                _ => false,
+            };
             let d0 = p;
-            while matches!(b.get(p), Some(b'0'..=b'9')) {
+            while let Some(&c @ b'0'..=b'9') = b.get(p) {
+                if exp < 100_000 {
+                    exp = exp * 10 + (c - b'0') as i64;
+                }
                 p += 1;
             }
             if p == d0 {
                 self.pos = p;
                 return self.err("invalid number: digits expected in exponent");
             }
+            if eneg {
+                exp = -exp;
+            }
         }
-        // SAFETY of from_utf8: the span is ASCII by construction.
-        let text = std::str::from_utf8(&b[start..p]).unwrap_or("");
         self.pos = p;
+        if n_digits <= 18 {
+            if is_int {
+                let v = mant as i128;
+                return Ok(Number::Int(if neg { -v } else { v }));
+            }
+            // Clinger's fast path: m and 10^|e| are exact doubles, so one correctly rounded
+            // operation gives the correctly rounded value of the literal.
+            let e10 = exp - frac_digits as i64;
+            if mant <= (1u64 << 53) && (-22..=22).contains(&e10) {
+                let m = mant as f64;
+                let v = if e10 < 0 { m / POW10[(-e10) as usize] } else { m * POW10[e10 as usize] };
+                return Ok(Number::Float(if neg { -v } else { v }));
+            }
+        }
+        // General case: Rust's parser is correctly rounded (like Python's float()).
+        // The span is ASCII by construction.
+        let text = std::str::from_utf8(&b[start..p]).unwrap_or("");
         if is_int {
             if let Ok(i) = text.parse::<i128>() {
                 return Ok(Number::Int(i));
