@@ -7,6 +7,5 @@ cd "$(dirname "$0")/../.."
 PY=.venv/bin/python
 [ -x "$PY" ] || PY=/work/venv/bin/python
 [ -x target/release/retina-tools ] || cargo build --release -q
-DATA=${RETINA_SHARED_DATA:-../shared/data}
 exec "$PY" scripts/conformance/eval_segm_kp.py --bin target/release/retina-tools \
-  --cases "${SEGM_KP_CASES:-120}" --seed "${SEGM_KP_SEED:-0}" --data "$DATA" "$@"
+  --cases "${SEGM_KP_CASES:-120}" --seed "${SEGM_KP_SEED:-0}" "$@"

@@ -8,7 +8,7 @@ without `bbox`, custom sigmas, useCats=0), runs pycocotools in-process and the r
 binary on each, and compares every stat and every element of precision/recall/scores with
 f64 `==`. Also runs the real data sets when present. Exit 1 on any difference in segm; for
 keypoints a difference is reported with its max abs value (numpy's SIMD exp vs libm exp, see
-docs/parity.md) and fails only above 1e-15.
+docs/segm-keypoints.md) and fails only above 1e-15.
 
   eval_segm_kp.py --bin target/release/retina-tools --cases 150 [--seed 0] [--only segm|keypoints]
 """
@@ -27,6 +27,7 @@ from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
 KP_TOL = 1e-15
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def rand_mask(rng, h, w, n_shapes):
@@ -279,19 +280,20 @@ def main():
     ap.add_argument("--cases", type=int, default=150, help="generated cases per IoU type")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--only", choices=["segm", "keypoints"])
-    ap.add_argument("--data", default=os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "data"))
+    ap.add_argument("--data", default=os.path.join(ROOT, "..", "shared", "data"), help="extra real data (small/gt.json, small/dt.json) when present")
     args = ap.parse_args()
     results = {"segm": [0, 0], "keypoints": [0, 0]}
     kp_max = 0.0
     failed = False
     with tempfile.TemporaryDirectory() as tmp:
+        fx = os.path.join(ROOT, "fixtures")
         real = [
-            ("segm", "coco-val2014-100/instances_val2014_100.json", "coco-val2014-100/fakesegm100_results.json"),
-            ("segm", "small/gt.json", "small/dt.json"),
-            ("keypoints", "small/keypoints_gt.json", "small/keypoints_dt.json"),
+            ("segm", os.path.join(fx, "coco-val2014-100/instances_val2014_100.json"), os.path.join(fx, "coco-val2014-100/fakesegm100_results.json")),
+            ("keypoints", os.path.join(fx, "keypoints/keypoints_gt.json"), os.path.join(fx, "keypoints/keypoints_dt.json")),
+            ("segm", os.path.join(args.data, "small/gt.json"), os.path.join(args.data, "small/dt.json")),
         ]
-        for t, g, d in real:
-            gp, dp = os.path.join(args.data, g), os.path.join(args.data, d)
+        for t, gp, dp in real:
+            d = os.path.basename(dp)
             if args.only and t != args.only or not (os.path.exists(gp) and os.path.exists(dp)):
                 continue
             ok, maxd, what = check_files(args.bin, tmp, "real", gp, dp, t, {})

@@ -415,6 +415,7 @@ pub fn parse_results(path: &Path, buf: &[u8], gt: &Dataset, iou_type: IouType, k
     let mut dets = Vec::with_capacity(n);
     let mut masks_out = Vec::new();
     let mut kps_out = Vec::new();
+    let mut box_from_mask: Vec<usize> = Vec::new();
     for (i, d) in raws.into_iter().enumerate() {
         let mut det = d.det;
         match branch {
@@ -429,8 +430,13 @@ pub fn parse_results(path: &Path, buf: &[u8], gt: &Dataset, iou_type: IouType, k
                     return Err(err_at(i, d.start, "missing field \"segmentation\" (the first detection has one, so pycocotools reads it from every detection)".into()));
                 };
                 areas.push(m.area() as f64);
+                // loadRes sets `bbox = toBbox(mask)` when absent: filled in from `mask_boxes` below.
                 if !d.has_bbox {
-                    det.bbox = m.to_bbox();
+                    if segm {
+                        box_from_mask.push(i);
+                    } else {
+                        det.bbox = m.to_bbox();
+                    }
                 }
             }
             ResultsBranch::Keypoints => {
@@ -464,6 +470,9 @@ pub fn parse_results(path: &Path, buf: &[u8], gt: &Dataset, iou_type: IouType, k
         dets.push(det);
     }
     let unknown_category = dets.iter().filter(|d| d.category == u32::MAX).count();
-    let mask_boxes = masks_out.par_iter().map(|m| m.to_bbox()).collect();
+    let mask_boxes: Vec<[f64; 4]> = masks_out.par_iter().map(|m| m.to_bbox()).collect();
+    for i in box_from_mask {
+        dets[i].bbox = mask_boxes[i];
+    }
     Ok((Results { detections: dets, unknown_category }, DtShapes { branch, areas, masks: masks_out, mask_boxes, keypoints: kps_out }))
 }

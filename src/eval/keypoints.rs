@@ -5,7 +5,7 @@
 //!
 //! `exp`: numpy evaluates `np.exp` on float64 arrays with its own SIMD kernels (Intel SVML on
 //! AVX-512 machines); we call the platform libm's `exp`. The two can differ by 1 ulp (≈1.1e-16)
-//! on some arguments, so an OKS may differ by about that much; see docs/parity.md for the
+//! on some arguments, so an OKS may differ by about that much; see docs/segm-keypoints.md for the
 //! measurement. Matching compares OKS with thresholds, so the stats differ only when an OKS lies
 //! within an ulp of a threshold or of another OKS.
 

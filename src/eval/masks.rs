@@ -34,8 +34,66 @@ impl Rle {
     }
 
     /// `rleToBbox` (pycocotools 2.0.11's fixed version): `[x, y, w, h]` of the foreground pixels,
-    /// all zeros for an empty mask.
+    /// all zeros for an empty mask. Same results as maskApi.c's loop (property-tested against
+    /// [`Rle::to_bbox_reference`]) but without a division per run: the column of a run is found
+    /// by stepping from the previous run's column, since runs advance monotonically.
     pub fn to_bbox(&self) -> [f64; 4] {
+        let (h, w) = (self.h as u64, self.w);
+        let m = (self.counts.len() / 2) * 2;
+        if m == 0 || h == 0 {
+            return [0.0; 4];
+        }
+        let (mut xs, mut ys, mut xe, mut ye) = (w as u64, h, 0u64, 0u64);
+        let mut cc: u64 = 0;
+        // Column of the current position and the index of its first pixel.
+        let (mut col, mut col0) = (0u64, 0u64);
+        let locate = |pos: u64, col: &mut u64, col0: &mut u64| {
+            if pos >= *col0 + h {
+                if pos < *col0 + 2 * h {
+                    *col += 1;
+                    *col0 += h;
+                } else {
+                    *col = pos / h;
+                    *col0 = *col * h;
+                }
+            }
+        };
+        let mut full_span = false;
+        for j in (1..m).step_by(2) {
+            let start = cc + self.counts[j - 1] as u64;
+            cc = start + self.counts[j] as u64;
+            if self.counts[j] == 0 {
+                continue;
+            }
+            locate(start, &mut col, &mut col0);
+            let (x_start, y_start) = (col, start - col0);
+            let last = cc - 1;
+            if x_start < xs {
+                xs = x_start;
+            }
+            if last < col0 + h {
+                // The run stays in its column.
+                xe = xe.max(x_start);
+                if !full_span {
+                    ys = ys.min(y_start);
+                    ye = ye.max(last - col0);
+                }
+            } else {
+                locate(last, &mut col, &mut col0);
+                xe = xe.max(col);
+                ys = 0;
+                ye = h - 1;
+                full_span = true;
+            }
+        }
+        // C computes `xe-xs+1` in uint; for a mask with only zero-length runs this wraps as there.
+        let (xs, ys, xe, ye) = (xs as u32, ys as u32, xe as u32, ye as u32);
+        [xs as f64, ys as f64, xe.wrapping_sub(xs).wrapping_add(1) as f64, ye.wrapping_sub(ys).wrapping_add(1) as f64]
+    }
+
+    /// maskApi.c's `rleToBbox` loop as written (a division per run): the reference for
+    /// [`Rle::to_bbox`].
+    pub fn to_bbox_reference(&self) -> [f64; 4] {
         let (h, w) = (self.h, self.w);
         let m = (self.counts.len() / 2) * 2;
         if m == 0 || h == 0 {
@@ -43,14 +101,12 @@ impl Rle {
         }
         let (mut xs, mut ys, mut xe, mut ye) = (w, h, 0u32, 0u32);
         let mut cc: u32 = 0;
-        let mut any = false;
         for j in 0..m {
             let start = cc;
             cc = cc.wrapping_add(self.counts[j]);
             if j % 2 == 0 || self.counts[j] == 0 {
                 continue;
             }
-            any = true;
             let y_start = start % h;
             let x_start = (start - y_start) / h;
             let y_end = (cc - 1) % h;
@@ -65,8 +121,6 @@ impl Rle {
                 ye = ye.max(y_end);
             }
         }
-        let _ = any;
-        // C computes `xe-xs+1` in uint; for an all-zero-run mask this wraps exactly as there.
         [xs as f64, ys as f64, xe.wrapping_sub(xs).wrapping_add(1) as f64, ye.wrapping_sub(ys).wrapping_add(1) as f64]
     }
 
@@ -434,10 +488,17 @@ mod tests {
 
     proptest! {
         #[test]
+        fn bbox_fast_equals_reference_on_any_counts(h in 1u32..9, counts in proptest::collection::vec(prop_oneof![2 => Just(0u32), 5 => 1u32..30], 0..12)) {
+            let r = Rle { h, w: 1 + counts.iter().sum::<u32>() / h, counts };
+            prop_assert_eq!(r.to_bbox(), r.to_bbox_reference());
+        }
+
+        #[test]
         fn encode_decode_round_trip((h, w, m) in arb_mask()) {
             let r = Rle::encode(&m, h, w);
             prop_assert_eq!(r.decode().unwrap(), m.clone());
             prop_assert_eq!(r.area() as usize, m.iter().filter(|&&b| b != 0).count());
+            prop_assert_eq!(r.to_bbox(), r.to_bbox_reference());
             let s = r.to_compressed();
             prop_assert_eq!(Rle::from_compressed(s.as_bytes(), h, w).unwrap(), r.clone());
             // Box: tight bounds of the foreground pixels.
@@ -458,6 +519,8 @@ mod tests {
             let m2: Vec<u8> = m1.iter().enumerate().map(|(i, &b)| if (i as u64 * 2654435761 + seed) % 3 == 0 { 1 - b } else { b }).collect();
             let (a, b) = (Rle::encode(&m1, h, w), Rle::encode(&m2, h, w));
             let (ba, bb) = (a.to_bbox(), b.to_bbox());
+            prop_assert_eq!(ba, a.to_bbox_reference());
+            prop_assert_eq!(bb, b.to_bbox_reference());
             let ab = iou(&a, &ba, &b, &bb, false);
             prop_assert_eq!(ab, iou(&b, &bb, &a, &ba, false));
             prop_assert_eq!(ab, iou_ref(&a, &b, false));
