@@ -186,7 +186,9 @@ impl Rle {
     /// may not end inside a value, every count must fit a `uint`, and the counts must sum to `h*w`.
     /// Valid strings decode exactly as maskApi.c decodes them (its `int` shifts included).
     pub fn from_compressed(s: &[u8], h: u32, w: u32) -> Result<Rle, MaskError> {
-        let mut counts: Vec<u32> = Vec::with_capacity(s.len());
+        // One count per char without the continuation bit (0x20 after the -48 shift).
+        let n_values = s.iter().filter(|&&b| b.wrapping_sub(48) & 0x20 == 0).count();
+        let mut counts: Vec<u32> = Vec::with_capacity(n_values);
         let mut p = 0;
         while p < s.len() {
             let (mut x, mut k, mut more) = (0i64, 0u32, true);
@@ -239,7 +241,108 @@ const POLY_SCALE: f64 = 5.0;
 
 /// `rleFrPoly`: rasterise one closed polygon `[x0, y0, x1, y1, ...]` (`k = xy.len()/2` points)
 /// into an `h x w` mask at 5x upsampling, with maskApi.c's exact rounding.
+///
+/// Same arithmetic as maskApi.c (property-tested against [`from_polygon_reference`]), fused: the
+/// dense boundary points are consumed as they are generated instead of stored, and `floor`/`ceil`
+/// of values known to be finite and non-negative (or tested only for integrality) use integer
+/// conversions.
 pub fn from_polygon(xy: &[f64], h: u32, w: u32) -> Rle {
+    let k = xy.len() / 2;
+    let scale = POLY_SCALE;
+    if k == 0 {
+        return Rle { h, w, counts: vec![h.wrapping_mul(w)] };
+    }
+    let px = |j: usize| c_int(scale * xy[(j % k) * 2] + 0.5);
+    let py = |j: usize| c_int(scale * xy[(j % k) * 2 + 1] + 0.5);
+    // `w-1` is unsigned in C: for w = 0 it wraps and no column is out of range.
+    let (hh, wm1) = (h as i64, if w == 0 { i64::MAX } else { w as i64 - 1 });
+    let mut a: Vec<u32> = Vec::new();
+    // Previous dense point; the first point of all has no predecessor.
+    let mut prev: Option<(i32, i32)> = None;
+    // maskApi.c: `xd = (x+.5)/5-.5; skip unless floor(xd)==xd && 0<=xd<=w-1`, then
+    // `yd = (y+.5)/5-.5` clamped to [0, h] and `ceil`ed. For integer x, y below 2^31 the doubles
+    // are exact wherever the outcome depends on them: xd is an integer exactly when
+    // x ≡ 2 (mod 5), and then equals (x-2)/5; ceil(yd) = ceil((y-2)/5). So integers suffice.
+    let mut visit = |u: i32, v: i32, a: &mut Vec<u32>| {
+        if let Some((pu, pv)) = prev {
+            if u != pu {
+                let x = (if u < pu { u } else { u - 1 }) as i64 - 2;
+                if x.rem_euclid(5) == 0 {
+                    let xd = x / 5;
+                    if xd >= 0 && xd <= wm1 {
+                        let q = (if v < pv { v } else { pv }) as i64 - 2;
+                        let yi = if q < 0 {
+                            0
+                        } else if q > 5 * hh {
+                            hh
+                        } else {
+                            (q + 4) / 5
+                        };
+                        a.push((xd as i32).wrapping_mul(h as i32).wrapping_add(yi as i32) as u32);
+                    }
+                }
+            }
+        }
+        prev = Some((u, v));
+    };
+    for j in 0..k {
+        let (mut xs, mut xe, mut ys, mut ye) = (px(j), px(j + 1), py(j), py(j + 1));
+        let dx = (xe.wrapping_sub(xs)).wrapping_abs();
+        let dy = (ys.wrapping_sub(ye)).wrapping_abs();
+        let flip = (dx >= dy && xs > xe) || (dx < dy && ys > ye);
+        if flip {
+            std::mem::swap(&mut xs, &mut xe);
+            std::mem::swap(&mut ys, &mut ye);
+        }
+        let s = if dx >= dy { (ye.wrapping_sub(ys)) as f64 / dx as f64 } else { (xe.wrapping_sub(xs)) as f64 / dy as f64 };
+        if dx >= dy {
+            for d in 0..=dx {
+                let t = if flip { dx - d } else { d };
+                visit(t.wrapping_add(xs), c_int(ys as f64 + s * t as f64 + 0.5), &mut a);
+            }
+        } else {
+            for d in 0..=dy {
+                let t = if flip { dy - d } else { d };
+                visit(c_int(xs as f64 + s * t as f64 + 0.5), t.wrapping_add(ys), &mut a);
+            }
+        }
+    }
+    boundary_to_rle(a, h, w)
+}
+
+/// The last step of `rleFrPoly`: sorted boundary indices → run lengths, zero runs folded.
+fn boundary_to_rle(mut a: Vec<u32>, h: u32, w: u32) -> Rle {
+    a.push(h.wrapping_mul(w));
+    a.sort_unstable();
+    let mut prev = 0u32;
+    for e in a.iter_mut() {
+        let t = *e;
+        *e = e.wrapping_sub(prev);
+        prev = t;
+    }
+    let mut b: Vec<u32> = Vec::with_capacity(a.len());
+    let mut j = 0;
+    b.push(a[j]);
+    j += 1;
+    while j < a.len() {
+        if a[j] > 0 {
+            b.push(a[j]);
+            j += 1;
+        } else {
+            j += 1;
+            if j < a.len() {
+                let last = b.len() - 1;
+                b[last] = b[last].wrapping_add(a[j]);
+                j += 1;
+            }
+        }
+    }
+    Rle { h, w, counts: b }
+}
+
+/// maskApi.c's `rleFrPoly` as written (boundary point arrays, `floor`/`ceil`): the reference
+/// for [`from_polygon`].
+pub fn from_polygon_reference(xy: &[f64], h: u32, w: u32) -> Rle {
     let k = xy.len() / 2;
     let scale = POLY_SCALE;
     let mut x: Vec<i32> = (0..k).map(|j| c_int(scale * xy[j * 2] + 0.5)).collect();
@@ -487,6 +590,21 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn polygon_fast_equals_reference(h in 0u32..60, w in 0u32..60,
+                                         pts in proptest::collection::vec((-10.0f64..70.0, -10.0f64..70.0, 0u8..4), 3..12)) {
+            // Mix of integer, 1-decimal and arbitrary coordinates, repeated vertices included.
+            let xy: Vec<f64> = pts.iter().flat_map(|&(x, y, kind)| match kind {
+                0 => [x.round(), y.round()],
+                1 => [(x * 10.0).round() / 10.0, (y * 10.0).round() / 10.0],
+                _ => [x, y],
+            }).collect();
+            let mut xy2 = xy.clone();
+            xy2.extend_from_slice(&xy[xy.len() - 2..]);
+            prop_assert_eq!(from_polygon(&xy, h, w), from_polygon_reference(&xy, h, w));
+            prop_assert_eq!(from_polygon(&xy2, h, w), from_polygon_reference(&xy2, h, w));
+        }
+
         #[test]
         fn bbox_fast_equals_reference_on_any_counts(h in 1u32..9, counts in proptest::collection::vec(prop_oneof![2 => Just(0u32), 5 => 1u32..30], 0..12)) {
             let r = Rle { h, w: 1 + counts.iter().sum::<u32>() / h, counts };
