@@ -8,7 +8,7 @@
 //! `searchsorted` (recall changes only there), so precision is evaluated at those positions
 //! alone; the values are the same doubles pycocotools computes at them.
 
-use super::evaluate::{Matched, FP, TP};
+use super::evaluate::{Matched, HAS_IGNORED, HAS_TP, IGNORED, TP};
 use super::Setup;
 use crate::coco::Results;
 use rayon::prelude::*;
@@ -43,6 +43,16 @@ impl Arrays {
     }
 }
 
+/// A u64 whose ascending order is the descending order of `score` (finite), with -0.0 == 0.0.
+#[inline]
+fn desc_key(score: f64) -> u64 {
+    let x = if score == 0.0 { 0.0f64 } else { score };
+    let b = x.to_bits();
+    // Ascending-order key of x, then inverted for descending order.
+    let asc = if b >> 63 == 1 { !b } else { b | (1 << 63) };
+    !asc
+}
+
 /// Per-category result: [T, R, A, M] precision and scores, [T, A, M] recall.
 struct CatOut {
     precision: Vec<f64>,
@@ -71,18 +81,23 @@ pub fn accumulate(res: &Results, setup: &Setup, iou_thrs: &[f64], rec_thrs: &[f6
                     all.push((res.detections[d as usize].score, u as u32, rank as u32));
                 }
             }
-            all.sort_by(|a, b| b.0.partial_cmp(&a.0).unwrap_or(std::cmp::Ordering::Equal));
+            // Stable sort by descending score == unstable sort by (descending score, position).
+            // Keys: order-preserving u64 of -score (with -0.0 == 0.0, as numpy compares).
+            let mut keyed: Vec<(u64, u32)> = all.iter().enumerate().map(|(i, x)| (desc_key(x.0), i as u32)).collect();
+            keyed.sort_unstable();
+            let all: Vec<(f64, u32, u32)> = keyed.iter().map(|&(_, i)| all[i as usize]).collect();
             let npig: Vec<u64> = (0..a_n).map(|a| live.iter().map(|&u| mt.npig[u * a_n + a] as u64).sum()).collect();
 
             let mut tp = vec![0u32; at];
-            let mut fp = vec![0u32; at];
+            let mut ign = vec![0u32; at];
             // Per (a, t): (fp count, position) at each true positive.
             let mut events: Vec<Vec<(u32, u32)>> = vec![Vec::new(); at];
             let mut sorted_scores: Vec<f64> = Vec::with_capacity(all.len());
             let mut env: Vec<f64> = Vec::new();
             for (mi, &max_det) in setup.max_dets.iter().enumerate() {
                 tp.iter_mut().for_each(|x| *x = 0);
-                fp.iter_mut().for_each(|x| *x = 0);
+                ign.iter_mut().for_each(|x| *x = 0);
+                let mut processed: u32 = 0;
                 events.iter_mut().for_each(|e| e.clear());
                 sorted_scores.clear();
                 let mut pos: u32 = 0;
@@ -96,14 +111,20 @@ pub fn accumulate(res: &Results, setup: &Setup, iou_thrs: &[f64], rec_thrs: &[f6
                     if pos == 0 {
                         first_state.extend_from_slice(st);
                     }
-                    for j in 0..at {
-                        fp[j] += (st[j] == FP) as u32;
+                    // fp = processed - ignored - tp, kept lazily: most rows are all-FP and cost
+                    // one increment.
+                    processed += 1;
+                    let fl = mt.flags[(mt.off[u as usize] + rank) as usize];
+                    if fl & HAS_IGNORED != 0 {
+                        for j in 0..at {
+                            ign[j] += (st[j] == IGNORED) as u32;
+                        }
                     }
-                    if st.contains(&TP) {
+                    if fl & HAS_TP != 0 {
                         for j in 0..at {
                             if st[j] == TP {
                                 tp[j] += 1;
-                                events[j].push((fp[j], pos));
+                                events[j].push((processed - ign[j] - tp[j], pos));
                             }
                         }
                     }

@@ -26,20 +26,25 @@ pub struct Grouped {
     pub dt_start: Vec<u32>,
 }
 
-/// Stable counting sort of `items` by `slot`, returning (order, starts) with `starts.len() == n_slots + 1`.
-fn counting_sort(n_slots: usize, items: impl Iterator<Item = (usize, u32)> + Clone) -> (Vec<u32>, Vec<u32>) {
-    let mut starts = vec![0u32; n_slots + 1];
-    for (s, _) in items.clone() {
-        starts[s + 1] += 1;
+/// Stable counting sort: `keys[i]` is the bucket of item `i` (`u32::MAX` = dropped); returns the
+/// item indices grouped by bucket (file order kept inside a bucket) and `starts` (len `n + 1`).
+fn counting_sort(n: usize, keys: &[u32], items: &[u32]) -> (Vec<u32>, Vec<u32>) {
+    let mut starts = vec![0u32; n + 1];
+    for &k in keys {
+        if k != u32::MAX {
+            starts[k as usize + 1] += 1;
+        }
     }
-    for i in 0..n_slots {
+    for i in 0..n {
         starts[i + 1] += starts[i];
     }
     let mut fill = starts.clone();
-    let mut order = vec![0u32; starts[n_slots] as usize];
-    for (s, v) in items {
-        order[fill[s] as usize] = v;
-        fill[s] += 1;
+    let mut order = vec![0u32; starts[n] as usize];
+    for (&k, &v) in keys.iter().zip(items) {
+        if k != u32::MAX {
+            order[fill[k as usize] as usize] = v;
+            fill[k as usize] += 1;
+        }
     }
     (order, starts)
 }
@@ -54,78 +59,57 @@ fn counting_sort(n_slots: usize, items: impl Iterator<Item = (usize, u32)> + Clo
 pub fn group(gt: &Dataset, res: &Results, setup: &Setup) -> Grouped {
     let n_img = setup.img_ids.len();
     let n_cpos = setup.cat_pos_count;
-    let n_slots = n_img * n_cpos;
-    // Image rank and category position of GT-file indices.
-    let img_rank = |image_index: u32| setup.img_rank[image_index as usize];
-    let cat_pos = |category_index: u32| setup.cat_pos[category_index as usize];
+    let n_units = setup.k() * n_img;
+    // The sort key of an (image rank, category position): the unit itself with useCats (units
+    // are category-major); with useCats=0 the image-major slot, whose image ranges are the units.
+    let key = |r: u32, c: u32| -> u32 {
+        if r == u32::MAX || c == u32::MAX {
+            u32::MAX
+        } else if setup.use_cats {
+            c * n_img as u32 + r
+        } else {
+            r * n_cpos as u32 + c
+        }
+    };
+    let n_keys = if setup.use_cats { n_units } else { n_img * n_cpos };
+    let to_units = |order: Vec<u32>, starts: Vec<u32>| -> (Vec<u32>, Vec<u32>) {
+        if setup.use_cats {
+            (order, starts)
+        } else {
+            let s = (0..=n_img).map(|i| starts[i * n_cpos]).collect();
+            (order, s)
+        }
+    };
 
-    // GT: first the iteration order (image rank, file order), then bucket by the resolved ann.
+    // GT: iteration order first (image rank, file order), then bucket by the resolved annotation.
     let anns = &gt.annotations;
+    let ann_img: Vec<u32> = anns.iter().map(|a| gt.image_index.get(&a.image_id).map(|&i| setup.img_rank[i as usize]).unwrap_or(u32::MAX)).collect();
+    let ann_cpos: Vec<u32> = anns.iter().map(|a| gt.category_index.get(&a.category_id).map(|&c| setup.cat_pos[c as usize]).unwrap_or(u32::MAX)).collect();
     let mut last_by_id: rustc_hash::FxHashMap<crate::coco::Id, u32> = Default::default();
     last_by_id.reserve(anns.len());
     for (j, a) in anns.iter().enumerate() {
         last_by_id.insert(a.id, j as u32);
     }
-    let ann_img = |j: usize| gt.image_index.get(&anns[j].image_id).map(|&i| img_rank(i)).unwrap_or(u32::MAX);
-    let ann_cpos = |j: usize| gt.category_index.get(&anns[j].category_id).map(|&c| cat_pos(c)).unwrap_or(u32::MAX);
-    let iter_items = (0..anns.len()).filter_map(|j| {
-        let r = ann_img(j);
-        // getAnnIds filters on the listed annotation's category only when useCats.
-        if r == u32::MAX || (setup.use_cats && ann_cpos(j) == u32::MAX) {
-            None
-        } else {
-            Some((r as usize, j as u32))
-        }
-    });
-    let (iter_order, _) = counting_sort(n_img, iter_items);
-    let resolved = iter_order.iter().filter_map(|&j| {
-        let e = last_by_id[&anns[j as usize].id] as usize;
-        let (r, c) = (ann_img(e), ann_cpos(e));
-        if r == u32::MAX || c == u32::MAX {
-            None
-        } else {
-            Some((r as usize * n_cpos + c as usize, e as u32))
-        }
-    });
-    let (gt_order, gt_slot_start) = counting_sort(n_slots, resolved);
+    // getAnnIds filters on the listed annotation's category only when useCats.
+    let iter_keys: Vec<u32> = (0..anns.len())
+        .map(|j| if setup.use_cats && ann_cpos[j] == u32::MAX { u32::MAX } else { ann_img[j] })
+        .collect();
+    let all: Vec<u32> = (0..anns.len() as u32).collect();
+    let (iter_order, _) = counting_sort(n_img, &iter_keys, &all);
+    let resolved: Vec<u32> = iter_order.iter().map(|&j| last_by_id[&anns[j as usize].id]).collect();
+    let res_keys: Vec<u32> = resolved.iter().map(|&e| key(ann_img[e as usize], ann_cpos[e as usize])).collect();
+    let (gt_order, gt_starts) = counting_sort(n_keys, &res_keys, &resolved);
+    let (gt_u, gt_start) = to_units(gt_order, gt_starts);
 
     // Detections: ids are 1..N in file order, so file order is the iteration order.
     let dets = &res.detections;
-    let dt_items = dets.iter().enumerate().filter_map(|(j, d)| {
-        if d.category == u32::MAX {
-            return None;
-        }
-        let (r, c) = (img_rank(d.image), cat_pos(d.category));
-        if r == u32::MAX || c == u32::MAX {
-            None
-        } else {
-            Some((r as usize * n_cpos + c as usize, j as u32))
-        }
-    });
-    let (dt_order, dt_slot_start) = counting_sort(n_slots, dt_items);
-
-    // Re-index slots (image-major) into units (category-major).
-    let k_units = setup.k();
-    let n_units = k_units * n_img;
-    let regroup = |order: &[u32], slot_start: &[u32]| -> (Vec<u32>, Vec<u32>) {
-        let mut out = Vec::with_capacity(order.len());
-        let mut start = Vec::with_capacity(n_units + 1);
-        start.push(0u32);
-        for k in 0..k_units {
-            for i in 0..n_img {
-                let (a, b) = if setup.use_cats {
-                    (slot_start[i * n_cpos + k], slot_start[i * n_cpos + k + 1])
-                } else {
-                    (slot_start[i * n_cpos], slot_start[(i + 1) * n_cpos])
-                };
-                out.extend_from_slice(&order[a as usize..b as usize]);
-                start.push(out.len() as u32);
-            }
-        }
-        (out, start)
-    };
-    let (gt_u, gt_start) = regroup(&gt_order, &gt_slot_start);
-    let (dt_u, dt_start) = regroup(&dt_order, &dt_slot_start);
+    let dt_keys: Vec<u32> = dets
+        .iter()
+        .map(|d| if d.category == u32::MAX { u32::MAX } else { key(setup.img_rank[d.image as usize], setup.cat_pos[d.category as usize]) })
+        .collect();
+    let dt_all: Vec<u32> = (0..dets.len() as u32).collect();
+    let (dt_order, dt_starts) = counting_sort(n_keys, &dt_keys, &dt_all);
+    let (dt_u, dt_start) = to_units(dt_order, dt_starts);
     Grouped { gt: gt_u, gt_start, dt: dt_u, dt_start }
 }
 
@@ -141,7 +125,12 @@ pub struct Matched {
     pub npig: Vec<u32>,
     /// Per unit: pycocotools' `evaluateImg` returned `None` (no GT and no detection).
     pub empty: Vec<bool>,
+    /// Per sorted detection: bit 0 = some state is [`TP`], bit 1 = some state is [`IGNORED`].
+    pub flags: Vec<u8>,
 }
+
+pub const HAS_TP: u8 = 1;
+pub const HAS_IGNORED: u8 = 2;
 
 /// Sort a unit's detections by descending score, stably (`np.argsort(-score, kind='mergesort')`).
 /// `partial_cmp` makes `-0.0 == 0.0`, as numpy's comparison does.
@@ -150,6 +139,20 @@ pub fn sort_by_score(idx: &mut [u32], res: &Results) {
         let (sa, sb) = (res.detections[a as usize].score, res.detections[b as usize].score);
         sb.partial_cmp(&sa).unwrap_or(std::cmp::Ordering::Equal)
     });
+}
+
+/// Summarise each detection's row of states into [`HAS_TP`] / [`HAS_IGNORED`] bits, once, so
+/// that accumulation (which walks every row once per maxDet) can skip rows quickly.
+fn set_flags(states: &[u8], flags: &mut [u8], stride: usize) {
+    for (row, f) in states.chunks_exact(stride).zip(flags.iter_mut()) {
+        let mut any_tp = false;
+        let mut any_ig = false;
+        for &x in row {
+            any_tp |= x == TP;
+            any_ig |= x == IGNORED;
+        }
+        *f = (any_tp as u8) * HAS_TP | (any_ig as u8) * HAS_IGNORED;
+    }
 }
 
 #[inline]
@@ -165,6 +168,7 @@ fn unmatched_state(det_area: f64, lo: f64, hi: f64) -> u8 {
 struct Scratch {
     dets: Vec<u32>,
     det_area: Vec<f64>,
+    best: Vec<f64>,
     p_ig: Vec<bool>,
     p_crowd: Vec<bool>,
     p_id_nonzero: Vec<bool>,
@@ -198,11 +202,13 @@ pub fn match_units(gt: &Dataset, res: &Results, p: &Params, setup: &Setup, g: &G
     let mut states = vec![0u8; total * at];
     let mut npig = vec![0u32; n_units * a_n];
     let mut empty = vec![false; n_units];
+    let mut flags = vec![0u8; total];
 
     // Split the outputs into per-unit slices so units can run in parallel without sharing.
     struct Job<'s> {
         u: usize,
         dt: &'s mut [u32],
+        fl: &'s mut [u8],
         st: &'s mut [u8],
         npig: &'s mut [u32],
         empty: &'s mut bool,
@@ -210,11 +216,14 @@ pub fn match_units(gt: &Dataset, res: &Results, p: &Params, setup: &Setup, g: &G
     let mut jobs: Vec<Job<'_>> = Vec::with_capacity(n_units);
     {
         let mut dt_rest: &mut [u32] = &mut dt_sorted;
+        let mut fl_rest: &mut [u8] = &mut flags;
         let mut st_rest: &mut [u8] = &mut states;
         let mut np_rest: &mut [u32] = &mut npig;
         let mut em_rest: &mut [bool] = &mut empty;
         for u in 0..n_units {
             let d = (off[u + 1] - off[u]) as usize;
+            let (fa, fb) = std::mem::take(&mut fl_rest).split_at_mut(d);
+            fl_rest = fb;
             let (a, b) = std::mem::take(&mut dt_rest).split_at_mut(d);
             dt_rest = b;
             let (c, e) = std::mem::take(&mut st_rest).split_at_mut(d * at);
@@ -223,7 +232,7 @@ pub fn match_units(gt: &Dataset, res: &Results, p: &Params, setup: &Setup, g: &G
             np_rest = h;
             let (x, y) = std::mem::take(&mut em_rest).split_at_mut(1);
             em_rest = y;
-            jobs.push(Job { u, dt: a, st: c, npig: f, empty: &mut x[0] });
+            jobs.push(Job { u, dt: a, fl: fa, st: c, npig: f, empty: &mut x[0] });
         }
     }
 
@@ -280,8 +289,13 @@ pub fn match_units(gt: &Dataset, res: &Results, p: &Params, setup: &Setup, g: &G
                         job.st[di * stride + a * t_n..di * stride + (a + 1) * t_n].fill(st);
                     }
                 }
+                set_flags(job.st, job.fl, stride);
                 return;
             }
+            // Best IoU of each detection over the unit's GT: a detection whose best IoU is below a
+            // threshold cannot match at that threshold (it needs ious[d,g] >= min(t, 1-1e-10)).
+            s.best.clear();
+            s.best.extend((0..nd).map(|di| s.ious[di * ng..(di + 1) * ng].iter().copied().fold(0.0f64, f64::max)));
             for (a, rng) in p.area_rng.iter().enumerate() {
                 // gtIg: iscrowd (the `ignore` field is overwritten by it) or area outside the range.
                 s.gt_ig.clear();
@@ -306,12 +320,22 @@ pub fn match_units(gt: &Dataset, res: &Results, p: &Params, setup: &Setup, g: &G
                     let row = &s.ious[di * ng..(di + 1) * ng];
                     s.p_iou.extend(s.gt_perm.iter().map(|&g| row[g as usize]));
                 }
+                // Prefill every (det, t) of this area as unmatched; only detections whose best IoU
+                // reaches a threshold can change that at that threshold.
+                for di in 0..nd {
+                    let st = unmatched_state(s.det_area[di], rng.lo, rng.hi);
+                    job.st[di * stride + a * t_n..di * stride + (a + 1) * t_n].fill(st);
+                }
                 for (t, &thr) in p.iou_thrs.iter().enumerate() {
                     s.gtm.clear();
                     s.gtm.resize(ng, false);
+                    let thr_eff = thr.min(1.0 - 1e-10);
                     for di in 0..nd {
+                        if s.best[di] < thr_eff {
+                            continue;
+                        }
                         let row = &s.p_iou[di * ng..(di + 1) * ng];
-                        let mut iou = thr.min(1.0 - 1e-10);
+                        let mut iou = thr_eff;
                         let mut m: Option<usize> = None; // position in the sorted GT
                         for pos in 0..ng {
                             if s.gtm[pos] && !s.p_crowd[pos] {
@@ -349,8 +373,9 @@ pub fn match_units(gt: &Dataset, res: &Results, p: &Params, setup: &Setup, g: &G
                     }
                 }
             }
+            set_flags(job.st, job.fl, stride);
         },
     );
     progress.finish();
-    Matched { off, dt_sorted, states, npig, empty }
+    Matched { off, dt_sorted, states, npig, empty, flags }
 }

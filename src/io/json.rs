@@ -61,7 +61,11 @@ pub enum Number {
 impl Number {
     pub fn as_f64(self) -> f64 {
         match self {
-            Number::Int(i) => i as f64,
+            // i64 → f64 is one instruction; i128 → f64 is a libcall.
+            Number::Int(i) => match i64::try_from(i) {
+                Ok(x) => x as f64,
+                Err(_) => i as f64,
+            },
             Number::Float(f) => f,
         }
     }
@@ -238,15 +242,20 @@ impl<'a> Reader<'a> {
         if self.buf.get(self.pos) != Some(&b'"') {
             return self.unexpected("a key in double quotes");
         }
-        // Fast path for plain ASCII keys without escapes (every COCO key).
+        // Fast path for plain ASCII keys without escapes (every COCO key): keys are short, so a
+        // byte loop beats a memchr call.
         let from = self.pos + 1;
-        let key = match memchr::memchr(b'"', &self.buf[from..]) {
-            Some(len) if self.buf[from..from + len].iter().all(|&c| (0x20..0x80).contains(&c) && c != b'\\') => {
-                self.pos = from + len + 1;
-                // SAFETY: every byte was just checked to be printable ASCII, hence valid UTF-8.
-                Cow::Borrowed(unsafe { std::str::from_utf8_unchecked(&self.buf[from..from + len]) })
-            }
-            _ => self.string()?,
+        let mut q = from;
+        let b = self.buf;
+        while q < b.len() && b[q] != b'"' && (0x20..0x80).contains(&b[q]) && b[q] != b'\\' {
+            q += 1;
+        }
+        let key = if q < b.len() && b[q] == b'"' {
+            self.pos = q + 1;
+            // SAFETY: every byte of the key was just checked to be printable ASCII (valid UTF-8).
+            Cow::Borrowed(unsafe { std::str::from_utf8_unchecked(&b[from..q]) })
+        } else {
+            self.string()?
         };
         self.skip_ws();
         if self.buf.get(self.pos) != Some(&b':') {
@@ -391,41 +400,40 @@ impl<'a> Reader<'a> {
         if neg {
             p += 1;
         }
-        // Mantissa digits accumulated while they fit (Clinger's fast path needs <= 19 digits).
+        // Digits are accumulated with wrapping arithmetic; the value is used only when the
+        // literal has at most 19 digits (so it fit exactly). Clinger's fast path then applies.
         let mut mant: u64 = 0;
-        let mut n_digits: u32 = 0;
-        match b.get(p) {
-            Some(b'0') => p += 1,
-            Some(&c @ b'1'..=b'9') => {
-                mant = (c - b'0') as u64;
-                n_digits = 1;
-                p += 1;
-                while p < b.len() {
-                    let d = b[p].wrapping_sub(b'0');
-                    if d > 9 {
-                        break;
-                    }
-                    if n_digits < 19 {
-                        mant = mant * 10 + d as u64;
-                    }
-                    n_digits += 1;
-                    p += 1;
+        let int_start = p;
+        while p < b.len() {
+            let d = b[p].wrapping_sub(b'0');
+            if d > 9 {
+                break;
+            }
+            mant = mant.wrapping_mul(10).wrapping_add(d as u64);
+            p += 1;
+        }
+        let int_digits = p - int_start;
+        if int_digits == 0 {
+            match b.get(p) {
+                Some(b'N') if b[p..].starts_with(b"NaN") => return self.err("non-finite number NaN; every number must be finite"),
+                Some(b'I') if b[p..].starts_with(b"Infinity") => {
+                    return self.err("non-finite number Infinity; every number must be finite")
+                }
+                _ => {
+                    let k = self.peek_kind().map(|k| k.name()).unwrap_or("something else");
+                    self.pos = start;
+                    return self.err(format!("expected a number, found {}", k));
                 }
             }
-            Some(b'N') if b[p..].starts_with(b"NaN") => {
-                return self.err("non-finite number NaN; every number must be finite");
-            }
-            Some(b'I') if b[p..].starts_with(b"Infinity") => {
-                return self.err("non-finite number Infinity; every number must be finite");
-            }
-            _ => {
-                let k = self.peek_kind().map(|k| k.name()).unwrap_or("something else");
-                self.pos = start;
-                return self.err(format!("expected a number, found {}", k));
-            }
         }
+        if int_digits > 1 && b[int_start] == b'0' {
+            // JSON forbids leading zeros: read "0" and let the caller trip over the rest.
+            p = int_start + 1;
+            mant = 0;
+        }
+        let int_digits = p - int_start;
         let mut is_int = true;
-        let mut frac_digits: i32 = 0;
+        let mut frac_digits: usize = 0;
         if b.get(p) == Some(&b'.') {
             is_int = false;
             p += 1;
@@ -435,18 +443,11 @@ impl<'a> Reader<'a> {
                 if d > 9 {
                     break;
                 }
-                if n_digits < 19 {
-                    mant = mant * 10 + d as u64;
-                    frac_digits += 1;
-                    if mant != 0 {
-                        n_digits += 1;
-                    }
-                } else {
-                    n_digits += 1;
-                }
+                mant = mant.wrapping_mul(10).wrapping_add(d as u64);
                 p += 1;
             }
-            if p == d0 {
+            frac_digits = p - d0;
+            if frac_digits == 0 {
                 self.pos = p;
                 return self.err("invalid number: digits expected after '.'");
             }
@@ -482,13 +483,11 @@ impl<'a> Reader<'a> {
             }
         }
         self.pos = p;
-        if n_digits <= 18 {
+        if int_digits + frac_digits <= 18 {
             if is_int {
-                let v = mant as i128;
-                return Ok(Number::Int(if neg { -v } else { v }));
+                let v = mant as i64;
+                return Ok(Number::Int(if neg { -(v as i128) } else { v as i128 }));
             }
-            // Clinger's fast path: m and 10^|e| are exact doubles, so one correctly rounded
-            // operation gives the correctly rounded value of the literal.
             let e10 = exp - frac_digits as i64;
             if mant <= (1u64 << 53) && (-22..=22).contains(&e10) {
                 let m = mant as f64;
@@ -577,13 +576,65 @@ impl<'a> Reader<'a> {
                 Ok(())
             }
             Kind::String => self.string().map(|_| ()),
-            Kind::Number => self.number().map(|_| ()),
+            Kind::Number => self.skip_number(),
             Kind::Bool => self.bool_like().map(|_| ()),
             Kind::Null => {
-                self.pos += 4;
-                Ok(())
+                if self.buf[self.pos..].starts_with(b"null") {
+                    self.pos += 4;
+                    Ok(())
+                } else {
+                    self.unexpected("a JSON value")
+                }
             }
         }
+    }
+
+    /// Skip a number, checking its grammar but not computing it. Python's json accepts `NaN`,
+    /// `Infinity` and `-Infinity`; in a value nobody reads, so do we.
+    fn skip_number(&mut self) -> JResult<()> {
+        let b = self.buf;
+        let mut p = self.pos;
+        if b.get(p) == Some(&b'-') {
+            p += 1;
+        }
+        for lit in [&b"NaN"[..], &b"Infinity"[..]] {
+            if b[p..].starts_with(lit) {
+                self.pos = p + lit.len();
+                return Ok(());
+            }
+        }
+        let digits = |p: &mut usize| {
+            let s = *p;
+            while *p < b.len() && b[*p].is_ascii_digit() {
+                *p += 1;
+            }
+            *p - s
+        };
+        let int_start = p;
+        let n = digits(&mut p);
+        if n == 0 || (n > 1 && b[int_start] == b'0') {
+            self.pos = int_start;
+            return self.err(if n == 0 { "invalid number" } else { "invalid number: leading zero" });
+        }
+        if b.get(p) == Some(&b'.') {
+            p += 1;
+            if digits(&mut p) == 0 {
+                self.pos = p;
+                return self.err("invalid number: digits expected after '.'");
+            }
+        }
+        if matches!(b.get(p), Some(b'e' | b'E')) {
+            p += 1;
+            if matches!(b.get(p), Some(b'+' | b'-')) {
+                p += 1;
+            }
+            if digits(&mut p) == 0 {
+                self.pos = p;
+                return self.err("invalid number: digits expected in exponent");
+            }
+        }
+        self.pos = p;
+        Ok(())
     }
 
     /// Parse `[n0, n1, ...]` of finite numbers into `out` (cleared first).
@@ -624,9 +675,17 @@ impl<'a> Reader<'a> {
         self.skip_ws();
         let start = self.pos;
         let b = self.buf;
+        if !matches!(b.get(start), Some(b'[' | b'{')) {
+            // A scalar: the validating skip handles it.
+            return self.skip_value();
+        }
         let mut depth: usize = 0;
-        let mut p = self.pos;
+        let mut p = start;
         loop {
+            // Jump over bytes that cannot change the structure.
+            while p < b.len() && !STRUCTURAL[b[p] as usize] {
+                p += 1;
+            }
             let Some(&c) = b.get(p) else {
                 self.pos = start;
                 return self.err("unexpected end of file inside this value");
@@ -647,29 +706,16 @@ impl<'a> Reader<'a> {
                             }
                         }
                     }
-                    if depth == 0 {
-                        break;
-                    }
                     continue;
                 }
                 b'[' | b'{' => depth += 1,
-                b']' | b'}' => {
-                    if depth == 0 {
-                        self.pos = p;
-                        return self.unexpected("a value");
-                    }
+                _ => {
                     depth -= 1;
                     if depth == 0 {
                         p += 1;
                         break;
                     }
                 }
-                _ if depth == 0 => {
-                    // A scalar at top level: let the validating skip handle it.
-                    self.pos = p;
-                    return self.skip_value();
-                }
-                _ => {}
             }
             p += 1;
         }
@@ -677,6 +723,17 @@ impl<'a> Reader<'a> {
         Ok(())
     }
 }
+
+/// Bytes that matter to [`Reader::fast_skip`]: quotes, brackets and braces.
+static STRUCTURAL: [bool; 256] = {
+    let mut t = [false; 256];
+    t[b'"' as usize] = true;
+    t[b'[' as usize] = true;
+    t[b']' as usize] = true;
+    t[b'{' as usize] = true;
+    t[b'}' as usize] = true;
+    t
+};
 
 fn describe_byte(b: u8) -> String {
     if b.is_ascii_graphic() {

@@ -9,9 +9,42 @@ use std::fs::File;
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 
+/// The bytes of an input file: memory-mapped when large (no copy; pages are faulted in by the
+/// threads that parse them), read into memory otherwise.
+pub enum FileBytes {
+    Mapped(memmap2::Mmap),
+    Owned(Vec<u8>),
+}
+
+impl std::ops::Deref for FileBytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            FileBytes::Mapped(m) => m,
+            FileBytes::Owned(v) => v,
+        }
+    }
+}
+
 /// Read a whole file, mapping failures to an error that names the file.
-pub fn read_file(path: &Path) -> Result<Vec<u8>> {
-    std::fs::read(path).map_err(|e| Error::io(path, "read", &e))
+pub fn read_file(path: &Path) -> Result<FileBytes> {
+    const MAP_ABOVE: u64 = 1 << 20;
+    let file = File::open(path).map_err(|e| Error::io(path, "read", &e))?;
+    let meta = file.metadata().map_err(|e| Error::io(path, "read", &e))?;
+    if meta.is_dir() {
+        return Err(Error::input(format!("{}: cannot read: is a directory", path.display())));
+    }
+    if meta.is_file() && meta.len() > MAP_ABOVE {
+        // SAFETY: the map is read-only and lives while we parse. If another process truncates
+        // the file meanwhile we may fault (as any mmap reader would); inputs are not expected to
+        // change during a run.
+        if let Ok(m) = unsafe { memmap2::Mmap::map(&file) } {
+            return Ok(FileBytes::Mapped(m));
+        }
+    }
+    let mut v = Vec::with_capacity(meta.len() as usize);
+    std::io::Read::read_to_end(&mut &file, &mut v).map_err(|e| Error::io(path, "read", &e))?;
+    Ok(FileBytes::Owned(v))
 }
 
 /// Write `path` atomically: the content goes to a temporary file in the same directory, which is

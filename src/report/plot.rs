@@ -112,6 +112,15 @@ pub fn draw_figure(path: &Path, title: &str, panels: &[Panel], cols: usize, size
     std::fs::rename(&tmp, path).map_err(|e| Error::io(path, "write", &e))
 }
 
+/// `1e10` rather than `10000000000` in titles.
+fn compact(v: f64) -> String {
+    if v.abs() >= 1e6 {
+        format!("{:e}", v)
+    } else {
+        format!("{}", v)
+    }
+}
+
 const COLORS: [RGBColor; 3] = [RGBColor(31, 119, 180), RGBColor(255, 127, 14), RGBColor(44, 160, 44)];
 
 /// PR curves: one panel per area range; curves for IoU .50, .75 and the mean over .50:.95, each
@@ -159,7 +168,7 @@ pub fn pr_curves(path: &Path, ev: &Evaluation) -> Result<()> {
                 }
             }
             Panel {
-                title: format!("area = {} [{}, {}]", rng.label, rng.lo, rng.hi),
+                title: format!("area = {} [{}, {}]", rng.label, compact(rng.lo), compact(rng.hi)),
                 x_label: "recall".into(),
                 y_label: "precision".into(),
                 x_range: (0.0, 1.0),

@@ -1,0 +1,155 @@
+//! Bad input never panics: exit 2 with one `error:` line naming the file and the place, and a hint.
+
+mod common;
+use common::*;
+use std::path::PathBuf;
+
+const GT: &str = "coco-val2014-100/instances_val2014_100.json";
+
+fn write(dir: &tempfile::TempDir, name: &str, content: &[u8]) -> PathBuf {
+    let p = dir.path().join(name);
+    std::fs::write(&p, content).unwrap();
+    p
+}
+
+fn eval_preds(preds: &str) -> std::process::Output {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(&dir, "preds.json", preds.as_bytes());
+    run(&["eval", p.to_str().unwrap(), "--gt", fixture(GT).to_str().unwrap()])
+}
+
+fn eval_gt(gt: &str) -> std::process::Output {
+    let dir = tempfile::tempdir().unwrap();
+    let g = write(&dir, "gt.json", gt.as_bytes());
+    let p = write(&dir, "preds.json", br#"[{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1], "score": 0.5}]"#);
+    run(&["eval", p.to_str().unwrap(), "--gt", g.to_str().unwrap()])
+}
+
+const DET: &str = r#"{"image_id": 42, "category_id": 18, "bbox": [258.15, 41.29, 348.26, 243.78], "score": 0.236}"#;
+
+#[test]
+fn malformed_json_gives_line_and_column() {
+    let o = eval_preds("[{\"image_id\": 42, \"category_id\": 18,\n \"bbox\": [1, 2, 3, 4] \"score\": 0.5}]");
+    assert_bad_input(&o, "preds.json", &["[0]", "line 2, column 23", "expected ',' or '}'"]);
+    assert!(stderr(&o).contains("hint: "));
+}
+
+#[test]
+fn truncated_file() {
+    let o = eval_preds(&format!("[{}, {}", DET, &DET[..40]));
+    assert_bad_input(&o, "preds.json", &["[1]"]);
+}
+
+#[test]
+fn not_a_list() {
+    let o = eval_preds(r#"{"annotations": []}"#);
+    assert_bad_input(&o, "preds.json", &["must be a list"]);
+}
+
+#[test]
+fn wrong_types() {
+    let o = eval_preds(r#"[{"image_id": "42", "category_id": 18, "bbox": [1, 2, 3, 4], "score": 0.5}]"#);
+    assert_bad_input(&o, "preds.json", &["[0].image_id", "expected a number, found a string"]);
+    let o = eval_preds(r#"[{"image_id": 42, "category_id": 18, "bbox": "1,2,3,4", "score": 0.5}]"#);
+    assert_bad_input(&o, "preds.json", &["[0].bbox", "expected an array"]);
+    let o = eval_preds(r#"[{"image_id": 42.5, "category_id": 18, "bbox": [1, 2, 3, 4], "score": 0.5}]"#);
+    assert_bad_input(&o, "preds.json", &["[0].image_id", "expected an integer"]);
+}
+
+#[test]
+fn missing_fields() {
+    let o = eval_preds(&format!("[{}, {}]", DET, r#"{"image_id": 42, "category_id": 18, "bbox": [1, 2, 3, 4]}"#));
+    assert_bad_input(&o, "preds.json", &["[1]", "missing field \"score\""]);
+    let o = eval_preds(r#"[{"image_id": 42, "category_id": 18, "score": 0.5}]"#);
+    assert_bad_input(&o, "preds.json", &["[0]", "missing field \"bbox\""]);
+}
+
+#[test]
+fn wrong_box_length() {
+    let o = eval_preds(r#"[{"image_id": 42, "category_id": 18, "bbox": [1, 2, 3], "score": 0.5}]"#);
+    assert_bad_input(&o, "preds.json", &["[0].bbox", "expected 4 numbers", "found 3"]);
+}
+
+#[test]
+fn non_finite_numbers() {
+    for lit in ["NaN", "Infinity", "-Infinity", "1e999"] {
+        let o = eval_preds(&format!(r#"[{}, {{"image_id": 42, "category_id": 18, "bbox": [1, 2, 3, 4], "score": {}}}]"#, DET, lit));
+        assert_bad_input(&o, "preds.json", &["[1].score", "finite"]);
+    }
+}
+
+#[test]
+fn negative_sizes() {
+    let o = eval_preds(r#"[{"image_id": 42, "category_id": 18, "bbox": [1, 2, -3, 4], "score": 0.5}]"#);
+    assert_bad_input(&o, "preds.json", &["[0].bbox", "negative box size"]);
+}
+
+#[test]
+fn result_image_not_in_gt() {
+    let o = eval_preds(&format!("[{}, {}]", DET, r#"{"image_id": 123456789, "category_id": 18, "bbox": [1, 2, 3, 4], "score": 0.5}"#));
+    assert_bad_input(&o, "preds.json", &["[1].image_id", "123456789", "not in the ground truth"]);
+}
+
+#[test]
+fn empty_and_binary_files() {
+    let o = eval_preds("");
+    assert_bad_input(&o, "preds.json", &["empty"]);
+    let o = eval_preds("   \n");
+    assert_bad_input(&o, "preds.json", &["empty"]);
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(&dir, "preds.json", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00");
+    let o = run(&["eval", p.to_str().unwrap(), "--gt", fixture(GT).to_str().unwrap()]);
+    assert_bad_input(&o, "preds.json", &["binary"]);
+}
+
+#[test]
+fn trailing_garbage() {
+    let o = eval_preds(&format!("[{}] x", DET));
+    assert_bad_input(&o, "preds.json", &["after the end"]);
+}
+
+#[test]
+fn missing_file() {
+    let o = run(&["eval", "/nonexistent/preds.json", "--gt", fixture(GT).to_str().unwrap()]);
+    assert_bad_input(&o, "/nonexistent/preds.json", &["cannot read"]);
+}
+
+#[test]
+fn gt_problems() {
+    let o = eval_gt(r#"{"images": [{"id": 1}], "categories": [{"id": 1, "name": "a"}]}"#);
+    assert_bad_input(&o, "gt.json", &["missing top-level key \"annotations\""]);
+    let o = eval_gt(r#"[1, 2]"#);
+    assert_bad_input(&o, "gt.json", &["top level must be an object"]);
+    let o = eval_gt(r#"{"images": [{"id": 1}], "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1], "area": -1, "iscrowd": 0}], "categories": [{"id": 1}]}"#);
+    assert_bad_input(&o, "gt.json", &["annotations[0].area", "negative"]);
+    let o = eval_gt(r#"{"images": [{"id": 1}], "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1], "area": 1}], "categories": [{"id": 1}]}"#);
+    assert_bad_input(&o, "gt.json", &["annotations[0]", "missing field \"iscrowd\""]);
+    let o = eval_gt(r#"{"images": [{"id": 1, "width": -5}], "annotations": [], "categories": []}"#);
+    assert_bad_input(&o, "gt.json", &["images[0].width", "negative"]);
+    let o = eval_gt(r#"{"images": [{"id": 1}], "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [0, 0, NaN, 1], "area": 1, "iscrowd": 0}], "categories": [{"id": 1}]}"#);
+    assert_bad_input(&o, "gt.json", &["annotations[0].bbox[2]", "NaN"]);
+}
+
+#[test]
+fn bad_flags_exit_2() {
+    let g = fixture(GT);
+    let g = g.to_str().unwrap();
+    let d = fixture("coco-val2014-100/fakebbox100_results.json");
+    let d = d.to_str().unwrap();
+    let o = run(&["eval", d, "--gt", g, "--max-dets", "1,x"]);
+    assert_bad_input(&o, "--max-dets", &["'x'"]);
+    let o = run(&["eval", d, "--gt", g, "--area-rng", "all:5"]);
+    assert_bad_input(&o, "--area-rng", &["all:5"]);
+    let o = run(&["eval", d, "--gt", g, "--img-ids", "1,2"]);
+    assert_bad_input(&o, "--img-ids", &["not in the ground truth"]);
+    let o = run(&["eval", d, "--gt", g, "--plot-pr", "out.pdf"]);
+    assert_bad_input(&o, "out.pdf", &["plot format"]);
+    let o = run(&["eval", d, "--gt", g, "--json", "/nonexistent-dir/x.json"]);
+    assert_bad_input(&o, "/nonexistent-dir/x.json", &["does not exist"]);
+    let o = run(&["eval", d, "--gt", g, "--threads", "0"]);
+    assert_bad_input(&o, "--threads", &[]);
+    let o = run(&["eval", d]);
+    assert_eq!(o.status.code(), Some(2));
+    let o = run(&["frobnicate"]);
+    assert_eq!(o.status.code(), Some(2));
+}
