@@ -3,7 +3,7 @@
 use super::progress_bar::Bar;
 use super::{parse_list, print_stdout, GlobalArgs};
 use clap::{Args, ValueEnum};
-use retina_tools::coco::{Dataset, Id, Results};
+use retina_tools::coco::{shapes, Dataset, Id, Results};
 use retina_tools::eval::{self, AreaRange, IouType, Params};
 use retina_tools::progress::Progress;
 use retina_tools::{report, Error, Result};
@@ -56,6 +56,9 @@ pub struct EvalArgs {
     /// Draw precision/recall curves (IoU .50, .75, .50:.95; one panel per area) to .svg or .png.
     #[arg(long, value_name = "PATH")]
     pub plot_pr: Option<PathBuf>,
+    /// Keypoint sigmas for OKS, comma list, one per keypoint (default: COCO's 17 person sigmas).
+    #[arg(long, value_name = "LIST")]
+    pub kpt_sigmas: Option<String>,
     #[command(flatten)]
     pub global: GlobalArgs,
 }
@@ -99,6 +102,12 @@ fn params_from(a: &EvalArgs) -> Result<Params> {
     if let Some(s) = &a.cat_ids {
         p.cat_ids = Some(parse_list::<Id>("--cat-ids", s)?);
     }
+    if let Some(s) = &a.kpt_sigmas {
+        p.kpt_sigmas = parse_list::<f64>("--kpt-sigmas", s)?;
+        if p.kpt_sigmas.is_empty() || p.kpt_sigmas.iter().any(|&x| !(x.is_finite() && x > 0.0)) {
+            return Err(Error::input(format!("--kpt-sigmas: '{}' must be positive finite numbers", s)).with_hint("e.g. --kpt-sigmas 0.025,0.025,0.035"));
+        }
+    }
     for path in [&a.arrays, &a.plot_pr].into_iter().flatten() {
         if path.as_os_str() == "-" {
             return Err(Error::input("--arrays/--plot-pr need a file path, not '-'"));
@@ -115,11 +124,23 @@ pub fn run(a: EvalArgs) -> Result<()> {
     let bar = Bar::new(a.global.quiet);
     let t0 = Instant::now();
     bar.start("loading", 0);
-    let gt = Dataset::load(&a.gt)?;
-    let res = Results::load(&a.preds, &gt)?;
+    let k = params.kpt_sigmas.len();
+    let (gt, res, shapes) = if params.iou_type == IouType::Bbox {
+        let gt = Dataset::load(&a.gt)?;
+        let res = Results::load(&a.preds, &gt)?;
+        (gt, res, None)
+    } else {
+        let buf = retina_tools::io::read_file(&a.gt)?;
+        let gt = Dataset::parse(&a.gt, &buf)?;
+        let gs = shapes::GtShapes::parse(&a.gt, &buf, &gt, params.iou_type, k)?;
+        drop(buf);
+        let (res, ds) = shapes::load_results(&a.preds, &gt, params.iou_type, k)?;
+        (gt, res, Some((gs, ds)))
+    };
     bar.finish();
     let t_load = t0.elapsed();
-    let ev = eval::run(&gt, &res, &params, &bar)?;
+    let sh = shapes.as_ref().map(|(g, d)| eval::Shapes::new(&gt, g, d, &params));
+    let ev = eval::run_with(&gt, &res, sh.as_ref(), &params, &bar)?;
     let t_eval = t0.elapsed() - t_load;
     for n in &ev.notes {
         bar.note(n);

@@ -3,6 +3,8 @@
 //! with the file, its JSON path and line:column. Semantics follow pycocotools' `COCO` and
 //! `loadRes` (see docs/parity.md), e.g. result ids are always 1..N in file order.
 
+pub mod shapes;
+
 use crate::error::{Error, Result};
 use crate::geom::Xywh;
 use crate::io::json::{self, JResult, JsonError, Reader};
@@ -87,7 +89,7 @@ pub fn located(path: &Path, buf: &[u8], prefix: &str, e: JsonError) -> Error {
     Error::in_file(path, &loc, e.message)
 }
 
-fn check_file_start(path: &Path, buf: &[u8], what: &str) -> Result<()> {
+pub(crate) fn check_file_start(path: &Path, buf: &[u8], what: &str) -> Result<()> {
     if buf.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(Error::in_file(path, "", "the file is empty").with_hint(format!("expected {}", what)));
     }
@@ -111,7 +113,7 @@ fn non_negative(r: &mut Reader<'_>, what: &str) -> JResult<f64> {
     Ok(v)
 }
 
-fn read_bbox(r: &mut Reader<'_>) -> JResult<Xywh> {
+pub(crate) fn read_bbox(r: &mut Reader<'_>) -> JResult<Xywh> {
     let pos = r.pos();
     let b = r.f64x4()?;
     if b[2] < 0.0 || b[3] < 0.0 {

@@ -3,7 +3,7 @@
 //! `evaluateImg`). Units are independent, so they run in parallel; each writes only its own slice.
 
 use super::params::Params;
-use super::Setup;
+use super::{Setup, Shapes};
 use crate::coco::{Dataset, Results};
 use crate::geom::coco_box_iou;
 use rayon::prelude::*;
@@ -177,10 +177,15 @@ struct Scratch {
     gt_perm: Vec<u32>,
     gt_ig: Vec<bool>,
     gtm: Vec<bool>,
+    /// Per-keypoint OKS terms (keypoints only).
+    terms: Vec<f64>,
 }
 
 /// Run `evaluateImg` for every unit and area range.
-pub fn match_units(gt: &Dataset, res: &Results, p: &Params, setup: &Setup, g: &Grouped, progress: &dyn crate::progress::Progress) -> Matched {
+///
+/// `shapes` is `None` for bbox; for segm and keypoints it supplies the IoU (mask IoU or OKS), the
+/// detections' loadRes areas and the keypoint GT ignore flags.
+pub fn match_units(gt: &Dataset, res: &Results, p: &Params, setup: &Setup, g: &Grouped, shapes: Option<&Shapes<'_>>, progress: &dyn crate::progress::Progress) -> Matched {
     let n_units = g.gt_start.len() - 1;
     let max_det = *setup.max_dets.last().unwrap_or(&0);
     let a_n = p.area_rng.len();
@@ -255,16 +260,25 @@ pub fn match_units(gt: &Dataset, res: &Results, p: &Params, setup: &Setup, g: &G
             let (nd, ng) = (s.dets.len(), gts.len());
             // IoU matrix [nd x ng] in the unit's GT order (computeIoU).
             s.ious.clear();
-            for &d in &s.dets {
-                let db = &dets[d as usize].bbox;
-                for &gi in gts {
-                    let ga = &anns[gi as usize];
-                    s.ious.push(coco_box_iou(db, &ga.bbox, ga.iscrowd));
+            match shapes {
+                None => {
+                    for &d in &s.dets {
+                        let db = &dets[d as usize].bbox;
+                        for &gi in gts {
+                            let ga = &anns[gi as usize];
+                            s.ious.push(coco_box_iou(db, &ga.bbox, ga.iscrowd));
+                        }
+                    }
                 }
+                Some(sh) => sh.fill_ious(gt, &s.dets, gts, &mut s.ious, &mut s.terms),
             }
-            // Detection areas (box area, as loadRes sets it), once per unit.
+            // Detection areas as loadRes sets them (box area; mask or keypoint-extent area in
+            // its segm/keypoints branches), once per unit.
             s.det_area.clear();
-            s.det_area.extend(s.dets.iter().map(|&d| dets[d as usize].area()));
+            s.det_area.extend(s.dets.iter().map(|&d| match shapes {
+                None => dets[d as usize].area(),
+                Some(sh) => sh.dt.areas[d as usize],
+            }));
             let stride = a_n * t_n;
             if ng == 0 {
                 // No GT: every detection is unmatched; only the area test differs per range.
@@ -287,7 +301,7 @@ pub fn match_units(gt: &Dataset, res: &Results, p: &Params, setup: &Setup, g: &G
                 s.gt_ig.clear();
                 s.gt_ig.extend(gts.iter().map(|&gi| {
                     let ga = &anns[gi as usize];
-                    ga.iscrowd || ga.area < rng.lo || ga.area > rng.hi
+                    ga.iscrowd || shapes.is_some_and(|sh| sh.gt_ignored(gi)) || ga.area < rng.lo || ga.area > rng.hi
                 }));
                 job.npig[a] = s.gt_ig.iter().filter(|&&x| !x).count() as u32;
                 // Stable sort of GT by ignore flag: non-ignored first, order kept. Everything the

@@ -5,9 +5,12 @@
 
 pub mod accumulate;
 pub mod evaluate;
+pub mod keypoints;
+pub mod masks;
 pub mod params;
 pub mod summarize;
 
+use crate::coco::shapes::{DtShapes, GtShapes};
 use crate::coco::{Dataset, Id, Results};
 use crate::error::{Error, Result};
 use crate::progress::Progress;
@@ -213,18 +216,87 @@ fn quirk_notes(gt: &Dataset, res: &Results, p: &Params, setup: &Setup, grouped: 
     notes
 }
 
-/// Evaluate `res` against `gt` with `p`.
+/// What segm and keypoints evaluation compare beyond boxes (see [`crate::coco::shapes`]).
+pub struct Shapes<'a> {
+    pub iou_type: IouType,
+    pub gt: &'a GtShapes,
+    pub dt: &'a DtShapes,
+    /// keypoints: per GT annotation, prepared for OKS.
+    gt_kps: Vec<keypoints::GtKeypoints>,
+    /// keypoints: `(2σ)²` per keypoint.
+    vars: Vec<f64>,
+    /// keypoints with useCats=0: pycocotools' `computeOks` looks up `_gts[img, -1]`, finds
+    /// nothing and returns no OKS, so nothing matches.
+    no_oks: bool,
+    k: usize,
+}
+
+impl<'a> Shapes<'a> {
+    pub fn new(gt: &Dataset, gt_shapes: &'a GtShapes, dt_shapes: &'a DtShapes, p: &Params) -> Shapes<'a> {
+        let k = p.kpt_sigmas.len();
+        let gt_kps = if p.iou_type == IouType::Keypoints {
+            use rayon::prelude::*;
+            gt.annotations
+                .par_iter()
+                .enumerate()
+                .map(|(i, a)| keypoints::GtKeypoints::new(&gt_shapes.keypoints[i * 3 * k..(i + 1) * 3 * k], &a.bbox, a.area))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        Shapes { iou_type: p.iou_type, gt: gt_shapes, dt: dt_shapes, gt_kps, vars: keypoints::variances(&p.kpt_sigmas), no_oks: !p.use_cats, k }
+    }
+
+    /// keypoints: `ignore = num_keypoints == 0 or iscrowd` (the iscrowd part is the caller's).
+    #[inline]
+    pub fn gt_ignored(&self, gt_index: u32) -> bool {
+        self.iou_type == IouType::Keypoints && self.gt.no_keypoints[gt_index as usize]
+    }
+
+    /// IoU matrix `[dets x gts]` (row-major) of one unit: mask IoU (`rleIou`) or OKS.
+    pub fn fill_ious(&self, gt: &Dataset, dets: &[u32], gts: &[u32], out: &mut Vec<f64>, terms: &mut Vec<f64>) {
+        match self.iou_type {
+            IouType::Keypoints => {
+                let kk = 3 * self.k;
+                for &d in dets {
+                    let dk = &self.dt.keypoints[d as usize * kk..(d as usize + 1) * kk];
+                    for &g in gts {
+                        out.push(if self.no_oks { 0.0 } else { keypoints::oks(dk, &self.gt_kps[g as usize], &self.vars, terms) });
+                    }
+                }
+            }
+            _ => {
+                for &d in dets {
+                    let (dm, db) = (&self.dt.masks[d as usize], &self.dt.mask_boxes[d as usize]);
+                    for &g in gts {
+                        let g = g as usize;
+                        out.push(masks::iou(dm, db, &self.gt.masks[g], &self.gt.mask_boxes[g], gt.annotations[g].iscrowd));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Evaluate `res` against `gt` with `p` (bbox; segm and keypoints need [`run_with`]).
 pub fn run(gt: &Dataset, res: &Results, p: &Params, progress: &dyn Progress) -> Result<Evaluation> {
-    if p.iou_type != IouType::Bbox {
-        return Err(Error::input(format!("--iou-type {} is not implemented yet; only bbox is", p.iou_type.name()))
-            .with_hint("use --iou-type bbox"));
+    run_with(gt, res, None, p, progress)
+}
+
+/// Evaluate with the shapes segm/keypoints compare (`None` for bbox).
+pub fn run_with(gt: &Dataset, res: &Results, shapes: Option<&Shapes<'_>>, p: &Params, progress: &dyn Progress) -> Result<Evaluation> {
+    if p.iou_type != IouType::Bbox && shapes.is_none() {
+        return Err(Error::internal(format!("{} evaluation needs the segmentations/keypoints (load them with coco::shapes)", p.iou_type.name())));
+    }
+    if p.iou_type == IouType::Keypoints && p.kpt_sigmas.is_empty() {
+        return Err(Error::input("--kpt-sigmas: at least one sigma is needed").with_hint("e.g. COCO's 17: --kpt-sigmas .026,.025,.025,..."));
     }
     let timer = crate::progress::PhaseTimer::from_env();
     let setup = resolve(gt, p)?;
     let grouped = evaluate::group(gt, res, &setup);
     let notes = quirk_notes(gt, res, p, &setup, &grouped);
     timer.lap("index (group per image and category)");
-    let matched = evaluate::match_units(gt, res, p, &setup, &grouped, progress);
+    let matched = evaluate::match_units(gt, res, p, &setup, &grouped, shapes, progress);
     timer.lap("IoU + match");
     let arrays = accumulate::accumulate(res, &setup, &p.iou_thrs, &p.rec_thrs, p.area_rng.len(), setup.img_ids.len(), &matched);
     timer.lap("accumulate");

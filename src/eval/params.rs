@@ -42,6 +42,8 @@ pub struct Params {
     pub area_rng: Vec<AreaRange>,
     pub iou_thrs: Vec<f64>,
     pub rec_thrs: Vec<f64>,
+    /// Keypoint sigmas (`kpt_oks_sigmas`); one per keypoint. COCO's 17 by default.
+    pub kpt_sigmas: Vec<f64>,
 }
 
 /// numpy's `linspace(start, stop, num)`: `i*step + start` with `step = (stop-start)/(num-1)`,
@@ -95,6 +97,7 @@ impl Params {
             area_rng: default_area_ranges(iou_type),
             iou_thrs: coco_iou_thrs(),
             rec_thrs: coco_rec_thrs(),
+            kpt_sigmas: super::keypoints::coco_sigmas(),
         }
     }
 

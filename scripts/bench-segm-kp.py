@@ -1,0 +1,109 @@
+#!/usr/bin/env python3
+"""Benchmark `retina-tools eval --iou-type segm|keypoints` against its peers, side by side.
+
+    python scripts/bench-segm-kp.py [--runs 3] [--threads 2] [--hotcoco PATH] [--only segm|keypoints]
+
+Generates (once, seeded) the two sets with scripts/bench/gen_segm_kp.py into
+target/bench-segm-kp/: segm = 1,000 images with ~94k compressed-RLE detections, keypoints =
+5,000 images with ~142k keypoint detections. Then times whole processes (start to exit), median
+of --runs: retina-tools (`--threads N`), pycocotools 2.0.11 (python start + import + load +
+loadRes + evaluate + accumulate + summarize) and hotcoco's Rust CLI when given with --hotcoco
+(`cargo install hotcoco-cli`). Peak RSS from /usr/bin/time when available. Checks that
+retina-tools' stats equal pycocotools' (f64 ==). Prints a markdown table for docs/benchmarks.md.
+"""
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PY = os.path.join(ROOT, ".venv", "bin", "python")
+if not os.path.exists(PY):
+    PY = "/work/venv/bin/python" if os.path.exists("/work/venv/bin/python") else sys.executable
+
+PYCOCO = r"""
+import sys, json, contextlib, io
+from pycocotools.coco import COCO
+from pycocotools.cocoeval import COCOeval
+with contextlib.redirect_stdout(sys.stderr):
+    gt = COCO(sys.argv[1]); dt = gt.loadRes(sys.argv[2]); E = COCOeval(gt, dt, sys.argv[3])
+    E.evaluate(); E.accumulate(); E.summarize()
+print(json.dumps([float(x) for x in E.stats]))
+"""
+
+
+def timed(cmd, env=None):
+    """(wall seconds, peak RSS MB or None, stdout)"""
+    gnu_time = shutil.which("time") or ("/usr/bin/time" if os.path.exists("/usr/bin/time") else None)
+    full = ([gnu_time, "-f", "RSS_KB=%M"] if gnu_time else []) + cmd
+    t0 = time.perf_counter()
+    p = subprocess.run(full, capture_output=True, text=True, env=env)
+    wall = time.perf_counter() - t0
+    if p.returncode != 0:
+        raise RuntimeError(f"{cmd[0]} failed ({p.returncode}): {p.stderr[-2000:]}")
+    rss = None
+    for line in p.stderr.splitlines():
+        if line.startswith("RSS_KB="):
+            rss = int(line[7:]) / 1024
+    return wall, rss, p.stdout
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--hotcoco", help="path to hotcoco's CLI binary (cargo install hotcoco-cli)")
+    ap.add_argument("--hotcoco-args", default="--gt {gt} --dt {dt} --iou-type {iou}",
+                    help="argument template for the hotcoco CLI")
+    ap.add_argument("--only", choices=["segm", "keypoints"])
+    ap.add_argument("--skip-pycocotools", action="store_true")
+    args = ap.parse_args()
+    binary = os.path.join(ROOT, "target", "release", "retina-tools")
+    if not os.path.exists(binary):
+        subprocess.run(["cargo", "build", "--release", "-q"], cwd=ROOT, check=True)
+    rows = []
+    for kind in ("segm", "keypoints"):
+        if args.only and kind != args.only:
+            continue
+        d = os.path.join(ROOT, "target", "bench-segm-kp", kind)
+        gt, dt = os.path.join(d, "gt.json"), os.path.join(d, "dt.json")
+        if not (os.path.exists(gt) and os.path.exists(dt)):
+            subprocess.run([PY, os.path.join(ROOT, "scripts", "bench", "gen_segm_kp.py"), kind, d], check=True)
+        n_img = len(json.load(open(gt))["images"])
+        n_det = sum(1 for _ in json.load(open(dt)))
+        engines = [("retina-tools", [binary, "eval", dt, "--gt", gt, "--iou-type", kind, "--threads", str(args.threads), "-q", "--json", "-"])]
+        if args.hotcoco:
+            engines.append(("hotcoco CLI", [args.hotcoco] + args.hotcoco_args.format(gt=gt, dt=dt, iou=kind).split()))
+        if not args.skip_pycocotools:
+            engines.append(("pycocotools 2.0.11", [PY, "-c", PYCOCO, gt, dt, kind]))
+        env = dict(os.environ, RAYON_NUM_THREADS=str(args.threads))
+        results = {}
+        for name, cmd in engines:
+            walls, rss, out = [], None, ""
+            for _ in range(args.runs):
+                w, r, out = timed(cmd, env)
+                walls.append(w)
+                rss = max(rss or 0, r or 0) or None
+            results[name] = (statistics.median(walls), walls, rss, out)
+            print(f"{kind}: {name}: median {statistics.median(walls):.3f} s ({', '.join(f'{w:.3f}' for w in walls)})", file=sys.stderr)
+        same = ""
+        if "pycocotools 2.0.11" in results:
+            ours = json.loads(results["retina-tools"][3])["stats"]
+            ref = json.loads(results["pycocotools 2.0.11"][3])
+            same = "yes" if ours == ref else "NO"
+        base = results["retina-tools"][0]
+        for name, (med, walls, rss, _) in results.items():
+            rows.append((kind, f"{n_img:,}", f"{n_det:,}", name, f"{med:.2f}", ", ".join(f"{w:.2f}" for w in walls),
+                         f"{rss:.0f}" if rss else "-", f"{med / base:.1f}x", same if name == "retina-tools" else ""))
+    print(f"| iou type | images | dets | engine | wall median s | runs s | peak RSS MB | vs retina-tools | stats == pycocotools |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        print("| " + " | ".join(r) + " |")
+
+
+if __name__ == "__main__":
+    main()

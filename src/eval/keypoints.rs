@@ -1,0 +1,136 @@
+//! Object keypoint similarity (OKS), pycocotools' `computeOks`, with its exact operation order:
+//! `e = (dx² + dy²) / vars / (area + eps) / 2` with `vars = (2σ)²`, visible keypoints only when
+//! the GT has any (else the distance to the GT box enlarged to `[x-w, x+2w] × [y-h, y+2h]`), and
+//! `oks = sum(exp(-e)) / len(e)` with numpy's pairwise sum.
+//!
+//! `exp`: numpy evaluates `np.exp` on float64 arrays with its own SIMD kernels (Intel SVML on
+//! AVX-512 machines); we call the platform libm's `exp`. The two can differ by 1 ulp (≈1.1e-16)
+//! on some arguments, so an OKS may differ by about that much; see docs/segm-keypoints.md for the
+//! measurement. Matching compares OKS with thresholds, so the stats differ only when an OKS lies
+//! within an ulp of a threshold or of another OKS.
+
+use super::summarize::np_pairwise_sum;
+
+/// COCO's 17 person keypoint sigmas as written in pycocotools (`np.array([...]) / 10.0`).
+pub const COCO_SIGMAS_X10: [f64; 17] = [0.26, 0.25, 0.25, 0.35, 0.35, 0.79, 0.79, 0.72, 0.72, 0.62, 0.62, 1.07, 1.07, 0.87, 0.87, 0.89, 0.89];
+
+/// `np.spacing(1)`, added to the GT area in the OKS denominator.
+const AREA_EPS: f64 = f64::EPSILON;
+
+/// pycocotools' default sigmas: the values above divided by 10, as numpy does it.
+pub fn coco_sigmas() -> Vec<f64> {
+    COCO_SIGMAS_X10.iter().map(|&s| s / 10.0).collect()
+}
+
+/// Per-GT data OKS needs, prepared once.
+#[derive(Debug, Clone)]
+pub struct GtKeypoints {
+    /// x, y, visibility per keypoint.
+    pub xyv: Vec<[f64; 3]>,
+    /// Number of keypoints with v > 0 (`k1`).
+    pub visible: usize,
+    /// The enlarged box `[x0, x1, y0, y1]` = `[x-w, x+2w, y-h, y+2h]` of the GT `bbox`.
+    pub enlarged: [f64; 4],
+    /// GT `area` field + eps.
+    pub area_eps: f64,
+}
+
+impl GtKeypoints {
+    pub fn new(kps: &[f64], bbox: &[f64; 4], area: f64) -> GtKeypoints {
+        let xyv: Vec<[f64; 3]> = kps.chunks_exact(3).map(|c| [c[0], c[1], c[2]]).collect();
+        let visible = xyv.iter().filter(|p| p[2] > 0.0).count();
+        let enlarged = [bbox[0] - bbox[2], bbox[0] + bbox[2] * 2.0, bbox[1] - bbox[3], bbox[1] + bbox[3] * 2.0];
+        GtKeypoints { xyv, visible, enlarged, area_eps: area + AREA_EPS }
+    }
+}
+
+/// `vars = (sigmas * 2)**2`.
+pub fn variances(sigmas: &[f64]) -> Vec<f64> {
+    sigmas
+        .iter()
+        .map(|&s| {
+            let t = s * 2.0;
+            t * t
+        })
+        .collect()
+}
+
+/// OKS of one detection's keypoints `[x, y, v, ...]` with one GT; `vars` from [`variances`].
+/// `scratch` holds the per-keypoint `exp(-e)` terms.
+pub fn oks(dt: &[f64], g: &GtKeypoints, vars: &[f64], scratch: &mut Vec<f64>) -> f64 {
+    scratch.clear();
+    let [x0, x1, y0, y1] = g.enlarged;
+    for (j, (gp, dp)) in g.xyv.iter().zip(dt.chunks_exact(3)).enumerate() {
+        let (xd, yd) = (dp[0], dp[1]);
+        let (dx, dy) = if g.visible > 0 {
+            if gp[2] <= 0.0 {
+                continue;
+            }
+            (xd - gp[0], yd - gp[1])
+        } else {
+            // np.max((z, x0-xd), axis=0) + np.max((z, xd-x1), axis=0)
+            (0f64.max(x0 - xd) + 0f64.max(xd - x1), 0f64.max(y0 - yd) + 0f64.max(yd - y1))
+        };
+        let e = (dx * dx + dy * dy) / vars[j] / g.area_eps / 2.0;
+        scratch.push((-e).exp());
+    }
+    np_pairwise_sum(scratch) / scratch.len() as f64
+}
+
+/// Box and area that loadRes derives from result keypoints: min/max over *all* x and y,
+/// unlabeled (0,0) points included. `None` for an empty list.
+pub fn box_from_keypoints(kps: &[f64]) -> Option<([f64; 4], f64)> {
+    if kps.len() < 3 {
+        return None;
+    }
+    let (mut x0, mut x1, mut y0, mut y1) = (f64::INFINITY, f64::NEG_INFINITY, f64::INFINITY, f64::NEG_INFINITY);
+    for p in kps.chunks_exact(3) {
+        x0 = x0.min(p[0]);
+        x1 = x1.max(p[0]);
+        y0 = y0.min(p[1]);
+        y1 = y1.max(p[1]);
+    }
+    Some(([x0, y0, x1 - x0, y1 - y0], (x1 - x0) * (y1 - y0)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn oks_identical_points_is_one() {
+        let kps: Vec<f64> = (0..17).flat_map(|i| [i as f64 * 3.0, i as f64 * 2.0, 2.0]).collect();
+        let g = GtKeypoints::new(&kps, &[0.0, 0.0, 48.0, 32.0], 1000.0);
+        let vars = variances(&coco_sigmas());
+        let mut s = Vec::new();
+        assert_eq!(oks(&kps, &g, &vars, &mut s), 1.0);
+        assert_eq!(s.len(), 17);
+    }
+
+    #[test]
+    fn oks_uses_visible_only_and_enlarged_box_without_visible() {
+        let vars = variances(&coco_sigmas());
+        let mut gk = vec![0.0; 51];
+        gk[0] = 10.0;
+        gk[1] = 10.0;
+        gk[2] = 1.0;
+        let g = GtKeypoints::new(&gk, &[0.0, 0.0, 20.0, 20.0], 400.0);
+        let mut dk = vec![0.0; 51];
+        dk[0] = 12.0;
+        dk[1] = 10.0;
+        let mut s = Vec::new();
+        let v = oks(&dk, &g, &vars, &mut s);
+        let e = (4.0 / vars[0]) / (400.0 + f64::EPSILON) / 2.0;
+        assert_eq!(v, (-e).exp());
+        // No visible GT keypoint: detections inside the enlarged box have distance 0.
+        let g0 = GtKeypoints::new(&vec![0.0; 51], &[0.0, 0.0, 20.0, 20.0], 400.0);
+        assert_eq!(oks(&vec![5.0; 51], &g0, &vars, &mut s), 1.0);
+    }
+
+    #[test]
+    fn keypoint_box_includes_zero_points() {
+        let (b, a) = box_from_keypoints(&[10.0, 20.0, 2.0, 0.0, 0.0, 0.0, 30.0, 25.0, 1.0]).unwrap();
+        assert_eq!(b, [0.0, 0.0, 30.0, 25.0]);
+        assert_eq!(a, 750.0);
+    }
+}
