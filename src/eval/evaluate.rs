@@ -151,7 +151,7 @@ fn set_flags(states: &[u8], flags: &mut [u8], stride: usize) {
             any_tp |= x == TP;
             any_ig |= x == IGNORED;
         }
-        *f = (any_tp as u8) * HAS_TP | (any_ig as u8) * HAS_IGNORED;
+        *f = ((any_tp as u8) * HAS_TP) | ((any_ig as u8) * HAS_IGNORED);
     }
 }
 

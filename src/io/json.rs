@@ -273,38 +273,30 @@ impl<'a> Reader<'a> {
             return self.err(format!("expected a string, found {}", k));
         }
         let start = self.pos + 1;
-        let mut i = start;
-        // Fast path: no escapes.
-        loop {
-            match memchr::memchr3(b'"', b'\\', b'\n', &self.buf[i..]) {
-                None => {
-                    self.pos = self.buf.len();
-                    return self.err("unterminated string");
-                }
-                Some(off) => {
-                    let j = i + off;
-                    match self.buf[j] {
-                        b'"' => {
-                            let raw = &self.buf[start..j];
-                            if raw.iter().any(|&b| b < 0x20) {
-                                self.pos = start + raw.iter().position(|&b| b < 0x20).unwrap_or(0);
-                                return self.err("control character in string");
-                            }
-                            let s = std::str::from_utf8(raw).map_err(|e| JsonError::new(start + e.valid_up_to(), "invalid UTF-8 in string"))?;
-                            self.pos = j + 1;
-                            return Ok(Cow::Borrowed(s));
-                        }
-                        b'\n' => {
-                            self.pos = j;
-                            return self.err("unterminated string (newline inside)");
-                        }
-                        _ => {
-                            i = j;
-                            break;
-                        }
-                    }
-                }
+        // Fast path: no escapes. Stops at the closing quote, a backslash (slow path) or a newline.
+        let i = match memchr::memchr3(b'"', b'\\', b'\n', &self.buf[start..]) {
+            None => {
+                self.pos = self.buf.len();
+                return self.err("unterminated string");
             }
+            Some(off) => start + off,
+        };
+        match self.buf[i] {
+            b'"' => {
+                let raw = &self.buf[start..i];
+                if let Some(bad) = raw.iter().position(|&b| b < 0x20) {
+                    self.pos = start + bad;
+                    return self.err("control character in string");
+                }
+                let s = std::str::from_utf8(raw).map_err(|e| JsonError::new(start + e.valid_up_to(), "invalid UTF-8 in string"))?;
+                self.pos = i + 1;
+                return Ok(Cow::Borrowed(s));
+            }
+            b'\n' => {
+                self.pos = i;
+                return self.err("unterminated string (newline inside)");
+            }
+            _ => {}
         }
         // Slow path with escapes, starting at the first backslash at `i`.
         let mut out: Vec<u8> = self.buf[start..i].to_vec();
