@@ -4,6 +4,7 @@
 //! - [`geom`]: box types and THE IoU (COCO boxes, crowd IoU).
 //! - [`coco`]: COCO ground-truth and results files: model, validation with JSON paths.
 //! - [`eval`]: COCOeval, bit-for-bit with pycocotools (evaluate → accumulate → summarize).
+//! - [`focal`]: focal-loss statistics on dumped logits (CPU and WGSL backends, Fig. 4 curves).
 //! - [`io`]: the parallel positioned JSON reader, atomic writes, `.npy`/`.npz`.
 //! - [`report`]: JSON documents, tables and plots shared by the subcommands.
 //! - [`error`], [`progress`]: the error type (with exit codes and hints) and progress reporting.
@@ -13,6 +14,7 @@
 pub mod coco;
 pub mod error;
 pub mod eval;
+pub mod focal;
 pub mod geom;
 pub mod io;
 pub mod progress;

@@ -2,6 +2,7 @@
 //! and indicatif: arguments are turned into library configs here, once.
 
 mod eval;
+mod focal;
 mod progress_bar;
 
 use clap::{Args, Parser, Subcommand};
@@ -20,6 +21,8 @@ struct Cli {
 enum Command {
     /// Evaluate COCO results exactly like pycocotools' COCOeval, in parallel.
     Eval(eval::EvalArgs),
+    /// Focal-loss statistics of dumped logits (FL, CE, α-CE, FL*; γ sweep; Fig. 4 curves).
+    Focal(focal::FocalArgs),
 }
 
 /// Flags shared by every subcommand.
@@ -70,6 +73,10 @@ pub fn main() -> Result<()> {
         Command::Eval(a) => {
             a.global.apply()?;
             eval::run(a)
+        }
+        Command::Focal(a) => {
+            a.global.apply()?;
+            focal::run(a)
         }
     }
 }
