@@ -20,6 +20,8 @@ use rayon::prelude::*;
 const INTERNAL_RANKS: u64 = 256;
 const BLOCK_ELEMENTS: usize = 1 << 16;
 const BINS: usize = 1 << 16;
+/// Groups of blocks per scan (fixed, so the work split does not depend on the thread count).
+const SCAN_GROUPS: usize = 32;
 
 /// Order-preserving u32 key of an element's logit: ascending key = ascending loss. Positives
 /// (index 0) use -x, since their loss falls as x grows.
@@ -62,29 +64,36 @@ where
     M: Fn(A, A) -> A + Sync + Send,
 {
     let c = input.num_classes;
-    input
-        .blocks(BLOCK_ELEMENTS)
-        .par_iter()
-        .fold(&init, |mut acc, &(r0, r1)| {
+    let blocks = input.blocks(BLOCK_ELEMENTS);
+    // A few groups of consecutive blocks, one accumulator each (allocating one per block would
+    // cost more than the scan); merged in group order.
+    let per = blocks.len().div_ceil(SCAN_GROUPS).max(1);
+    let parts: Vec<A> = blocks
+        .par_chunks(per)
+        .map(|group| {
+            let mut acc = init();
             let mut buf = Vec::new();
-            let rows = input.row_block(r0, r1, &mut buf);
-            for r in r0..r1 {
-                let t = input.label(r);
-                if t == IGNORED {
-                    continue;
-                }
-                let x = &rows[(r - r0) * c..(r - r0 + 1) * c];
-                for (i, &v) in x.iter().enumerate() {
-                    if i as i32 == t {
-                        f(&mut acc, 0, key(v, true));
-                    } else {
-                        f(&mut acc, 1, key(v, false));
+            for &(r0, r1) in group {
+                let rows = input.row_block(r0, r1, &mut buf);
+                for r in r0..r1 {
+                    let t = input.label(r);
+                    if t == IGNORED {
+                        continue;
+                    }
+                    let x = &rows[(r - r0) * c..(r - r0 + 1) * c];
+                    for (i, &v) in x.iter().enumerate() {
+                        if i as i32 == t {
+                            f(&mut acc, 0, key(v, true));
+                        } else {
+                            f(&mut acc, 1, key(v, false));
+                        }
                     }
                 }
             }
             acc
         })
-        .reduce(&init, merge)
+        .collect();
+    parts.into_iter().reduce(merge).unwrap_or_else(init)
 }
 
 /// Thresholds of one side and a lookup table from the top 16 key bits to them.
@@ -117,11 +126,9 @@ impl SideThresholds {
     #[inline(always)]
     fn slot(&self, k: u32) -> usize {
         let (lo, hi) = self.lut[(k >> 16) as usize];
-        let mut i = lo as usize;
-        while i < hi as usize && self.keys[i] < k {
-            i += 1;
-        }
-        if i < hi as usize && self.keys[i] == k {
+        let (lo, hi) = (lo as usize, hi as usize);
+        let i = if lo == hi { lo } else { lo + self.keys[lo..hi].partition_point(|&u| u < k) };
+        if i < hi && self.keys[i] == k {
             2 * i + 1
         } else {
             2 * i
@@ -196,11 +203,9 @@ fn refine(input: &FocalInput, prefixes: &[Vec<u32>; 2], prefix_shift: u32, sub_s
                 return;
             }
             let p = k >> prefix_shift;
-            for i in lo as usize..hi as usize {
-                if prefixes[side][i] == p {
-                    acc[side][i][((k >> sub_shift) & 255) as usize] += 1;
-                    return;
-                }
+            let range = &prefixes[side][lo as usize..hi as usize];
+            if let Ok(j) = range.binary_search(&p) {
+                acc[side][lo as usize + j][((k >> sub_shift) & 255) as usize] += 1;
             }
         },
         |mut a, b| {
