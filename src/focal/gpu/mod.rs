@@ -53,8 +53,25 @@ pub enum Found {
     None(String),
 }
 
+/// Mesa prints "error: XDG_RUNTIME_DIR is invalid or not set" when the instance is created
+/// without it (harmless, but it reads like one of our errors): give it a private directory.
+fn quiet_mesa() {
+    if std::env::var_os("XDG_RUNTIME_DIR").is_none() {
+        let dir = std::env::temp_dir().join("retina-tools-xdg");
+        if std::fs::create_dir_all(&dir).is_ok() {
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                let _ = std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700));
+            }
+            std::env::set_var("XDG_RUNTIME_DIR", &dir);
+        }
+    }
+}
+
 /// Look for adapters (honours `WGPU_BACKEND` and `WGPU_ADAPTER_NAME`).
 pub fn find_adapter() -> Found {
+    quiet_mesa();
     let mut desc = wgpu::InstanceDescriptor::new_without_display_handle();
     desc.backends = backends();
     let desc = desc.with_env();
