@@ -173,11 +173,14 @@ pub fn alpha_t(alpha: f64, positive: bool) -> f64 {
     }
 }
 
-/// FL* of the paper's appendix A: softplus(-(γ* x_t + β)) / γ*.
+/// FL* of the paper's appendix A: softplus(-(γ* x_t + β)) / γ*, written as
+/// max(-(x_t + β/γ*), 0) + log1p(e^{-|γ* x_t + β|}) / γ* so that γ* x_t cannot overflow the
+/// linear part (it matters in the f32 shader for |x| near f32::MAX).
 #[inline(always)]
 pub fn fl_star(x: f64, positive: bool, gamma_star: f64, beta: f64) -> f64 {
     let xt = if positive { x } else { -x };
-    softplus(-(gamma_star * xt + beta)) / gamma_star
+    let z = gamma_star * xt + beta;
+    (-(xt + beta / gamma_star)).max(0.0) + log1p_unit(exp(-z.abs())) / gamma_star
 }
 
 /// All losses of one element, unweighted by α (α is applied to the sums, per side).

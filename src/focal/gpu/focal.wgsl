@@ -59,10 +59,6 @@ fn log1p_unit(e: f32) -> f32 {
     return base + 2.0 * s * q;
 }
 
-fn softplus(z: f32) -> f32 {
-    return max(z, 0.0) + log1p_unit(exp_f(-abs(z)));
-}
-
 // q^γ from q and log q, with the common exponents exact.
 fn pow_g(q: f32, lq: f32, g: f32) -> f32 {
     if (g == 0.0) { return 1.0; }
@@ -102,7 +98,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         var v: array<f32, 3>;
         v[0] = ce;
         v[1] = pow_g(q, lq, P.gamma) * ce;
-        v[2] = softplus(-(P.fl_star_gamma * xt + P.fl_star_beta)) / P.fl_star_gamma;
+        // FL* as in math.rs::fl_star (no overflow of γ*·x_t in the linear part).
+        v[2] = max(-(xt + P.fl_star_beta / P.fl_star_gamma), 0.0)
+             + log1p_unit(exp_f(-abs(P.fl_star_gamma * xt + P.fl_star_beta))) / P.fl_star_gamma;
         for (var j = 0u; j < 3u; j++) {
             let k = 2u * j + side;
             let y = v[j] - comp[k];
