@@ -65,9 +65,11 @@ where
 {
     let c = input.num_classes;
     let blocks = input.blocks(BLOCK_ELEMENTS);
-    // A few groups of consecutive blocks, one accumulator each (allocating one per block would
-    // cost more than the scan); merged in group order.
-    let per = blocks.len().div_ceil(SCAN_GROUPS).max(1);
+    // A few groups of consecutive blocks per thread, one accumulator each (one per block would
+    // cost more than the scan). The merge is exact (integers) or sorted after, so the grouping,
+    // which follows the thread count, cannot change a result.
+    let groups = (2 * rayon::current_num_threads()).clamp(1, SCAN_GROUPS);
+    let per = blocks.len().div_ceil(groups).max(1);
     let parts: Vec<A> = blocks
         .par_chunks(per)
         .map(|group| {
