@@ -29,8 +29,8 @@ impl Default for LossParams {
 #[inline(always)]
 pub fn exp(x: f64) -> f64 {
     const LOG2_E: f64 = std::f64::consts::LOG2_E;
-    const LN2_HI: f64 = 6.931_471_803_691_238_164_90e-01; // fdlibm's split of ln 2
-    const LN2_LO: f64 = 1.908_214_929_270_587_700_02e-10;
+    const LN2_HI: f64 = 6.931_471_803_691_238e-1; // fdlibm's split of ln 2 (0x3fe62e42fee00000)
+    const LN2_LO: f64 = 1.908_214_929_270_587_7e-10; // 0x3dea39ef35793c76
     const MAGIC: f64 = 6_755_399_441_055_744.0; // 1.5 * 2^52: adding it rounds to an integer
     let x = x.clamp(-746.0, 710.0);
     let t = x * LOG2_E + MAGIC;
