@@ -7,6 +7,7 @@
 //!   torchvision, mmdet), bit-for-bit.
 //! - [`assign`]: anchor → GT matching per convention, box targets, coverage statistics.
 //! - [`eval`]: COCOeval, bit-for-bit with pycocotools (evaluate → accumulate → summarize).
+//! - [`focal`]: focal-loss statistics on dumped logits (CPU and WGSL backends, Fig. 4 curves).
 //! - [`io`]: the parallel positioned JSON reader, atomic writes, `.npy`/`.npz`.
 //! - [`report`]: JSON documents, tables and plots shared by the subcommands.
 //! - [`error`], [`progress`]: the error type (with exit codes and hints) and progress reporting.
@@ -18,6 +19,7 @@ pub mod assign;
 pub mod coco;
 pub mod error;
 pub mod eval;
+pub mod focal;
 pub mod geom;
 pub mod io;
 pub mod progress;

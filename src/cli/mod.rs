@@ -4,6 +4,7 @@
 mod anchors;
 mod assign;
 mod eval;
+mod focal;
 mod progress_bar;
 
 use clap::{Args, Parser, Subcommand};
@@ -26,6 +27,8 @@ enum Command {
     Anchors(anchors::AnchorsCmdArgs),
     /// Match anchors to COCO ground truth per framework convention; coverage statistics.
     Assign(assign::AssignArgs),
+    /// Focal-loss statistics of dumped logits (FL, CE, α-CE, FL*; γ sweep; Fig. 4 curves).
+    Focal(focal::FocalArgs),
 }
 
 /// Flags shared by every subcommand.
@@ -84,6 +87,10 @@ pub fn main() -> Result<()> {
         Command::Assign(a) => {
             a.global.apply()?;
             assign::run(a)
+        }
+        Command::Focal(a) => {
+            a.global.apply()?;
+            focal::run(a)
         }
     }
 }

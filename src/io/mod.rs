@@ -2,6 +2,7 @@
 //! for COCO files, and `.npy`/`.npz` output.
 
 pub mod json;
+pub mod npy;
 pub mod npz;
 
 use crate::error::{Error, Result};
