@@ -188,10 +188,30 @@ fn to_rle(raw: SegmRaw, hw: Option<(u32, u32)>, pos: usize) -> JResult<Rle> {
     }
 }
 
-fn parse_keypoints(r: &mut Reader<'_>, k: usize) -> JResult<Vec<f64>> {
+/// `[x, y, v] * k`. For detections (`read_v == false`) the third number of each triple is only
+/// checked for grammar and stored as 0: pycocotools never reads a detection's visibility/score.
+fn parse_keypoints(r: &mut Reader<'_>, k: usize, read_v: bool) -> JResult<Vec<f64>> {
     let pos = r.pos();
-    let mut v = Vec::new();
-    r.f64_array_into(&mut v)?;
+    let mut v = Vec::with_capacity(3 * k);
+    if read_v {
+        r.f64_array_into(&mut v)?;
+    } else {
+        r.begin_array()?;
+        let mut first = true;
+        while r.next_element(&mut first)? {
+            let i = v.len();
+            if i % 3 == 2 {
+                let p = r.pos();
+                match r.peek_kind() {
+                    Ok(Kind::Number) => r.skip_value().map_err(|e| e.in_index(i))?,
+                    _ => return Err(JsonError::new(p, "expected a number").in_index(i)),
+                }
+                v.push(0.0);
+            } else {
+                v.push(r.f64().map_err(|e| e.in_index(i))?);
+            }
+        }
+    }
     if v.len() % 3 != 0 {
         return Err(JsonError::new(pos, format!("keypoints must be [x, y, v] triples; found {} numbers (not a multiple of 3)", v.len())));
     }
@@ -260,7 +280,7 @@ impl GtShapes {
                         let pos = r.pos();
                         seg = Some((pos, parse_segmentation(r).map_err(|e| e.in_key("segmentation"))?));
                     }
-                    "keypoints" if !segm => kps = Some(parse_keypoints(r, k).map_err(|e| e.in_key("keypoints"))?),
+                    "keypoints" if !segm => kps = Some(parse_keypoints(r, k, true).map_err(|e| e.in_key("keypoints"))?),
                     "num_keypoints" if !segm => num = Some(r.int().map_err(|e| e.in_key("num_keypoints"))?),
                     _ => r.skip_value().map_err(|e| e.in_key(&key))?,
                 }
@@ -368,7 +388,7 @@ pub fn parse_results(path: &Path, buf: &[u8], gt: &Dataset, iou_type: IouType, k
                     let pos = r.pos();
                     seg = Some((pos, parse_segmentation(r).map_err(|e| e.in_key("segmentation"))?));
                 }
-                "keypoints" if !segm => kps = Some(parse_keypoints(r, k).map_err(|e| e.in_key("keypoints"))?),
+                "keypoints" if !segm => kps = Some(parse_keypoints(r, k, false).map_err(|e| e.in_key("keypoints"))?),
                 _ => r.skip_value().map_err(|e| e.in_key(&key))?,
             }
         }
