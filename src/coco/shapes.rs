@@ -57,10 +57,11 @@ pub struct DtShapes {
 
 /// A segmentation as written in JSON.
 #[derive(Debug, Clone)]
-enum SegmRaw {
+enum SegmRaw<'a> {
     Polygons(Vec<Vec<f64>>),
     Counts { h: u32, w: u32, counts: Vec<u32> },
-    Compressed { h: u32, w: u32, s: String },
+    /// Borrowed from the input unless the JSON string had escapes.
+    Compressed { h: u32, w: u32, s: std::borrow::Cow<'a, str> },
 }
 
 const SEGM_HINT: &str = "a segmentation is a list of polygons [[x0, y0, x1, y1, x2, y2, ...], ...] (each ring at least 3 points), \
@@ -92,7 +93,7 @@ fn parse_size(r: &mut Reader<'_>) -> JResult<(u32, u32)> {
     Ok((v[0], v[1]))
 }
 
-fn parse_segmentation(r: &mut Reader<'_>) -> JResult<SegmRaw> {
+fn parse_segmentation<'a>(r: &mut Reader<'a>) -> JResult<SegmRaw<'a>> {
     let start = r.pos();
     match r.peek_kind()? {
         Kind::Array => {
@@ -122,7 +123,7 @@ fn parse_segmentation(r: &mut Reader<'_>) -> JResult<SegmRaw> {
                 match &*k {
                     "size" => size = Some(parse_size(r).map_err(|e| e.in_key("size"))?),
                     "counts" => match r.peek_kind().map_err(|e| e.in_key("counts"))? {
-                        Kind::String => text = Some(r.string().map_err(|e| e.in_key("counts"))?.into_owned()),
+                        Kind::String => text = Some(r.string().map_err(|e| e.in_key("counts"))?),
                         Kind::Array => {
                             r.begin_array()?;
                             let mut v = Vec::new();
@@ -160,7 +161,7 @@ fn image_hw(gt: &Dataset, image: u32) -> Option<(u32, u32)> {
 }
 
 /// Turn a parsed segmentation into the mask pycocotools' `annToRLE` builds.
-fn to_rle(raw: SegmRaw, hw: Option<(u32, u32)>, pos: usize) -> JResult<Rle> {
+fn to_rle(raw: SegmRaw<'_>, hw: Option<(u32, u32)>, pos: usize) -> JResult<Rle> {
     let (h, w) = hw.ok_or_else(|| JsonError::new(pos, "the image of this annotation has no integer \"height\"/\"width\" (segm evaluation needs them)"))?;
     let check = |mh: u32, mw: u32| -> JResult<()> {
         if (mh, mw) != (h, w) {
