@@ -3,6 +3,9 @@
 //! Modules, one place per concept:
 //! - [`geom`]: box types and THE IoU (COCO boxes, crowd IoU).
 //! - [`coco`]: COCO ground-truth and results files: model, validation with JSON paths.
+//! - [`anchors`]: RetinaNet anchor grids per framework convention (Detectron, detectron2,
+//!   torchvision, mmdet), bit-for-bit.
+//! - [`assign`]: anchor → GT matching per convention, box targets, coverage statistics.
 //! - [`eval`]: COCOeval, bit-for-bit with pycocotools (evaluate → accumulate → summarize).
 //! - [`io`]: the parallel positioned JSON reader, atomic writes, `.npy`/`.npz`.
 //! - [`report`]: JSON documents, tables and plots shared by the subcommands.
@@ -10,6 +13,8 @@
 //!
 //! The command-line edge lives in the binary (`src/cli/`); this library never sees a clap type.
 
+pub mod anchors;
+pub mod assign;
 pub mod coco;
 pub mod error;
 pub mod eval;

@@ -1,6 +1,8 @@
 //! Command-line types (clap derive) and one file per subcommand. The only place that knows clap
 //! and indicatif: arguments are turned into library configs here, once.
 
+mod anchors;
+mod assign;
 mod eval;
 mod progress_bar;
 
@@ -20,6 +22,10 @@ struct Cli {
 enum Command {
     /// Evaluate COCO results exactly like pycocotools' COCOeval, in parallel.
     Eval(eval::EvalArgs),
+    /// Print or write a RetinaNet anchor grid, bit for bit as a framework makes it.
+    Anchors(anchors::AnchorsCmdArgs),
+    /// Match anchors to COCO ground truth per framework convention; coverage statistics.
+    Assign(assign::AssignArgs),
 }
 
 /// Flags shared by every subcommand.
@@ -71,6 +77,14 @@ pub fn main() -> Result<()> {
             a.global.apply()?;
             eval::run(a)
         }
+        Command::Anchors(a) => {
+            a.global.apply()?;
+            anchors::run(a)
+        }
+        Command::Assign(a) => {
+            a.global.apply()?;
+            assign::run(a)
+        }
     }
 }
 
@@ -82,6 +96,22 @@ pub fn print_stdout(text: &str) -> Result<()> {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         Err(e) => Err(Error::internal(format!("cannot write to stdout: {}", e))),
     }
+}
+
+/// `--json PATH`: write the document made by `doc` to PATH atomically, or to stdout when PATH
+/// is '-'. Returns true when the JSON went to stdout (then the human text is not printed).
+pub fn emit_json(path: Option<&std::path::Path>, doc: impl FnOnce() -> String) -> Result<bool> {
+    let Some(path) = path else { return Ok(false) };
+    let doc = doc();
+    if path.as_os_str() == "-" {
+        print_stdout(&(doc + "\n"))?;
+        return Ok(true);
+    }
+    retina_tools::io::write_atomic(path, |w| {
+        w.write_all(doc.as_bytes())?;
+        w.write_all(b"\n")
+    })?;
+    Ok(false)
 }
 
 /// Parse a comma list like `1,10,100`.

@@ -93,7 +93,8 @@ pub(crate) fn check_file_start(path: &Path, buf: &[u8], what: &str) -> Result<()
     if buf.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(Error::in_file(path, "", "the file is empty").with_hint(format!("expected {}", what)));
     }
-    if buf.iter().take(512).any(|&b| b == 0) || std::str::from_utf8(&buf[..buf.len().min(64)]).is_err() && buf.len() > 64 && std::str::from_utf8(&buf[..60]).is_err() {
+    // JSON text never contains NUL bytes; images, archives and numpy files do, early on.
+    if buf.iter().take(4096).any(|&b| b == 0) {
         return Err(Error::in_file(path, "", "this is not a JSON text (binary data)").with_hint(format!("expected {}", what)));
     }
     Ok(())
@@ -159,7 +160,9 @@ fn parse_category(r: &mut Reader<'_>) -> JResult<Category> {
     Ok(Category { id, name: name.unwrap_or_else(|| id.to_string()) })
 }
 
-fn parse_annotation(r: &mut Reader<'_>) -> JResult<Annotation> {
+/// `strict`: `area` and `iscrowd` are required (bbox evaluation). Otherwise (anchor matching)
+/// a missing `area` is the box's `w*h` and a missing `iscrowd` is 0.
+fn parse_annotation_with(r: &mut Reader<'_>, strict: bool) -> JResult<Annotation> {
     let start = r.pos();
     r.begin_object()?;
     let (mut id, mut image_id, mut category_id, mut bbox, mut area, mut iscrowd) = (None, None, None, None, None, None);
@@ -173,6 +176,12 @@ fn parse_annotation(r: &mut Reader<'_>) -> JResult<Annotation> {
             "area" => area = Some(non_negative(r, "area").map_err(|e| e.in_key("area"))?),
             "iscrowd" => iscrowd = Some(r.bool_like().map_err(|e| e.in_key("iscrowd"))?),
             _ => r.skip_value().map_err(|e| e.in_key(&k))?,
+        }
+    }
+    if !strict {
+        iscrowd = iscrowd.or(Some(false));
+        if area.is_none() {
+            area = bbox.map(|b: Xywh| b[2] * b[3]);
         }
     }
     Ok(Annotation {
@@ -196,7 +205,18 @@ impl Dataset {
         d
     }
 
+    /// Read a ground-truth file for anchor matching: like [`Dataset::load`], but annotations
+    /// may omit `area` (then `w*h`) and `iscrowd` (then 0).
+    pub fn load_lenient(path: &Path) -> Result<Dataset> {
+        let buf = crate::io::read_file(path)?;
+        Dataset::parse_with(path, &buf, false)
+    }
+
     pub fn parse(path: &Path, buf: &[u8]) -> Result<Dataset> {
+        Dataset::parse_with(path, buf, true)
+    }
+
+    fn parse_with(path: &Path, buf: &[u8], strict: bool) -> Result<Dataset> {
         check_file_start(path, buf, GT_HINT).map_err(|e| e.or_hint(GT_HINT))?;
         let loc = |e: JsonError| located(path, buf, "", e).or_hint(GT_HINT);
         // Pass 1: find the three arrays (the last occurrence of a key wins, as in Python).
@@ -233,7 +253,7 @@ impl Dataset {
         let (co, ce) = spans[2].unwrap_or_default();
         let pre = |name: &str, e: JsonError| located(path, buf, name, e).or_hint(GT_HINT);
         let (images, _) = json::parse_array_par(buf, io, ie, parse_image).map_err(|e| pre("images", e))?;
-        let (annotations, _) = json::parse_array_par(buf, ao, ae, parse_annotation).map_err(|e| pre("annotations", e))?;
+        let (annotations, _) = json::parse_array_par(buf, ao, ae, |r: &mut Reader<'_>| parse_annotation_with(r, strict)).map_err(|e| pre("annotations", e))?;
         let (categories, _) = json::parse_array_par(buf, co, ce, parse_category).map_err(|e| pre("categories", e))?;
 
         let mut image_index = FxHashMap::default();

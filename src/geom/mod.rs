@@ -2,6 +2,8 @@
 //! the anchor tools add `xyxy` boxes here. Every IoU in the crate is computed by a function of
 //! this module.
 
+pub mod xyxy;
+
 /// A COCO box `[x, y, w, h]` in f64, exactly as parsed.
 pub type Xywh = [f64; 4];
 

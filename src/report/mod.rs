@@ -1,5 +1,6 @@
 //! Rendering shared by the subcommands: JSON documents, text tables, array files and plots.
 
+pub mod assign;
 pub mod plot;
 
 use crate::coco::Id;

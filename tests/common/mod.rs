@@ -36,3 +36,12 @@ pub fn assert_bad_input(o: &Output, file: &str, fragments: &[&str]) {
         assert!(line.contains(f), "error line lacks {:?}: {}", f, line);
     }
 }
+
+/// Assert a bad-input failure by its arguments: exit 2, `needle` somewhere in stderr, no panic.
+pub fn assert_exit2(args: &[&str], needle: &str) {
+    let o = run(args);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{:?}: {}", args, err);
+    assert!(err.contains(needle), "{:?}: stderr {:?} lacks {:?}", args, err, needle);
+    assert!(!err.contains("panicked"), "{:?}: {}", args, err);
+}
