@@ -414,12 +414,12 @@ impl Grid {
         self.anchor(li, a, y, x)
     }
 
-    /// Range of column indices `x` (or rows) on a level whose anchors of cell interval
-    /// `[c_lo, c_hi]` (relative to the shift) can overlap `[lo, hi]` with at least `min_inter`
-    /// (in the +1 world the intersection is `min - max + 1`). Conservative by one cell on each
-    /// side; the caller computes the exact IoU.
+    /// Range of column indices `x` (or rows, `axis_y`) on a level whose anchors of cell interval
+    /// `(c_lo, c_hi)` (relative to the shift) can overlap the box interval `(lo, hi)` by at least
+    /// `min_inter` (in the +1 world the intersection is `min - max + 1`). Conservative by one
+    /// cell on each side; the caller computes the exact IoU.
     #[inline]
-    pub fn overlap_range(&self, li: usize, axis_y: bool, c_lo: f64, c_hi: f64, lo: f64, hi: f64, min_inter: f64) -> std::ops::Range<usize> {
+    pub fn overlap_range(&self, li: usize, axis_y: bool, (c_lo, c_hi): (f64, f64), (lo, hi): (f64, f64), min_inter: f64) -> std::ops::Range<usize> {
         let l = &self.levels[li];
         let (s, n) = if axis_y { (l.stride_y as f64, l.feat_h) } else { (l.stride_x as f64, l.feat_w) };
         let one = if self.convention == Convention::Detectron { 1.0 } else { 0.0 };
@@ -429,7 +429,7 @@ impl Grid {
         let k_max = ((hi + one - min_inter - off - c_lo) / s).ceil() + 1.0;
         let k0 = k_min.max(0.0);
         let k1 = (k_max + 1.0).min(n as f64);
-        if !(k1 > k0) {
+        if k1 <= k0 {
             return 0..0;
         }
         (k0 as usize)..(k1 as usize)

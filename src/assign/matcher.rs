@@ -191,8 +191,8 @@ fn for_candidates(grid: &Grid, gt: &Xyxy, gt_area: f32, t: f32, px: PixelWidth, 
                 min_iw = (need / ah.min(gh)) - 1e-3;
                 min_ih = (need / aw.min(gw)) - 1e-3;
             }
-            let xs = grid.overlap_range(li, false, c[0], c[2], gt[0] as f64, gt[2] as f64, min_iw.max(0.0));
-            let ys = grid.overlap_range(li, true, c[1], c[3], gt[1] as f64, gt[3] as f64, min_ih.max(0.0));
+            let xs = grid.overlap_range(li, false, (c[0], c[2]), (gt[0] as f64, gt[2] as f64), min_iw.max(0.0));
+            let ys = grid.overlap_range(li, true, (c[1], c[3]), (gt[1] as f64, gt[3] as f64), min_ih.max(0.0));
             for y in ys {
                 for x in xs.clone() {
                     let an = grid.anchor(li, a, y, x);

@@ -210,7 +210,8 @@ fn size_bin(side: f64) -> usize {
 }
 
 /// Accumulate one image's matching into `s`.
-fn image_stats(s: &mut Stats, grid: &Grid, g: &ImageGt, m: &Matching, image_id: Id, image_order: usize, resized: &gt::Resized, worst_k: usize) {
+/// `image`: (id, position in the processing order, for a deterministic worst-box order).
+fn image_stats(s: &mut Stats, grid: &Grid, g: &ImageGt, m: &Matching, (image_id, image_order): (Id, usize), resized: &gt::Resized, worst_k: usize) {
     s.images += 1;
     s.images_without_gt += g.boxes.is_empty() as u64;
     s.gt += g.boxes.len() as u64;
@@ -411,7 +412,7 @@ pub fn run(ds: &Dataset, cfg: &AssignConfig, progress: &dyn Progress) -> Result<
                     ])?;
                 }
                 let mut s = Stats::empty(cfg);
-                image_stats(&mut s, &grid, &g, &m, image.id, ci * CHUNK + k, &resized, cfg.worst);
+                image_stats(&mut s, &grid, &g, &m, (image.id, ci * CHUNK + k), &resized, cfg.worst);
                 progress.inc(1);
                 Ok(s)
             })

@@ -69,7 +69,9 @@ mod tests {
             let ba = coco_box_iou(&b, &a, false);
             prop_assert!((0.0..=1.0 + 1e-12).contains(&ab));
             prop_assert!((ab - ba).abs() <= 1e-12);
-            if w1 > 0.0 && h1 > 0.0 {
+            // (x+w)-x is not exactly w in floating point, so a box's IoU with itself is 1 only up
+            // to rounding relative to |x|/w: check it where that ratio is moderate.
+            if w1 >= 1.0 && h1 >= 1.0 {
                 prop_assert!((coco_box_iou(&a, &a, false) - 1.0).abs() <= 1e-12);
             }
         }
