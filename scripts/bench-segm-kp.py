@@ -39,17 +39,19 @@ print(json.dumps([float(x) for x in E.stats]))
 def timed(cmd, env=None):
     """(wall seconds, peak RSS MB or None, stdout)"""
     gnu_time = shutil.which("time") or ("/usr/bin/time" if os.path.exists("/usr/bin/time") else None)
-    full = ([gnu_time, "-f", "RSS_KB=%M"] if gnu_time else []) + cmd
+    full = ([gnu_time, "-f", "RSS_KB=%M CPU_S=%U %S"] if gnu_time else []) + cmd
     t0 = time.perf_counter()
     p = subprocess.run(full, capture_output=True, text=True, env=env)
     wall = time.perf_counter() - t0
     if p.returncode != 0:
         raise RuntimeError(f"{cmd[0]} failed ({p.returncode}): {p.stderr[-2000:]}")
-    rss = None
+    rss, cpu = None, None
     for line in p.stderr.splitlines():
         if line.startswith("RSS_KB="):
-            rss = int(line[7:]) / 1024
-    return wall, rss, p.stdout
+            f = line.split()
+            rss = int(f[0][7:]) / 1024
+            cpu = float(f[1][6:]) + float(f[2])
+    return wall, rss, cpu, p.stdout
 
 
 def main():
@@ -61,6 +63,7 @@ def main():
                     help="argument template for the hotcoco CLI")
     ap.add_argument("--only", choices=["segm", "keypoints"])
     ap.add_argument("--skip-pycocotools", action="store_true")
+    ap.add_argument("--py-runs", type=int, default=1, help="runs of pycocotools (slow)")
     args = ap.parse_args()
     binary = os.path.join(ROOT, "target", "release", "retina-tools")
     if not os.path.exists(binary):
@@ -83,12 +86,14 @@ def main():
         env = dict(os.environ, RAYON_NUM_THREADS=str(args.threads))
         results = {}
         for name, cmd in engines:
-            walls, rss, out = [], None, ""
-            for _ in range(args.runs):
-                w, r, out = timed(cmd, env)
+            walls, cpus, rss, out = [], [], None, ""
+            for _ in range(args.py_runs if name.startswith("pycocotools") else args.runs):
+                w, r, c, out = timed(cmd, env)
                 walls.append(w)
+                cpus.append(c)
                 rss = max(rss or 0, r or 0) or None
-            results[name] = (statistics.median(walls), walls, rss, out)
+            cpu = statistics.median(cpus) if all(c is not None for c in cpus) else None
+            results[name] = (statistics.median(walls), walls, rss, out, cpu)
             print(f"{kind}: {name}: median {statistics.median(walls):.3f} s ({', '.join(f'{w:.3f}' for w in walls)})", file=sys.stderr)
         same = ""
         if "pycocotools 2.0.11" in results:
@@ -96,11 +101,12 @@ def main():
             ref = json.loads(results["pycocotools 2.0.11"][3])
             same = "yes" if ours == ref else "NO"
         base = results["retina-tools"][0]
-        for name, (med, walls, rss, _) in results.items():
+        for name, (med, walls, rss, _, cpu) in results.items():
             rows.append((kind, f"{n_img:,}", f"{n_det:,}", name, f"{med:.2f}", ", ".join(f"{w:.2f}" for w in walls),
-                         f"{rss:.0f}" if rss else "-", f"{med / base:.1f}x", same if name == "retina-tools" else ""))
-    print(f"| iou type | images | dets | engine | wall median s | runs s | peak RSS MB | vs retina-tools | stats == pycocotools |")
-    print("|---|---|---|---|---|---|---|---|---|")
+                         f"{cpu:.2f}" if cpu is not None else "-", f"{rss:.0f}" if rss else "-", f"{med / base:.1f}x",
+                         same if name == "retina-tools" else ""))
+    print("| iou type | images | dets | engine | wall median s | runs s | CPU s (user+sys) | peak RSS MB | vs retina-tools | stats == pycocotools |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print("| " + " | ".join(r) + " |")
 

@@ -57,10 +57,11 @@ pub struct DtShapes {
 
 /// A segmentation as written in JSON.
 #[derive(Debug, Clone)]
-enum SegmRaw {
+enum SegmRaw<'a> {
     Polygons(Vec<Vec<f64>>),
     Counts { h: u32, w: u32, counts: Vec<u32> },
-    Compressed { h: u32, w: u32, s: String },
+    /// Borrowed from the input unless the JSON string had escapes.
+    Compressed { h: u32, w: u32, s: std::borrow::Cow<'a, str> },
 }
 
 const SEGM_HINT: &str = "a segmentation is a list of polygons [[x0, y0, x1, y1, x2, y2, ...], ...] (each ring at least 3 points), \
@@ -92,7 +93,7 @@ fn parse_size(r: &mut Reader<'_>) -> JResult<(u32, u32)> {
     Ok((v[0], v[1]))
 }
 
-fn parse_segmentation(r: &mut Reader<'_>) -> JResult<SegmRaw> {
+fn parse_segmentation<'a>(r: &mut Reader<'a>) -> JResult<SegmRaw<'a>> {
     let start = r.pos();
     match r.peek_kind()? {
         Kind::Array => {
@@ -122,7 +123,7 @@ fn parse_segmentation(r: &mut Reader<'_>) -> JResult<SegmRaw> {
                 match &*k {
                     "size" => size = Some(parse_size(r).map_err(|e| e.in_key("size"))?),
                     "counts" => match r.peek_kind().map_err(|e| e.in_key("counts"))? {
-                        Kind::String => text = Some(r.string().map_err(|e| e.in_key("counts"))?.into_owned()),
+                        Kind::String => text = Some(r.string().map_err(|e| e.in_key("counts"))?),
                         Kind::Array => {
                             r.begin_array()?;
                             let mut v = Vec::new();
@@ -160,7 +161,7 @@ fn image_hw(gt: &Dataset, image: u32) -> Option<(u32, u32)> {
 }
 
 /// Turn a parsed segmentation into the mask pycocotools' `annToRLE` builds.
-fn to_rle(raw: SegmRaw, hw: Option<(u32, u32)>, pos: usize) -> JResult<Rle> {
+fn to_rle(raw: SegmRaw<'_>, hw: Option<(u32, u32)>, pos: usize) -> JResult<Rle> {
     let (h, w) = hw.ok_or_else(|| JsonError::new(pos, "the image of this annotation has no integer \"height\"/\"width\" (segm evaluation needs them)"))?;
     let check = |mh: u32, mw: u32| -> JResult<()> {
         if (mh, mw) != (h, w) {
@@ -188,10 +189,30 @@ fn to_rle(raw: SegmRaw, hw: Option<(u32, u32)>, pos: usize) -> JResult<Rle> {
     }
 }
 
-fn parse_keypoints(r: &mut Reader<'_>, k: usize) -> JResult<Vec<f64>> {
+/// `[x, y, v] * k`. For detections (`read_v == false`) the third number of each triple is only
+/// checked for grammar and stored as 0: pycocotools never reads a detection's visibility/score.
+fn parse_keypoints(r: &mut Reader<'_>, k: usize, read_v: bool) -> JResult<Vec<f64>> {
     let pos = r.pos();
-    let mut v = Vec::new();
-    r.f64_array_into(&mut v)?;
+    let mut v = Vec::with_capacity(3 * k);
+    if read_v {
+        r.f64_array_into(&mut v)?;
+    } else {
+        r.begin_array()?;
+        let mut first = true;
+        while r.next_element(&mut first)? {
+            let i = v.len();
+            if i % 3 == 2 {
+                let p = r.pos();
+                match r.peek_kind() {
+                    Ok(Kind::Number) => r.skip_value().map_err(|e| e.in_index(i))?,
+                    _ => return Err(JsonError::new(p, "expected a number").in_index(i)),
+                }
+                v.push(0.0);
+            } else {
+                v.push(r.f64().map_err(|e| e.in_index(i))?);
+            }
+        }
+    }
     if v.len() % 3 != 0 {
         return Err(JsonError::new(pos, format!("keypoints must be [x, y, v] triples; found {} numbers (not a multiple of 3)", v.len())));
     }
@@ -260,7 +281,7 @@ impl GtShapes {
                         let pos = r.pos();
                         seg = Some((pos, parse_segmentation(r).map_err(|e| e.in_key("segmentation"))?));
                     }
-                    "keypoints" if !segm => kps = Some(parse_keypoints(r, k).map_err(|e| e.in_key("keypoints"))?),
+                    "keypoints" if !segm => kps = Some(parse_keypoints(r, k, true).map_err(|e| e.in_key("keypoints"))?),
                     "num_keypoints" if !segm => num = Some(r.int().map_err(|e| e.in_key("num_keypoints"))?),
                     _ => r.skip_value().map_err(|e| e.in_key(&key))?,
                 }
@@ -368,7 +389,7 @@ pub fn parse_results(path: &Path, buf: &[u8], gt: &Dataset, iou_type: IouType, k
                     let pos = r.pos();
                     seg = Some((pos, parse_segmentation(r).map_err(|e| e.in_key("segmentation"))?));
                 }
-                "keypoints" if !segm => kps = Some(parse_keypoints(r, k).map_err(|e| e.in_key("keypoints"))?),
+                "keypoints" if !segm => kps = Some(parse_keypoints(r, k, false).map_err(|e| e.in_key("keypoints"))?),
                 _ => r.skip_value().map_err(|e| e.in_key(&key))?,
             }
         }
