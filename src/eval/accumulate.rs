@@ -8,7 +8,7 @@
 //! `searchsorted` (recall changes only there), so precision is evaluated at those positions
 //! alone; the values are the same doubles pycocotools computes at them.
 
-use super::evaluate::{Matched, HAS_IGNORED, HAS_TP, IGNORED, TP};
+use super::evaluate::{Matched, HAS_IGNORED, HAS_TP, TP};
 use super::Setup;
 use crate::coco::Results;
 use rayon::prelude::*;
@@ -90,6 +90,7 @@ pub fn accumulate(res: &Results, setup: &Setup, iou_thrs: &[f64], rec_thrs: &[f6
 
             let mut tp = vec![0u32; at];
             let mut ign = vec![0u32; at];
+            let mut lanes = vec![0u64; at.div_ceil(8)];
             // Per (a, t): (fp count, position) at each true positive.
             let mut events: Vec<Vec<(u32, u32)>> = vec![Vec::new(); at];
             let mut sorted_scores: Vec<f64> = Vec::with_capacity(all.len());
@@ -97,6 +98,8 @@ pub fn accumulate(res: &Results, setup: &Setup, iou_thrs: &[f64], rec_thrs: &[f6
             for (mi, &max_det) in setup.max_dets.iter().enumerate() {
                 tp.iter_mut().for_each(|x| *x = 0);
                 ign.iter_mut().for_each(|x| *x = 0);
+                lanes.iter_mut().for_each(|x| *x = 0);
+                let mut pending: u32 = 0;
                 let mut processed: u32 = 0;
                 events.iter_mut().for_each(|e| e.clear());
                 sorted_scores.clear();
@@ -116,15 +119,30 @@ pub fn accumulate(res: &Results, setup: &Setup, iou_thrs: &[f64], rec_thrs: &[f6
                     processed += 1;
                     let fl = mt.flags[(mt.off[u as usize] + rank) as usize];
                     if fl & HAS_IGNORED != 0 {
-                        for j in 0..at {
-                            ign[j] += (st[j] == IGNORED) as u32;
+                        // Count IGNORED (= 2, bit 1) states in u8 lanes, 8 per word; flushed to
+                        // the u32 counters before a lane can overflow.
+                        for (w, lane) in lanes.iter_mut().enumerate() {
+                            let lo = w * 8;
+                            let hi = (lo + 8).min(at);
+                            let mut bytes = [0u8; 8];
+                            bytes[..hi - lo].copy_from_slice(&st[lo..hi]);
+                            *lane += (u64::from_le_bytes(bytes) >> 1) & 0x0101_0101_0101_0101;
+                        }
+                        pending += 1;
+                        if pending == 255 {
+                            for j in 0..at {
+                                ign[j] += ((lanes[j / 8] >> (8 * (j % 8))) & 0xFF) as u32;
+                            }
+                            lanes.iter_mut().for_each(|x| *x = 0);
+                            pending = 0;
                         }
                     }
                     if fl & HAS_TP != 0 {
                         for j in 0..at {
                             if st[j] == TP {
                                 tp[j] += 1;
-                                events[j].push((processed - ign[j] - tp[j], pos));
+                                let ign_j = ign[j] + ((lanes[j / 8] >> (8 * (j % 8))) & 0xFF) as u32;
+                                events[j].push((processed - ign_j - tp[j], pos));
                             }
                         }
                     }
