@@ -211,7 +211,6 @@ pub fn match_units(gt: &Dataset, res: &Results, p: &Params, setup: &Setup, g: &G
         fl: &'s mut [u8],
         st: &'s mut [u8],
         npig: &'s mut [u32],
-        empty: &'s mut bool,
     }
     let mut jobs: Vec<Job<'_>> = Vec::with_capacity(n_units);
     {
@@ -219,7 +218,10 @@ pub fn match_units(gt: &Dataset, res: &Results, p: &Params, setup: &Setup, g: &G
         let mut fl_rest: &mut [u8] = &mut flags;
         let mut st_rest: &mut [u8] = &mut states;
         let mut np_rest: &mut [u32] = &mut npig;
-        let mut em_rest: &mut [bool] = &mut empty;
+        // Units with neither GT nor detections are pycocotools' `None`: marked here, no job.
+        for (u, e) in empty.iter_mut().enumerate() {
+            *e = g.gt_start[u] == g.gt_start[u + 1] && g.dt_start[u] == g.dt_start[u + 1];
+        }
         for u in 0..n_units {
             let d = (off[u + 1] - off[u]) as usize;
             let (fa, fb) = std::mem::take(&mut fl_rest).split_at_mut(d);
@@ -230,9 +232,9 @@ pub fn match_units(gt: &Dataset, res: &Results, p: &Params, setup: &Setup, g: &G
             st_rest = e;
             let (f, h) = std::mem::take(&mut np_rest).split_at_mut(a_n);
             np_rest = h;
-            let (x, y) = std::mem::take(&mut em_rest).split_at_mut(1);
-            em_rest = y;
-            jobs.push(Job { u, dt: a, fl: fa, st: c, npig: f, empty: &mut x[0] });
+            if !empty[u] {
+                jobs.push(Job { u, dt: a, fl: fa, st: c, npig: f });
+            }
         }
     }
 
@@ -247,10 +249,6 @@ pub fn match_units(gt: &Dataset, res: &Results, p: &Params, setup: &Setup, g: &G
             let dts = &g.dt[g.dt_start[u] as usize..g.dt_start[u + 1] as usize];
             if u % 4096 == 0 {
                 progress.inc(4096.min(n_units - u) as u64);
-            }
-            if gts.is_empty() && dts.is_empty() {
-                *job.empty = true;
-                return;
             }
             s.dets.clear();
             s.dets.extend_from_slice(dts);
