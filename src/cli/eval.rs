@@ -1,7 +1,7 @@
 //! `retina-tools eval PREDS --gt GT`: arguments → [`retina_tools::eval::Params`] → run → render.
 
 use super::progress_bar::Bar;
-use super::{parse_list, print_stdout, GlobalArgs};
+use super::{emit_json, parse_list, print_stdout, GlobalArgs};
 use clap::{Args, ValueEnum};
 use retina_tools::coco::{shapes, Dataset, Id, Results};
 use retina_tools::eval::{self, AreaRange, IouType, Params};
@@ -153,19 +153,7 @@ pub fn run(a: EvalArgs) -> Result<()> {
     if let Some(path) = &a.plot_pr {
         report::plot::pr_curves(path, &ev)?;
     }
-    let to_stdout_json = a.json.as_deref().is_some_and(|p| p.as_os_str() == "-");
-    if let Some(path) = &a.json {
-        let doc = report::eval_json(&ev, rows.as_deref().unwrap_or(&[]));
-        if to_stdout_json {
-            print_stdout(&(doc + "\n"))?;
-        } else {
-            retina_tools::io::write_atomic(path, |w| {
-                use std::io::Write;
-                w.write_all(doc.as_bytes())?;
-                w.write_all(b"\n")
-            })?;
-        }
-    }
+    let to_stdout_json = emit_json(a.json.as_deref(), || report::eval_json(&ev, rows.as_deref().unwrap_or(&[])))?;
     if !to_stdout_json {
         let mut text = ev.lines.join("\n");
         text.push('\n');

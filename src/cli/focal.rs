@@ -2,7 +2,7 @@
 //! text table / JSON / Fig. 4 plot.
 
 use super::progress_bar::Bar;
-use super::{parse_list, print_stdout, GlobalArgs};
+use super::{emit_json, parse_list, print_stdout, GlobalArgs};
 use clap::{Args, ValueEnum};
 use retina_tools::focal::{self, BackendChoice, Config, LossParams, Report};
 use retina_tools::io::npy;
@@ -162,19 +162,11 @@ pub fn run(a: FocalArgs) -> Result<()> {
     if let Some(p) = &a.plot {
         draw(p, &report)?;
     }
-    let to_stdout_json = a.json.as_deref().is_some_and(|p| p.as_os_str() == "-");
-    if let Some(path) = &a.json {
-        let doc = serde_json::to_string_pretty(&to_json(&report)).map_err(|e| Error::internal(format!("cannot write JSON: {}", e)))?;
-        if to_stdout_json {
-            print_stdout(&(doc + "\n"))?;
-        } else {
-            retina_tools::io::write_atomic(path, |w| {
-                use std::io::Write;
-                w.write_all(doc.as_bytes())?;
-                w.write_all(b"\n")
-            })?;
-        }
-    }
+    let doc = match &a.json {
+        Some(_) => serde_json::to_string_pretty(&to_json(&report)).map_err(|e| Error::internal(format!("cannot write JSON: {}", e)))?,
+        None => String::new(),
+    };
+    let to_stdout_json = emit_json(a.json.as_deref(), || doc)?;
     if !to_stdout_json {
         print_stdout(&text(&report))?;
     }

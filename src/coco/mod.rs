@@ -127,6 +127,23 @@ fn missing(r: &Reader<'_>, start: usize, field: &str, what: &str) -> JsonError {
     JsonError::new(start, format!("missing field \"{}\" ({})", field, what))
 }
 
+/// A result's `image_id`, resolved to the GT image index. An id absent from the GT is bad input
+/// (pycocotools' loadRes asserts on it).
+pub(crate) fn read_result_image(r: &mut Reader<'_>, gt: &Dataset) -> JResult<u32> {
+    let p = r.pos();
+    let id = r.int()?;
+    gt.image_index.get(&id).copied().ok_or_else(|| {
+        JsonError::new(p, format!("image id {} is not in the ground truth (pycocotools: \"Results do not correspond to current coco set\")", id))
+    })
+}
+
+/// A result's `category_id`, resolved to the GT category index, or `u32::MAX` for a category
+/// the GT does not have (pycocotools drops those detections; the caller counts them).
+pub(crate) fn read_result_category(r: &mut Reader<'_>, gt: &Dataset) -> JResult<u32> {
+    let id = r.int()?;
+    Ok(gt.category_index.get(&id).copied().unwrap_or(u32::MAX))
+}
+
 fn parse_image(r: &mut Reader<'_>) -> JResult<Image> {
     let start = r.pos();
     r.begin_object()?;
@@ -311,22 +328,8 @@ impl Results {
             let mut first = true;
             while let Some(k) = r.next_key(&mut first)? {
                 match &*k {
-                    "image_id" => {
-                        let p = r.pos();
-                        let id = r.int().map_err(|e| e.in_key("image_id"))?;
-                        match gt.image_index.get(&id) {
-                            Some(&i) => image = Some(i),
-                            None => {
-                                return Err(JsonError::new(p, format!(
-                                    "image id {} is not in the ground truth (pycocotools: \"Results do not correspond to current coco set\")", id))
-                                .in_key("image_id"))
-                            }
-                        }
-                    }
-                    "category_id" => {
-                        let id = r.int().map_err(|e| e.in_key("category_id"))?;
-                        category = Some(gt.category_index.get(&id).copied().unwrap_or(u32::MAX));
-                    }
+                    "image_id" => image = Some(read_result_image(r, gt).map_err(|e| e.in_key("image_id"))?),
+                    "category_id" => category = Some(read_result_category(r, gt).map_err(|e| e.in_key("category_id"))?),
                     "bbox" => bbox = Some(read_bbox(r).map_err(|e| e.in_key("bbox"))?),
                     "score" => score = Some(r.f64().map_err(|e| e.in_key("score"))?),
                     _ => r.skip_value().map_err(|e| e.in_key(&k))?,

@@ -354,21 +354,8 @@ pub fn parse_results(path: &Path, buf: &[u8], gt: &Dataset, iou_type: IouType, k
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match &*key {
-                "image_id" => {
-                    let p = r.pos();
-                    let id = r.int().map_err(|e| e.in_key("image_id"))?;
-                    match gt.image_index.get(&id) {
-                        Some(&i) => image = Some(i),
-                        None => {
-                            return Err(JsonError::new(p, format!("image id {} is not in the ground truth (pycocotools: \"Results do not correspond to current coco set\")", id))
-                                .in_key("image_id"))
-                        }
-                    }
-                }
-                "category_id" => {
-                    let id = r.int().map_err(|e| e.in_key("category_id"))?;
-                    category = Some(gt.category_index.get(&id).copied().unwrap_or(u32::MAX));
-                }
+                "image_id" => image = Some(super::read_result_image(r, gt).map_err(|e| e.in_key("image_id"))?),
+                "category_id" => category = Some(super::read_result_category(r, gt).map_err(|e| e.in_key("category_id"))?),
                 "score" => score = Some(r.f64().map_err(|e| e.in_key("score"))?),
                 "bbox" => {
                     r.skip_ws();
