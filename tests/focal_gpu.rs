@@ -58,7 +58,7 @@ fn wgsl_matches_math_rs_element_by_element() {
     let neg = FocalInput::from_f32(vec![1, v], VALUES.to_vec(), vec![-1]).unwrap();
     for (input, side) in [(&pos, 0), (&neg, 1)] {
         let gs = g.sums(input, &cfg, &NoProgress).unwrap();
-        let (cs, _) = cpu::pass(input, &cfg, None, &NoProgress);
+        let (cs, _) = cpu::pass(input, &cfg, &NoProgress);
         for c in 0..v {
             for (name, a, b) in [("ce", &gs.ce, &cs.ce), ("fl", &gs.fl, &cs.fl), ("fl_star", &gs.fl_star, &cs.fl_star)] {
                 let (gv, cv) = (a[side][c], b[side][c]);

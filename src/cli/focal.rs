@@ -143,9 +143,12 @@ pub fn run(a: FocalArgs) -> Result<()> {
     let bar = Bar::new(a.global.quiet);
     let t0 = Instant::now();
     bar.start("loading", 0);
+    let timer = retina_tools::progress::PhaseTimer::from_env();
     let logits = npy::read_float(&a.logits)?;
     let targets = read_targets(&a.targets)?;
+    timer.lap("focal: read logits + targets");
     let input = focal::FocalInput::new(logits, targets, &a.logits, &a.targets)?;
+    timer.lap("focal: validate");
     bar.finish();
     let t_load = t0.elapsed();
     let choice = match a.backend {

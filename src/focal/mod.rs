@@ -4,8 +4,8 @@
 //! - [`math`]: the formulas, once (the WGSL shader mirrors them).
 //! - [`input`]: logits + targets, validated, one copy of the logits in their file order.
 //! - [`cpu`] and [`gpu`]: the two [`Backend`]s; both return [`Sums`] (finished in f64).
-//! - [`stats`]: exact Fig. 4 statistics (order statistics by integer histograms of the logits'
-//!   bits, then one pass of per-slot sums), computed once whatever backend gave the sums.
+//! - [`stats`]: Fig. 4 from per-bin counts and loss sums of the pass (bins of the logits' top 16
+//!   key bits), split further by counting scans where a bin is too coarse for the tolerance.
 
 pub mod cpu;
 pub mod gpu;
@@ -90,9 +90,8 @@ pub trait Backend {
     fn kind(&self) -> &'static str;
     /// The adapter's name for the GPU backend.
     fn adapter(&self) -> Option<String>;
-    /// The sums; also the Fig. 4 slot sums of `slots` if this backend computes them in the same
-    /// pass (the CPU does; the GPU returns `None` and the CPU fills them in).
-    fn sums(&self, input: &FocalInput, cfg: &Config, slots: Option<&stats::SlotPlan>, progress: &dyn Progress) -> Result<(Sums, Option<stats::SlotSums>)>;
+    /// The sums and the Fig. 4 bins (the GPU backend has the CPU pass fill the bins).
+    fn sums(&self, input: &FocalInput, cfg: &Config, progress: &dyn Progress) -> Result<(Sums, stats::Bins)>;
 }
 
 /// Anchor counts by label.
@@ -154,25 +153,23 @@ pub struct Report {
 /// The loss shares whose sample shares are reported (paper §3.3: "the 20% hardest positives…").
 pub const LOSS_SHARES: [f64; 3] = [0.5, 0.9, 0.99];
 
-/// Run everything: the order statistics of Fig. 4 (integer histograms, CPU), the sums on
-/// `backend`, the slot sums on the CPU when the backend does not give them, then finish. With
-/// `fallback`, a backend failure is reported as a note and the CPU reruns the sums.
+/// Run everything: the sums and Fig. 4 bins on `backend`, then the curves (refined by counting
+/// scans where a bin is too coarse). With `fallback`, a backend failure is reported as a note
+/// and the CPU reruns the pass.
 pub fn run(input: &FocalInput, cfg: &Config, backend: &dyn Backend, fallback: bool, progress: &dyn Progress) -> Result<Report> {
-    let plan = stats::SlotPlan::new(input, cfg, progress);
-    let (kind, adapter, sums, slot_sums) = match backend.sums(input, cfg, Some(&plan), progress) {
-        Ok((s, ss)) => (backend.kind(), backend.adapter(), s, ss),
+    let timer = crate::progress::PhaseTimer::from_env();
+    let (kind, adapter, sums, bins) = match backend.sums(input, cfg, progress) {
+        Ok((s, b)) => (backend.kind(), backend.adapter(), s, b),
         Err(e) if fallback => {
             progress.note(&format!("GPU failed ({}); computing on the CPU", e.message));
-            let (s, ss) = cpu::pass(input, cfg, Some(&plan), progress);
-            ("cpu", None, s, ss)
+            let (s, b) = cpu::pass(input, cfg, progress);
+            ("cpu", None, s, b)
         }
         Err(e) => return Err(e),
     };
-    let slot_sums = match slot_sums {
-        Some(ss) => ss,
-        None => cpu::pass(input, cfg, Some(&plan), progress).1.unwrap_or_else(|| plan.zeros(cfg.gammas.len())),
-    };
-    let curves = stats::curves(input, cfg, &plan, &slot_sums, progress);
+    timer.lap("focal: sums + Fig. 4 bins");
+    let curves = stats::curves(input, cfg, &bins, progress);
+    timer.lap("focal: curves");
     Ok(finish(input, cfg, kind, adapter, &sums, curves))
 }
 

@@ -5,7 +5,7 @@
 //! Sums are per-invocation f32 partials (Kahan) added on the host in f64; no float atomics.
 
 use super::input::FocalInput;
-use super::stats::{SlotPlan, SlotSums};
+use super::stats::Bins;
 use super::{Backend, BackendChoice, Config, Sums, MAX_GAMMAS};
 use crate::error::{Error, Result};
 use crate::progress::Progress;
@@ -275,7 +275,7 @@ impl Gpu {
     }
 }
 
-/// The GPU as a [`Backend`]. The Fig. 4 slot sums and the per-image totals (torchvision's
+/// The GPU as a [`Backend`]. The Fig. 4 bins and the per-image totals (torchvision's
 /// normaliser) come from the CPU pass.
 pub struct GpuBackend(pub Gpu);
 
@@ -286,11 +286,11 @@ impl Backend for GpuBackend {
     fn adapter(&self) -> Option<String> {
         Some(self.0.adapter_name())
     }
-    fn sums(&self, input: &FocalInput, cfg: &Config, slots: Option<&SlotPlan>, progress: &dyn Progress) -> Result<(Sums, Option<SlotSums>)> {
+    fn sums(&self, input: &FocalInput, cfg: &Config, progress: &dyn Progress) -> Result<(Sums, Bins)> {
         let mut s = self.0.sums(input, cfg, progress)?;
-        let (cpu, ss) = super::cpu::pass(input, cfg, slots, progress);
+        let (cpu, bins) = super::cpu::pass(input, cfg, progress);
         s.image_fl = cpu.image_fl;
-        Ok((s, ss))
+        Ok((s, bins))
     }
 }
 
