@@ -237,7 +237,7 @@ fn demo_fixture_matches_reference_and_plots() {
     let arr = retina_tools::io::npy::read_float(lp).unwrap();
     let x: Vec<f32> = match arr.data {
         retina_tools::io::npy::FloatData::F16(v) => v.iter().map(|&h| retina_tools::io::npy::f16_to_f32(h)).collect(),
-        retina_tools::io::npy::FloatData::F32(v) => v,
+        retina_tools::io::npy::FloatData::F32(v) => v.into_vec(),
     };
     let t = retina_tools::io::npy::read_int(std::path::Path::new("fixtures/focal/demo_targets.npy")).unwrap().data;
     let d = tmp();

@@ -253,14 +253,13 @@ struct Partial {
     bins: SparseBins,
 }
 
-fn block(input: &FocalInput, (r0, r1): (usize, usize), cfg: &Config, k: &Kernel, acc: &mut BinAcc, simd: Simd) -> Partial {
+fn block(input: &FocalInput, (r0, r1): (usize, usize), cfg: &Config, k: &Kernel, (acc, out): &mut (BinAcc, Chunk), simd: Simd) -> Partial {
     let c = input.num_classes;
     let g = k.sweep.len();
     let mut sums = Sums::zeros(c, g, input.images);
     let mut buf = Vec::new();
     let rows = input.row_block(r0, r1, &mut buf);
     let per = (CHUNK_ELEMENTS / c).max(1);
-    let mut out = Chunk::new(per.min(r1 - r0) * c, g, k.keep_parts);
     let mut sw_pos = vec![0.0; g];
     let mut image_neg = vec![0.0; input.images];
     let mut sweep_neg = vec![0.0; g];
@@ -271,7 +270,7 @@ fn block(input: &FocalInput, (r0, r1): (usize, usize), cfg: &Config, k: &Kernel,
     while cr0 < r1 {
         let cr1 = (cr0 + per).min(r1);
         let len = (cr1 - cr0) * c;
-        kernel(&rows[(cr0 - r0) * c..(cr1 - r0) * c], k, &mut out, simd);
+        kernel(&rows[(cr0 - r0) * c..(cr1 - r0) * c], k, out, simd);
         for r in cr0..cr1 {
             let t = input.label(r);
             if t == IGNORED {
@@ -358,7 +357,7 @@ pub fn pass(input: &FocalInput, cfg: &Config, progress: &dyn Progress) -> (Sums,
         let parts: Vec<Partial> = w
             .par_iter()
             .map_init(
-                || BinAcc::new(g),
+                || (BinAcc::new(g), Chunk::new((CHUNK_ELEMENTS / input.num_classes).max(1) * input.num_classes, g, k.keep_parts)),
                 |acc, &b| {
                     let p = block(input, b, cfg, &k, acc, simd);
                     progress.inc(1);

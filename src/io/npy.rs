@@ -37,8 +37,58 @@ impl Header {
 /// A float array as read: float32, or float16 kept as raw bits (no second copy), in native
 /// byte order, in the file's memory order.
 pub enum FloatData {
-    F32(Vec<f32>),
+    F32(F32Buf),
     F16(Vec<u16>),
+}
+
+/// float32 values: read into memory, or (little-endian, aligned, large files) the file's pages
+/// mapped read-only, so the logits are never copied.
+pub enum F32Buf {
+    Owned(Vec<f32>),
+    Mapped { map: memmap2::Mmap, offset: usize, len: usize },
+}
+
+impl std::ops::Deref for F32Buf {
+    type Target = [f32];
+    fn deref(&self) -> &[f32] {
+        match self {
+            F32Buf::Owned(v) => v,
+            // Alignment and length were checked when the map was made (`try_map_f32`).
+            F32Buf::Mapped { map, offset, len } => bytemuck::cast_slice(&map[*offset..*offset + 4 * *len]),
+        }
+    }
+}
+
+impl From<Vec<f32>> for F32Buf {
+    fn from(v: Vec<f32>) -> F32Buf {
+        F32Buf::Owned(v)
+    }
+}
+
+impl F32Buf {
+    pub fn into_vec(self) -> Vec<f32> {
+        match self {
+            F32Buf::Owned(v) => v,
+            m => m.to_vec(),
+        }
+    }
+}
+
+/// Map `n` native-order float32 values at byte `offset` of `path`, when that is possible without
+/// a copy (file large enough to be worth it, data 4-byte aligned in the map).
+fn try_map_f32(path: &Path, offset: usize, n: usize) -> Option<F32Buf> {
+    const MAP_ABOVE: usize = 1 << 20;
+    if 4 * n < MAP_ABOVE || cfg!(target_endian = "big") {
+        return None;
+    }
+    let file = std::fs::File::open(path).ok()?;
+    // SAFETY: the map is read-only and lives as long as the logits; as with any mmap reader, a
+    // file truncated by another process during the run could fault. Inputs are not expected to
+    // change while they are read.
+    let map = unsafe { memmap2::MmapOptions::new().populate().map(&file) }.ok()?;
+    let bytes = map.get(offset..offset.checked_add(4 * n)?)?;
+    bytemuck::try_cast_slice::<u8, f32>(bytes).ok()?;
+    Some(F32Buf::Mapped { map, offset, len: n })
 }
 
 pub struct FloatArray {
@@ -210,6 +260,13 @@ fn open(path: &Path) -> Result<(Header, std::io::BufReader<std::fs::File>, u64)>
 /// Read a float32/float16 array (logits).
 pub fn read_float(path: &Path) -> Result<FloatArray> {
     let (h, mut r, avail) = open(path)?;
+    if h.dtype == Some(DType::F32) && !h.big_endian {
+        let n = data_len(path, &h, 4, avail)?;
+        let total = std::fs::metadata(path).map_err(|e| Error::io(path, "read", &e))?.len();
+        if let Some(buf) = try_map_f32(path, (total - avail) as usize, n) {
+            return Ok(FloatArray { shape: h.shape.clone(), fortran_order: h.fortran_order, data: FloatData::F32(buf) });
+        }
+    }
     read_float_from(path, &h, &mut r, avail)
 }
 
@@ -225,7 +282,7 @@ pub fn read_float_from(path: &Path, h: &Header, r: &mut impl Read, avail: u64) -
                     *x = f32::from_bits(x.to_bits().swap_bytes());
                 }
             }
-            FloatData::F32(v)
+            FloatData::F32(F32Buf::Owned(v))
         }
         Some(DType::F16) => {
             let n = data_len(path, h, 2, avail)?;
