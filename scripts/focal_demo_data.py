@@ -1,50 +1,39 @@
 #!/usr/bin/env python3
 """Makes the `focal` demo fixture: fixtures/focal/demo_{logits,targets}.npy.
 
-Targets: RetinaNet assignment (detectron2 convention, IoU ≥ 0.5 fg, < 0.4 bg, low-quality
-matches) of two COCO val2014 images (ids 1270 and 761, 480x640, resized to 192x256) from the
-shared oracle `oracles/anchors/ref_assign.py` (float64 numpy), written in `assign`'s label format
-(0..79 contiguous class of the sorted category ids, -1 background, -2 ignored). `retina-tools
-assign` was written in parallel with `focal`; once it lands this script can call it instead.
-Logits: synthetic, seeded, shaped like a RetinaNet head part-way through training: N(-4.6, 1.5)
-(π = 0.01 prior) everywhere, the target class of foreground anchors raised by N(4 + 4·IoU, 2),
-float16 [2, 9216, 80] (2.9 MB).
+Targets: `retina-tools assign` itself (detectron2 convention: IoU >= 0.5 foreground, < 0.4
+background, low-quality matches) on two images of the bundled COCO fixture (val2014 ids 761 and
+1270, 480x640, resized to 192x256), i.e. the `labels` arrays of `assign --out-dir`, stacked in
+the order `focal --targets DIR` stacks them (numeric image id). Logits: synthetic, seeded, shaped
+like a RetinaNet head part-way through training: N(-4.6, 1.5) (pi = 0.01 prior) everywhere, the
+target class of foreground anchors raised by N(6, 2), float16 [2, A, 80].
 
-  python scripts/focal_demo_data.py --shared ../shared
+  python scripts/focal_demo_data.py            # needs numpy and a release build
 """
-import argparse, json, os, subprocess, sys, tempfile
+import argparse, glob, os, subprocess, tempfile
 import numpy as np
 
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 ap = argparse.ArgumentParser()
-ap.add_argument("--shared", default=os.path.join(os.path.dirname(__file__), "..", "..", "shared"))
-ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "..", "fixtures", "focal"))
+ap.add_argument("--bin", default=os.path.join(ROOT, "target", "release", "retina-tools"))
+ap.add_argument("--out", default=os.path.join(ROOT, "fixtures", "focal"))
 a = ap.parse_args()
-oracles = os.path.join(a.shared, "oracles", "anchors")
-coco = os.path.join(a.shared, "data", "coco-val2014-100", "instances_val2014_100.json")
-IMAGES, SIZE = (1270, 761), "192x256"
-cats = sorted(c["id"] for c in json.load(open(coco))["categories"])
-C = len(cats)
+coco = os.path.join(ROOT, "fixtures", "coco-val2014-100", "instances_val2014_100.json")
+C = 80
 rng = np.random.default_rng(2017)
-logits, targets = [], []
 with tempfile.TemporaryDirectory() as d:
-    anchors = os.path.join(d, "a.npy")
-    subprocess.run([sys.executable, os.path.join(oracles, "ref_anchors.py"), "--convention", "detectron2",
-                    "--image-size", SIZE, "--out", anchors], check=True, stdout=subprocess.DEVNULL)
-    for img in IMAGES:
-        out = os.path.join(d, "%d.npz" % img)
-        subprocess.run([sys.executable, os.path.join(oracles, "ref_assign.py"), "--anchors", anchors, "--coco", coco,
-                        "--image-id", str(img), "--image-size", SIZE, "--convention", "detectron2", "--out", out],
-                       check=True, stdout=subprocess.DEVNULL)
-        r = np.load(out)
-        state, cls, iou = r["state"], r["cls"], r["max_iou"]
-        t = np.where(state == 1, cls, np.where(state == 0, -1, -2)).astype(np.int32)
-        x = rng.normal(-4.6, 1.5, size=(t.size, C))
-        fg = np.where(t >= 0)[0]
-        x[fg, t[fg]] += rng.normal(4.0 + 4.0 * iou[fg], 2.0)
-        logits.append(x.astype(np.float16))
-        targets.append(t)
+    subprocess.run([a.bin, "assign", "--gt", coco, "--convention", "detectron2", "--image-ids", "761,1270",
+                    "--resize", "192,256", "--out-dir", d, "-q"], check=True, stdout=subprocess.DEVNULL)
+    files = sorted(glob.glob(os.path.join(d, "*.npz")), key=lambda p: int(os.path.basename(p)[:-4]))
+    targets = [np.load(f)["labels"] for f in files]
+logits = []
+for t in targets:
+    x = rng.normal(-4.6, 1.5, size=(t.size, C))
+    fg = np.where(t >= 0)[0]
+    x[fg, t[fg]] += rng.normal(6.0, 2.0, size=fg.size)
+    logits.append(x.astype(np.float16))
 os.makedirs(a.out, exist_ok=True)
 L, T = np.stack(logits), np.stack(targets)
 np.save(os.path.join(a.out, "demo_logits.npy"), L)
 np.save(os.path.join(a.out, "demo_targets.npy"), T)
-print("logits %s %s, targets %s: %d fg, %d ignored" % (L.shape, L.dtype, T.shape, (T >= 0).sum(), (T == -2).sum()))
+print("logits %s %s, targets %s %s: %d fg, %d ignored" % (L.shape, L.dtype, T.shape, T.dtype, (T >= 0).sum(), (T == -2).sum()))
