@@ -171,13 +171,14 @@ fn sum8(v: &[f64]) -> f64 {
 #[inline(always)]
 fn kernel_generic(x: &[f32], k: &Kernel, out: &mut Chunk) {
     let (gs, beta) = (k.gs, k.beta);
+    // (e, log1p(e), 1 - p_t, FL*) of a negative element.
     macro_rules! with_fls {
         ($pow:expr) => {
             match k.fls_gamma2 {
-                Some(c) if k.keep_parts => kernel_loop::<true>(x, out, $pow, |xf: f64, e: f64| math::fl_star_neg_gamma2(xf, e, beta, c)),
-                None if k.keep_parts => kernel_loop::<true>(x, out, $pow, |xf: f64, _e: f64| math::fl_star(xf, false, gs, beta)),
-                Some(c) => kernel_loop::<false>(x, out, $pow, |xf: f64, e: f64| math::fl_star_neg_gamma2(xf, e, beta, c)),
-                None => kernel_loop::<false>(x, out, $pow, |xf: f64, _e: f64| math::fl_star(xf, false, gs, beta)),
+                Some(c) if k.keep_parts => kernel_loop::<true>(x, out, $pow, Gamma2Parts { beta, c }),
+                None if k.keep_parts => kernel_loop::<true>(x, out, $pow, GenericParts { gs, beta }),
+                Some(c) => kernel_loop::<false>(x, out, $pow, Gamma2Parts { beta, c }),
+                None => kernel_loop::<false>(x, out, $pow, GenericParts { gs, beta }),
             }
         };
     }
@@ -197,21 +198,54 @@ fn kernel_generic(x: &[f32], k: &Kernel, out: &mut Chunk) {
     }
 }
 
+/// (e, log1p(e), 1 - p_t, FL*) of a negative element (a trait, not a closure, so that it is
+/// always inlined into the vector loop).
+trait NegativeParts {
+    fn parts(&self, x: f64) -> (f64, f64, f64, f64);
+}
+
+/// Any γ*, β.
+struct GenericParts {
+    gs: f64,
+    beta: f64,
+}
+
+impl NegativeParts for GenericParts {
+    #[inline(always)]
+    fn parts(&self, x: f64) -> (f64, f64, f64, f64) {
+        let lg = Logit::new(x);
+        (lg.e, lg.l, lg.one_minus_pt(false), math::fl_star(x, false, self.gs, self.beta))
+    }
+}
+
+/// γ* = 2, 0 ≤ β ≤ 50: the fused form.
+struct Gamma2Parts {
+    beta: f64,
+    c: (f64, f64),
+}
+
+impl NegativeParts for Gamma2Parts {
+    #[inline(always)]
+    fn parts(&self, x: f64) -> (f64, f64, f64, f64) {
+        math::negative_parts_gamma2(x, self.beta, self.c)
+    }
+}
+
 #[inline(always)]
-fn kernel_loop<const KEEP_PARTS: bool>(x: &[f32], out: &mut Chunk, pow: impl Fn(f64, f64) -> f64, fl_star: impl Fn(f64, f64) -> f64) {
+fn kernel_loop<const KEEP_PARTS: bool>(x: &[f32], out: &mut Chunk, pow: impl Fn(f64, f64) -> f64, parts: impl NegativeParts) {
     let n = x.len();
     let (ce_v, fl_v, fls_v, bin) = (&mut out.ce[..n], &mut out.fl[..n], &mut out.fls[..n], &mut out.bin[..n]);
     let (q_v, lq_v) = if KEEP_PARTS { (&mut out.q[..n], &mut out.lq[..n]) } else { (&mut [][..], &mut [][..]) };
     for i in 0..n {
         bin[i] = (key(x[i], false) >> 16) as u16;
         let xf = x[i] as f64;
-        let lg = Logit::new(xf);
-        let ce = lg.ce(false);
-        let q = lg.one_minus_pt(false);
-        let lq = lg.log_one_minus_pt(false);
+        let (_e, l, q, fls) = parts.parts(xf);
+        // As Logit::ce / log_one_minus_pt for y = 0 (x_t = -x).
+        let ce = xf.max(0.0) + l;
+        let lq = -((-xf).max(0.0) + l);
         ce_v[i] = ce;
         fl_v[i] = pow(q, lq) * ce;
-        fls_v[i] = fl_star(xf, lg.e);
+        fls_v[i] = fls;
         if KEEP_PARTS {
             q_v[i] = q;
             lq_v[i] = lq;
