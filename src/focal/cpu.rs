@@ -329,12 +329,14 @@ fn block(input: &FocalInput, (r0, r1): (usize, usize), cfg: &Config, k: &Kernel,
                     *acc_g += sum8(out.sweep(k, gi, len, rg.clone()));
                 }
                 let bins = &out.bin[rg.clone()];
+                let counts = acc.counts(1);
                 for &b in bins {
-                    acc.count(1, b);
+                    counts[b as usize] += 1;
                 }
                 for gi in 0..g {
+                    let sums = acc.sums(1, gi);
                     for (&b, &v) in bins.iter().zip(out.sweep(k, gi, len, rg.clone())) {
-                        acc.add(1, gi, b, v);
+                        sums[b as usize] += v;
                     }
                 }
             }
@@ -362,9 +364,9 @@ fn block(input: &FocalInput, (r0, r1): (usize, usize), cfg: &Config, k: &Kernel,
             sums.sweep[gi][0] += sw_pos[gi];
         }
         let b = (key(xv, true) >> 16) as u16;
-        acc.count(0, b);
+        acc.counts(0)[b as usize] += 1;
         for gi in 0..g {
-            acc.add(0, gi, b, sw_pos[gi]);
+            acc.sums(0, gi)[b as usize] += sw_pos[gi];
         }
     }
     for (a, b) in sums.image_fl.iter_mut().zip(&image_neg) {

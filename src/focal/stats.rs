@@ -111,7 +111,6 @@ pub struct BinAcc {
     count: [Box<[u64; BINS]>; 2],
     /// Per side, per γ.
     sum: [Vec<Box<[f64; BINS]>>; 2],
-    touched: [Vec<u16>; 2],
 }
 
 impl BinAcc {
@@ -120,42 +119,35 @@ impl BinAcc {
             g: gammas,
             count: [zeroed_bins(), zeroed_bins()],
             sum: [(0..gammas).map(|_| zeroed_bins()).collect(), (0..gammas).map(|_| zeroed_bins()).collect()],
-            touched: [Vec::new(), Vec::new()],
         }
     }
-    /// Count one element into `bin` of `side`.
+    /// Element counts of `side`'s bins (index by the u16 bin: no bounds check).
     #[inline(always)]
-    pub fn count(&mut self, side: usize, bin: u16) {
-        let c = &mut self.count[side][bin as usize];
-        if *c == 0 {
-            self.touched[side].push(bin);
-        }
-        *c += 1;
+    pub fn counts(&mut self, side: usize) -> &mut [u64; BINS] {
+        &mut self.count[side]
     }
-    /// Add one element's loss for γ index `g` (the element is counted with [`BinAcc::count`]).
+    /// Loss sums of `side`'s bins for γ index `g`.
     #[inline(always)]
-    pub fn add(&mut self, side: usize, g: usize, bin: u16, v: f64) {
-        self.sum[side][g][bin as usize] += v;
+    pub fn sums(&mut self, side: usize, g: usize) -> &mut [f64; BINS] {
+        &mut self.sum[side][g]
     }
-    /// The bins touched since the last call, in bin order; leaves the accumulator empty.
+    /// The non-empty bins, in bin order; leaves the accumulator empty.
     pub fn take(&mut self) -> SparseBins {
         let g = self.g;
         let mut out = SparseBins::default();
         for s in 0..2 {
-            let t = &mut self.touched[s];
-            t.sort_unstable();
-            out.entries[s].reserve(t.len());
-            out.sums[s].reserve(t.len() * g);
-            for &b in t.iter() {
-                let b = b as usize;
-                out.entries[s].push((b as u16, self.count[s][b]));
+            for b in 0..BINS {
+                let c = self.count[s][b];
+                if c == 0 {
+                    continue;
+                }
+                out.entries[s].push((b as u16, c));
                 self.count[s][b] = 0;
                 for gi in 0..g {
                     out.sums[s].push(self.sum[s][gi][b]);
                     self.sum[s][gi][b] = 0.0;
                 }
             }
-            t.clear();
         }
         out
     }
