@@ -569,11 +569,111 @@ const POLY_SCALE: f64 = 5.0;
 /// `rleFrPoly`: rasterise one closed polygon `[x0, y0, x1, y1, ...]` (`k = xy.len()/2` points)
 /// into an `h x w` mask at 5x upsampling, with maskApi.c's exact rounding.
 ///
-/// Same arithmetic as maskApi.c (property-tested against [`from_polygon_reference`]), fused: the
-/// dense boundary points are consumed as they are generated instead of stored, and `floor`/`ceil`
-/// of values known to be finite and non-negative (or tested only for integrality) use integer
-/// conversions.
+/// Same arithmetic as maskApi.c (property-tested against [`from_polygon_reference`]), but only
+/// where it matters. maskApi.c walks every upsampled boundary point of each edge and keeps a pair
+/// of consecutive points only where the upsampled x crosses a pixel column centre; the boundary
+/// indices are sorted afterwards, so their order is free. Along an edge that advances x by one per
+/// point (`dx >= dy`), those crossings are every 5th pair, found directly, so only 2 of 5 points
+/// are evaluated; steeper edges evaluate every point, in a tight loop. Polygons with an upsampled
+/// coordinate beyond ±2^29 (where maskApi.c's `int` arithmetic may wrap) take the point-by-point
+/// path ([`from_polygon_general`]).
 pub fn from_polygon(xy: &[f64], h: u32, w: u32) -> Rle {
+    const SAFE: i32 = 1 << 29;
+    let k = xy.len() / 2;
+    let scale = POLY_SCALE;
+    let pts: Vec<(i32, i32)> = (0..k).map(|j| (c_int(scale * xy[j * 2] + 0.5), c_int(scale * xy[j * 2 + 1] + 0.5))).collect();
+    if k == 0 || pts.iter().any(|&(x, y)| !(-SAFE..=SAFE).contains(&x) || !(-SAFE..=SAFE).contains(&y)) {
+        return from_polygon_general(xy, h, w);
+    }
+    let (hh, wm1) = (h as i64, if w == 0 { i64::MAX } else { w as i64 - 1 });
+    let mut a: Vec<u32> = Vec::new();
+    // The boundary index of a kept pair: maskApi.c's `xd = (x+.5)/5-.5` must be an integer in
+    // [0, w-1], i.e. x ≡ 2 (mod 5), xd = (x-2)/5; `yd = ceil((y+.5)/5-.5)` clamped to [0, h].
+    // For integers below 2^31 the doubles are exact wherever the outcome depends on them.
+    let keep = |x: i64, y: i32, a: &mut Vec<u32>| {
+        let x = x - 2;
+        if x.rem_euclid(5) != 0 {
+            return;
+        }
+        let xd = x / 5;
+        if xd < 0 || xd > wm1 {
+            return;
+        }
+        let q = y as i64 - 2;
+        let yi = if q < 0 {
+            0
+        } else if q > 5 * hh {
+            hh
+        } else {
+            (q + 4) / 5
+        };
+        a.push((xd as i32).wrapping_mul(h as i32).wrapping_add(yi as i32) as u32);
+    };
+    // A pair of consecutive points (pu, pv) -> (u, v) as maskApi.c treats it.
+    let pair = |pu: i32, pv: i32, u: i32, v: i32, a: &mut Vec<u32>| {
+        if u != pu {
+            keep((if u < pu { u } else { u - 1 }) as i64, v.min(pv), a);
+        }
+    };
+    let mut prev: Option<(i32, i32)> = None;
+    for j in 0..k {
+        let ((x0, y0), (x1, y1)) = (pts[j], pts[(j + 1) % k]);
+        let (mut xs, mut xe, mut ys, mut ye) = (x0, x1, y0, y1);
+        let (dx, dy) = ((xe - xs).abs(), (ys - ye).abs());
+        let flip = (dx >= dy && xs > xe) || (dx < dy && ys > ye);
+        if flip {
+            std::mem::swap(&mut xs, &mut xe);
+            std::mem::swap(&mut ys, &mut ye);
+        }
+        // Points t = 0..=d, visited from t = 0 up, or from t = d down when flipped.
+        if dx >= dy {
+            let s = (ye - ys) as f64 / dx as f64;
+            let v_at = |t: i32| c_int(ys as f64 + s * t as f64 + 0.5);
+            let (t_first, t_last) = if flip { (dx, 0) } else { (0, dx) };
+            if let Some((pu, pv)) = prev {
+                pair(pu, pv, xs + t_first, v_at(t_first), &mut a);
+            }
+            // Inside the edge, the pair {t, t+1} has u = xs+t and xs+t+1, whichever the order:
+            // kept iff xs+t ≡ 2 (mod 5), with y = min(v(t), v(t+1)).
+            let mut t = (2 - xs as i64).rem_euclid(5) as i32;
+            while t < dx {
+                keep((xs + t) as i64, v_at(t).min(v_at(t + 1)), &mut a);
+                t += 5;
+            }
+            prev = Some((xs + t_last, v_at(t_last)));
+        } else {
+            let s = (xe - xs) as f64 / dy as f64;
+            let u_at = |t: i32| c_int(xs as f64 + s * t as f64 + 0.5);
+            let (mut pu, mut pv) = match prev {
+                Some(p) => p,
+                None => {
+                    let t = if flip { dy } else { 0 };
+                    (u_at(t), ys + t)
+                }
+            };
+            if flip {
+                for t in (0..=dy).rev() {
+                    let (u, v) = (u_at(t), ys + t);
+                    pair(pu, pv, u, v, &mut a);
+                    (pu, pv) = (u, v);
+                }
+            } else {
+                for t in 0..=dy {
+                    let (u, v) = (u_at(t), ys + t);
+                    pair(pu, pv, u, v, &mut a);
+                    (pu, pv) = (u, v);
+                }
+            }
+            prev = Some((pu, pv));
+        }
+    }
+    boundary_to_rle(a, h, w)
+}
+
+/// [`from_polygon`] point by point, with maskApi.c's `int` wrap-arounds: the dense boundary
+/// points are consumed as they are generated instead of stored, and `floor`/`ceil` of values
+/// known to be finite and non-negative (or tested only for integrality) use integer conversions.
+fn from_polygon_general(xy: &[f64], h: u32, w: u32) -> Rle {
     let k = xy.len() / 2;
     let scale = POLY_SCALE;
     if k == 0 {
@@ -947,6 +1047,25 @@ mod tests {
             xy2.extend_from_slice(&xy[xy.len() - 2..]);
             prop_assert_eq!(from_polygon(&xy, h, w), from_polygon_reference(&xy, h, w));
             prop_assert_eq!(from_polygon(&xy2, h, w), from_polygon_reference(&xy2, h, w));
+        }
+
+        #[test]
+        fn polygon_far_out_takes_the_general_path(h in 0u32..40, w in 0u32..40, far in prop_oneof![Just(1.2e8), Just(-1.2e8), Just(4.2e8), Just(-4.3e8)],
+                                                  pts in proptest::collection::vec((-10.0f64..10.0, -10.0f64..10.0), 3..8)) {
+            // A small polygon translated beyond the fast path's ±2^29 (upsampled) in x or y: short
+            // edges, maskApi.c's int arithmetic near its limits.
+            let xy: Vec<f64> = pts.iter().flat_map(|&(x, y)| [x + far, y]).collect();
+            prop_assert_eq!(from_polygon(&xy, h, w), from_polygon_reference(&xy, h, w));
+            let yx: Vec<f64> = pts.iter().flat_map(|&(x, y)| [x, y + far]).collect();
+            prop_assert_eq!(from_polygon(&yx, h, w), from_polygon_reference(&yx, h, w));
+        }
+
+        #[test]
+        fn polygon_fast_equals_reference_large(h in 0u32..700, w in 0u32..700,
+                                               pts in proptest::collection::vec((-50.0f64..750.0, -50.0f64..750.0), 3..20)) {
+            // Image-sized polygons with long edges of every slope.
+            let xy: Vec<f64> = pts.iter().flat_map(|&(x, y)| [(x * 100.0).round() / 100.0, y]).collect();
+            prop_assert_eq!(from_polygon(&xy, h, w), from_polygon_reference(&xy, h, w));
         }
 
         #[test]
