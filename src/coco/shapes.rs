@@ -358,11 +358,7 @@ fn parse_keypoints(r: &mut Reader<'_>, k: usize, read_v: bool) -> JResult<Vec<f6
         while r.next_element(&mut first)? {
             let i = v.len();
             if i % 3 == 2 {
-                let p = r.pos();
-                match r.peek_kind() {
-                    Ok(Kind::Number) => r.skip_value().map_err(|e| e.in_index(i))?,
-                    _ => return Err(JsonError::new(p, "expected a number").in_index(i)),
-                }
+                r.skip_number().map_err(|e| e.in_index(i))?;
                 v.push(0.0);
             } else {
                 v.push(r.f64().map_err(|e| e.in_index(i))?);
