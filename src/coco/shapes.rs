@@ -64,8 +64,29 @@ pub struct DtShapes {
     pub areas: Vec<f64>,
     /// segm: every detection's mask.
     pub masks: DtMasks,
-    /// keypoints, flat (stride `3K`).
-    pub keypoints: Vec<f64>,
+    /// keypoints: every detection's keypoints.
+    pub keypoints: DetKeypoints,
+}
+
+/// Every detection's `[x, y] * K` (pycocotools never reads a detection's visibility), left in
+/// the arenas the parallel parse filled, one per chunk of the results file.
+#[derive(Debug, Default)]
+pub struct DetKeypoints {
+    /// `2K`.
+    stride: usize,
+    chunks: Vec<Vec<f64>>,
+    /// Index of the first detection of each chunk.
+    first: Vec<usize>,
+}
+
+impl DetKeypoints {
+    /// Detection `d`'s `[x0, y0, x1, y1, ...]`.
+    #[inline]
+    pub fn get(&self, d: usize) -> &[f64] {
+        let c = self.first.partition_point(|&f| f <= d) - 1;
+        let i = d - self.first[c];
+        &self.chunks[c][i * self.stride..(i + 1) * self.stride]
+    }
 }
 
 /// Detection masks (segm). Compressed strings stay in the results file, validated, and are
@@ -345,34 +366,41 @@ fn to_mask(raw: SegmRaw<'_>, hw: Option<(u32, u32)>, pos: usize, buf: &[u8]) -> 
     }
 }
 
-/// `[x, y, v] * k`. For detections (`read_v == false`) the third number of each triple is only
-/// checked for grammar and stored as 0: pycocotools never reads a detection's visibility/score.
-fn parse_keypoints(r: &mut Reader<'_>, k: usize, read_v: bool) -> JResult<Vec<f64>> {
+/// A GT annotation's `[x, y, v] * k`.
+fn parse_gt_keypoints(r: &mut Reader<'_>, k: usize) -> JResult<Vec<f64>> {
     let pos = r.pos();
     let mut v = Vec::with_capacity(3 * k);
-    if read_v {
-        r.f64_array_into(&mut v)?;
-    } else {
-        r.begin_array()?;
-        let mut first = true;
-        while r.next_element(&mut first)? {
-            let i = v.len();
-            if i % 3 == 2 {
-                r.skip_number().map_err(|e| e.in_index(i))?;
-                v.push(0.0);
-            } else {
-                v.push(r.f64().map_err(|e| e.in_index(i))?);
-            }
-        }
-    }
-    if v.len() % 3 != 0 {
-        return Err(JsonError::new(pos, format!("keypoints must be [x, y, v] triples; found {} numbers (not a multiple of 3)", v.len())));
-    }
-    if v.len() != 3 * k {
-        return Err(JsonError::new(pos, format!("expected {} keypoints ({} numbers, one per sigma), found {}", k, 3 * k, v.len() / 3))
-            .with_hint_path());
-    }
+    r.f64_array_into(&mut v)?;
+    check_keypoint_count(pos, v.len(), k)?;
     Ok(v)
+}
+
+/// A detection's `[x, y, v] * k`, appending `[x, y] * k` to `out`: the third number of each
+/// triple is only checked for grammar, as pycocotools never reads a detection's visibility.
+fn parse_det_keypoints(r: &mut Reader<'_>, k: usize, out: &mut Vec<f64>) -> JResult<()> {
+    let pos = r.pos();
+    r.begin_array()?;
+    let mut first = true;
+    let mut n = 0;
+    while r.next_element(&mut first)? {
+        if n % 3 == 2 {
+            r.skip_number().map_err(|e| e.in_index(n))?;
+        } else {
+            out.push(r.f64().map_err(|e| e.in_index(n))?);
+        }
+        n += 1;
+    }
+    check_keypoint_count(pos, n, k)
+}
+
+fn check_keypoint_count(pos: usize, n: usize, k: usize) -> JResult<()> {
+    if n % 3 != 0 {
+        return Err(JsonError::new(pos, format!("keypoints must be [x, y, v] triples; found {} numbers (not a multiple of 3)", n)));
+    }
+    if n != 3 * k {
+        return Err(JsonError::new(pos, format!("expected {} keypoints ({} numbers, one per sigma), found {}", k, 3 * k, n / 3)).with_hint_path());
+    }
+    Ok(())
 }
 
 trait HintPath {
@@ -433,7 +461,7 @@ impl GtShapes {
                         let pos = r.pos();
                         seg = Some((pos, parse_segmentation(r).map_err(|e| e.in_key("segmentation"))?));
                     }
-                    "keypoints" if !segm => kps = Some(parse_keypoints(r, k, true).map_err(|e| e.in_key("keypoints"))?),
+                    "keypoints" if !segm => kps = Some(parse_gt_keypoints(r, k).map_err(|e| e.in_key("keypoints"))?),
                     "num_keypoints" if !segm => num = Some(r.int().map_err(|e| e.in_key("num_keypoints"))?),
                     _ => r.skip_value().map_err(|e| e.in_key(&key))?,
                 }
@@ -494,7 +522,8 @@ struct DetRaw {
     /// `bbox` key present and non-empty (loadRes' branch test).
     has_bbox: bool,
     mask: Option<(MaskInfo, DetMaskSrc)>,
-    kps: Option<Vec<f64>>,
+    /// Offset of the keypoints in the chunk's arena.
+    kps: Option<usize>,
     start: usize,
 }
 
@@ -517,7 +546,7 @@ pub fn parse_results(path: &Path, text: FileBytes, gt: &Dataset, iou_type: IouTy
         return Err(located(path, buf, "", JsonError { message: format!("a results file must be a list of detections ({})", e.message), ..e }).with_hint(RES_HINT));
     }
     let segm = iou_type == IouType::Segm;
-    let parse_det = |r: &mut Reader<'_>| -> JResult<DetRaw> {
+    let parse_det = |r: &mut Reader<'_>, arena: &mut Vec<f64>| -> JResult<DetRaw> {
         let start = r.pos();
         r.begin_object()?;
         let (mut image, mut category, mut bbox, mut score) = (None, None, None::<Xywh>, None);
@@ -547,7 +576,14 @@ pub fn parse_results(path: &Path, text: FileBytes, gt: &Dataset, iou_type: IouTy
                     let pos = r.pos();
                     seg = Some((pos, parse_segmentation(r).map_err(|e| e.in_key("segmentation"))?));
                 }
-                "keypoints" if !segm => kps = Some(parse_keypoints(r, k, false).map_err(|e| e.in_key("keypoints"))?),
+                "keypoints" if !segm => {
+                    // A repeated key replaces the earlier value, as in Python.
+                    if let Some(off) = kps {
+                        arena.truncate(off);
+                    }
+                    kps = Some(arena.len());
+                    parse_det_keypoints(r, k, arena).map_err(|e| e.in_key("keypoints"))?;
+                }
                 _ => r.skip_value().map_err(|e| e.in_key(&key))?,
             }
         }
@@ -573,7 +609,7 @@ pub fn parse_results(path: &Path, text: FileBytes, gt: &Dataset, iou_type: IouTy
         })
     };
     let hint = if segm { SEGM_HINT } else { KPT_HINT };
-    let (raws, end) = json::parse_array_par(buf, open, buf.len(), parse_det).map_err(|e| {
+    let (chunks, end) = json::parse_array_par_with(buf, open, buf.len(), parse_det).map_err(|e| {
         let shape_err = e.path.contains(".segmentation") || e.path.contains(".keypoints");
         located(path, buf, "", e).or_hint(if shape_err { hint } else { RES_HINT })
     })?;
@@ -581,7 +617,7 @@ pub fn parse_results(path: &Path, text: FileBytes, gt: &Dataset, iou_type: IouTy
     tail.expect_end().map_err(|e| located(path, buf, "", e).or_hint(RES_HINT))?;
 
     // loadRes' branch, from the first element.
-    let branch = match raws.first() {
+    let branch = match chunks.first().and_then(|(v, _)| v.first()) {
         None => ResultsBranch::Segm,
         Some(d) if d.has_bbox => ResultsBranch::Bbox,
         Some(d) if d.mask.is_some() => ResultsBranch::Segm,
@@ -592,68 +628,78 @@ pub fn parse_results(path: &Path, text: FileBytes, gt: &Dataset, iou_type: IouTy
         }
     };
     let err_at = |i: usize, start: usize, msg: String| located(path, buf, "", JsonError::new(start, msg).in_index(i)).with_hint(RES_HINT);
-    let n = raws.len();
+    let n: usize = chunks.iter().map(|(v, _)| v.len()).sum();
     let mut areas = Vec::with_capacity(n);
     let mut dets = Vec::with_capacity(n);
     let mut masks_out = DtMasks::empty();
-    let mut kps_out = Vec::new();
-    for (i, d) in raws.into_iter().enumerate() {
-        let mut det = d.det;
-        match branch {
-            ResultsBranch::Bbox => {
-                if !d.has_bbox {
-                    return Err(err_at(i, d.start, "missing field \"bbox\" (the first detection has one, so pycocotools reads every detection's box)".into()));
+    let mut kps_out = DetKeypoints { stride: 2 * k, ..Default::default() };
+    let mut i = 0;
+    for (raws, arena) in chunks {
+        let chunk_first = i;
+        for d in raws {
+            let mut det = d.det;
+            match branch {
+                ResultsBranch::Bbox => {
+                    if !d.has_bbox {
+                        return Err(err_at(i, d.start, "missing field \"bbox\" (the first detection has one, so pycocotools reads every detection's box)".into()));
+                    }
+                    areas.push(det.area());
                 }
-                areas.push(det.area());
+                ResultsBranch::Segm => {
+                    let Some((info, _)) = &d.mask else {
+                        return Err(err_at(i, d.start, "missing field \"segmentation\" (the first detection has one, so pycocotools reads it from every detection)".into()));
+                    };
+                    areas.push(info.area as f64);
+                    // loadRes sets `bbox = toBbox(mask)` when absent.
+                    if !d.has_bbox {
+                        det.bbox = info.bbox;
+                    }
+                }
+                ResultsBranch::Keypoints => {
+                    let Some((b, a)) = d.kps.and_then(|off| crate::eval::keypoints::box_from_keypoints(&arena[off..off + 2 * k])) else {
+                        return Err(err_at(i, d.start, "missing or empty field \"keypoints\" (the first detection has keypoints, so pycocotools reads them from every detection)".into()));
+                    };
+                    det.bbox = b;
+                    areas.push(a);
+                }
             }
-            ResultsBranch::Segm => {
-                let Some((info, _)) = &d.mask else {
-                    return Err(err_at(i, d.start, "missing field \"segmentation\" (the first detection has one, so pycocotools reads it from every detection)".into()));
+            if segm {
+                let (info, src) = match d.mask {
+                    Some(m) => m,
+                    None if d.has_bbox => {
+                        // loadRes' bbox branch: the box as the polygon [x1,y1, x1,y2, x2,y2, x2,y1].
+                        let b = det.bbox;
+                        let (x1, x2, y1, y2) = (b[0], b[0] + b[2], b[1], b[1] + b[3]);
+                        let (h, w) = image_hw(gt, det.image)
+                            .ok_or_else(|| err_at(i, d.start, "the image of this detection has no integer \"height\"/\"width\" (segm evaluation needs them)".into()))?;
+                        let rle = masks::from_polygon(&[x1, y1, x1, y2, x2, y2, x2, y1], h, w);
+                        (rle.stats().info(), DetMaskSrc::Counts(rle.counts))
+                    }
+                    None => return Err(err_at(i, d.start, "missing field \"segmentation\" (segm evaluation needs it)".into())),
                 };
-                areas.push(info.area as f64);
-                // loadRes sets `bbox = toBbox(mask)` when absent.
-                if !d.has_bbox {
-                    det.bbox = info.bbox;
+                masks_out.info.push(info);
+                masks_out.src.push(match src {
+                    DetMaskSrc::Text(a, b) => MaskSrc::Text(a, b),
+                    DetMaskSrc::Counts(c) => {
+                        let a = masks_out.counts.len();
+                        masks_out.counts.extend_from_slice(&c);
+                        MaskSrc::Counts(a, masks_out.counts.len())
+                    }
+                });
+            } else {
+                // Every detection of the chunk so far had its 2K values: they are dense.
+                match d.kps {
+                    Some(off) => debug_assert_eq!(off, (i - chunk_first) * 2 * k),
+                    None => return Err(err_at(i, d.start, "missing field \"keypoints\" (keypoints evaluation needs it)".into())),
                 }
             }
-            ResultsBranch::Keypoints => {
-                let Some((b, a)) = d.kps.as_deref().and_then(crate::eval::keypoints::box_from_keypoints) else {
-                    return Err(err_at(i, d.start, "missing or empty field \"keypoints\" (the first detection has keypoints, so pycocotools reads them from every detection)".into()));
-                };
-                det.bbox = b;
-                areas.push(a);
-            }
+            dets.push(det);
+            i += 1;
         }
-        if segm {
-            let (info, src) = match d.mask {
-                Some(m) => m,
-                None if d.has_bbox => {
-                    // loadRes' bbox branch: the box as the polygon [x1,y1, x1,y2, x2,y2, x2,y1].
-                    let b = det.bbox;
-                    let (x1, x2, y1, y2) = (b[0], b[0] + b[2], b[1], b[1] + b[3]);
-                    let (h, w) = image_hw(gt, det.image)
-                        .ok_or_else(|| err_at(i, d.start, "the image of this detection has no integer \"height\"/\"width\" (segm evaluation needs them)".into()))?;
-                    let rle = masks::from_polygon(&[x1, y1, x1, y2, x2, y2, x2, y1], h, w);
-                    (rle.stats().info(), DetMaskSrc::Counts(rle.counts))
-                }
-                None => return Err(err_at(i, d.start, "missing field \"segmentation\" (segm evaluation needs it)".into())),
-            };
-            masks_out.info.push(info);
-            masks_out.src.push(match src {
-                DetMaskSrc::Text(a, b) => MaskSrc::Text(a, b),
-                DetMaskSrc::Counts(c) => {
-                    let a = masks_out.counts.len();
-                    masks_out.counts.extend_from_slice(&c);
-                    MaskSrc::Counts(a, masks_out.counts.len())
-                }
-            });
-        } else {
-            match d.kps {
-                Some(v) => kps_out.extend_from_slice(&v),
-                None => return Err(err_at(i, d.start, "missing field \"keypoints\" (keypoints evaluation needs it)".into())),
-            }
+        if !segm {
+            kps_out.first.push(chunk_first);
+            kps_out.chunks.push(arena);
         }
-        dets.push(det);
     }
     let unknown_category = dets.iter().filter(|d| d.category == u32::MAX).count();
     if masks_out.src.iter().any(|s| matches!(s, MaskSrc::Text(..))) {

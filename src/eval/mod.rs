@@ -237,7 +237,6 @@ pub struct Shapes<'a> {
     /// keypoints with useCats=0: pycocotools' `computeOks` looks up `_gts[img, -1]`, finds
     /// nothing and returns no OKS, so nothing matches.
     no_oks: bool,
-    k: usize,
 }
 
 impl<'a> Shapes<'a> {
@@ -253,7 +252,7 @@ impl<'a> Shapes<'a> {
         } else {
             Vec::new()
         };
-        Shapes { iou_type: p.iou_type, gt: gt_shapes, dt: dt_shapes, gt_kps, vars: keypoints::variances(&p.kpt_sigmas), no_oks: !p.use_cats, k }
+        Shapes { iou_type: p.iou_type, gt: gt_shapes, dt: dt_shapes, gt_kps, vars: keypoints::variances(&p.kpt_sigmas), no_oks: !p.use_cats }
     }
 
     /// keypoints: `ignore = num_keypoints == 0 or iscrowd` (the iscrowd part is the caller's).
@@ -266,9 +265,8 @@ impl<'a> Shapes<'a> {
     pub fn fill_ious(&self, gt: &Dataset, dets: &[u32], gts: &[u32], out: &mut Vec<f64>, scratch: &mut ShapeScratch) {
         match self.iou_type {
             IouType::Keypoints => {
-                let kk = 3 * self.k;
                 for &d in dets {
-                    let dk = &self.dt.keypoints[d as usize * kk..(d as usize + 1) * kk];
+                    let dk = self.dt.keypoints.get(d as usize);
                     for &g in gts {
                         out.push(if self.no_oks { 0.0 } else { keypoints::oks(dk, &self.gt_kps[g as usize], &self.vars, &mut scratch.terms) });
                     }

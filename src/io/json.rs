@@ -947,6 +947,26 @@ where
     T: Send,
     F: Fn(&mut Reader<'a>) -> JResult<T> + Sync,
 {
+    let (chunks, end) = parse_array_par_with(buf, open, limit, |r: &mut Reader<'a>, _: &mut ()| parse(r))?;
+    let total: usize = chunks.iter().map(|(v, _)| v.len()).sum();
+    let mut chunks = chunks.into_iter();
+    let mut all: Vec<T> = chunks.next().map(|(v, _)| v).unwrap_or_default();
+    all.reserve(total - all.len());
+    for (items, ()) in chunks {
+        all.extend(items);
+    }
+    Ok((all, end))
+}
+
+/// [`parse_array_par`] for parsers that write into a per-chunk state `S` (an arena for the
+/// elements' variable-length parts, say) instead of allocating per element. Returns the used
+/// chunks in order, each with its elements and its state, without concatenating them.
+pub fn parse_array_par_with<'a, T, S, F>(buf: &'a [u8], open: usize, limit: usize, parse: F) -> JResult<(Vec<(Vec<T>, S)>, usize)>
+where
+    T: Send,
+    S: Default + Send,
+    F: Fn(&mut Reader<'a>, &mut S) -> JResult<T> + Sync,
+{
     const MIN_CHUNK: usize = 1 << 19;
     let mut r = Reader::at(buf, open);
     r.begin_array()?;
@@ -970,22 +990,24 @@ where
         }
     }
 
-    let parse_chunk = |ci: usize| -> (Vec<T>, JResult<ChunkEnd>) {
+    type Chunk<T, S> = (Vec<T>, S, JResult<ChunkEnd>);
+    let parse_chunk = |ci: usize| -> Chunk<T, S> {
         let mut out = Vec::new();
+        let mut state = S::default();
         let mut r = Reader::at(buf, starts[ci]);
         let mut next = ci + 1;
         // Chunk 0 may start with an empty array.
         if ci == 0 {
             r.skip_ws();
             if buf.get(r.pos()) == Some(&b']') {
-                return (out, Ok(ChunkEnd::ArrayEnd(r.pos() + 1)));
+                return (out, state, Ok(ChunkEnd::ArrayEnd(r.pos() + 1)));
             }
         }
         loop {
             let idx = out.len();
-            match parse(&mut r) {
+            match parse(&mut r, &mut state) {
                 Ok(v) => out.push(v),
-                Err(e) => return (out, Err(e.in_index(idx))),
+                Err(e) => return (out, state, Err(e.in_index(idx))),
             }
             r.skip_ws();
             match buf.get(r.pos()) {
@@ -993,37 +1015,37 @@ where
                     r.pos += 1;
                     r.skip_ws();
                     if buf.get(r.pos()) == Some(&b']') {
-                        return (out, Err(JsonError::new(r.pos(), "trailing comma before ']'")));
+                        return (out, state, Err(JsonError::new(r.pos(), "trailing comma before ']'")));
                     }
                 }
-                Some(b']') => return (out, Ok(ChunkEnd::ArrayEnd(r.pos() + 1))),
+                Some(b']') => return (out, state, Ok(ChunkEnd::ArrayEnd(r.pos() + 1))),
                 Some(_) => {
                     let e = r.unexpected::<()>("',' or ']' after an element").unwrap_err();
-                    return (out, Err(e));
+                    return (out, state, Err(e));
                 }
-                None => return (out, Err(JsonError::new(r.pos(), "unexpected end of file: the array is not closed"))),
+                None => return (out, state, Err(JsonError::new(r.pos(), "unexpected end of file: the array is not closed"))),
             }
             while next < starts.len() && r.pos() > starts[next] {
                 next += 1;
             }
             if next < starts.len() && r.pos() == starts[next] {
-                return (out, Ok(ChunkEnd::Seam(next)));
+                return (out, state, Ok(ChunkEnd::Seam(next)));
             }
         }
     };
 
-    let results: Vec<(Vec<T>, JResult<ChunkEnd>)> = if starts.len() == 1 {
+    let results: Vec<Chunk<T, S>> = if starts.len() == 1 {
         vec![parse_chunk(0)]
     } else {
         (0..starts.len()).into_par_iter().map(parse_chunk).collect()
     };
 
-    let mut all: Vec<T> = Vec::new();
-    let mut results: Vec<Option<(Vec<T>, JResult<ChunkEnd>)>> = results.into_iter().map(Some).collect();
+    let mut used: Vec<(Vec<T>, S)> = Vec::new();
+    let mut base = 0;
+    let mut results: Vec<Option<Chunk<T, S>>> = results.into_iter().map(Some).collect();
     let mut ci = 0;
     loop {
-        let (items, end) = results[ci].take().expect("each chunk is visited once");
-        let base = all.len();
+        let (items, state, end) = results[ci].take().expect("each chunk is visited once");
         match end {
             Err(mut e) => {
                 // Re-base the local element index of the path onto the global one.
@@ -1037,28 +1059,16 @@ where
                 return Err(e);
             }
             Ok(ChunkEnd::ArrayEnd(p)) => {
-                if all.is_empty() {
-                    all = items;
-                } else {
-                    all.extend(items);
-                }
-                return Ok((all, p));
+                used.push((items, state));
+                return Ok((used, p));
             }
             Ok(ChunkEnd::Seam(j)) => {
-                if all.is_empty() {
-                    all = items;
-                    all.reserve(items_hint(&results, j));
-                } else {
-                    all.extend(items);
-                }
+                base += items.len();
+                used.push((items, state));
                 ci = j;
             }
         }
     }
-}
-
-fn items_hint<T>(results: &[Option<(Vec<T>, JResult<ChunkEnd>)>], from: usize) -> usize {
-    results[from..].iter().map(|r| r.as_ref().map(|(v, _)| v.len()).unwrap_or(0)).sum()
 }
 
 /// First position at or after `from` (and before `limit`) that looks like an object element
