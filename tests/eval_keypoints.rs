@@ -67,3 +67,30 @@ fn exact_match_gives_oks_one() {
     assert_eq!(v["stats"][0].as_f64(), Some(0.9999999999999998)); // 1/(1+eps), as pycocotools stores precision 1
     assert_eq!(v["stats"][3].as_f64(), Some(-1.0));
 }
+
+#[test]
+fn results_parsed_in_many_chunks_and_repeated_keys_give_the_same_numbers() {
+    // Detection keypoints go into one arena per parse chunk; a file of several MB is cut into
+    // many chunks. The same detections written compactly (one chunk), padded (many chunks), and
+    // with a repeated "keypoints" key (the last one counts, as in Python) must agree.
+    let d = tempfile::tempdir().unwrap();
+    let gt = write(d.path(), "gt.json", &GT.replace("KPS", "[12, 12, 2, 20, 20, 1, 0, 0, 0]"));
+    let n = 3000;
+    let kps = |i: usize| format!("[{}, {}, 0.{}, {}, 20.5, 1, 3.25, 0, 0]", 10 + i % 5, 12.0 + (i % 7) as f64 * 0.37, i % 10, 20 - i % 3);
+    let det = |i: usize, pad: &str, repeat: bool| {
+        let dup = if repeat { r#""keypoints": [1e3, 2, 3, 4, 5, 6, 7, 8, 9], "#.to_string() } else { String::new() };
+        format!(r#"{{"image_id": 1, "category_id": 1, {}"keypoints": {}, "score": 0.{:04}{}}}"#, dup, kps(i), (i * 7919) % 10000, pad)
+    };
+    let file = |name: &str, pad: &str, repeat: bool| write(d.path(), name, &format!("[{}]", (0..n).map(|i| det(i, pad, repeat)).collect::<Vec<_>>().join(",\n")));
+    let pad = format!(r#", "note": "{}""#, "x".repeat(2000));
+    let stats = |dt: &str| -> Vec<f64> {
+        let out = support_segm_kp::run(&["eval", dt, "--gt", &gt, "--iou-type", "keypoints", "--kpt-sigmas", "0.05,0.05,0.05", "-q", "--json", "-", "--threads", "2"]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["stats"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect()
+    };
+    let compact = stats(&file("compact.json", "", false));
+    assert!(compact[0] > 0.0, "{:?}", compact);
+    assert_eq!(compact, stats(&file("padded.json", &pad, false)));
+    assert_eq!(compact, stats(&file("repeated.json", &pad, true)));
+}

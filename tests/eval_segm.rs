@@ -85,3 +85,45 @@ fn tiny_case_by_hand() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["stats"][0].as_f64(), Some(0.9999999999999998)); // 1/(1+eps), as pycocotools stores precision 1
 }
+
+#[test]
+fn a_mask_gives_the_same_numbers_however_it_is_written() {
+    // Compressed strings are validated at load time and decoded again from the results file when
+    // an IoU needs them; these contain `\` (written `\\` in JSON). The same masks written with
+    // other JSON escapes, or as uncompressed counts, take other paths and must agree.
+    let d = tempfile::tempdir().unwrap();
+    let gt = write(
+        d.path(),
+        "gt.json",
+        r#"{"images": [{"id": 1, "height": 6, "width": 8}],
+ "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [1, 1, 4, 3], "area": 12, "iscrowd": 0, "segmentation": {"size": [6, 8], "counts": [24, 3, 3, 3, 3, 3, 3, 3, 3]}},
+                 {"id": 2, "image_id": 1, "category_id": 1, "bbox": [0, 0, 4, 6], "area": 24, "iscrowd": 1, "segmentation": {"size": [6, 8], "counts": [0, 24, 24]}},
+                 {"id": 3, "image_id": 1, "category_id": 1, "bbox": [1, 1, 4, 3], "area": 12, "iscrowd": 0, "segmentation": [[1, 1, 5, 1, 5, 4, 1, 4]]}],
+ "categories": [{"id": 1, "name": "a"}]}"#,
+    );
+    let strings = [r"01g02\O000000", r"1240i0O\O", r"033000g0N\O"];
+    let counts = ["[0, 1, 23, 3, 3, 3, 3, 3, 3, 3, 3]", "[1, 2, 4, 2, 29, 1, 9]", "[0, 3, 3, 3, 3, 3, 26, 1, 6]"];
+    let write_dets = |name: &str, segm: &dyn Fn(usize) -> String| {
+        let items: Vec<String> = (0..3).map(|i| format!(r#"{{"image_id": 1, "category_id": 1, "score": 0.{}, "segmentation": {}}}"#, 9 - i, segm(i))).collect();
+        write(d.path(), name, &format!("[{}]", items.join(",\n")))
+    };
+    let plain = write_dets("plain.json", &|i| format!(r#"{{"size": [6, 8], "counts": {}}}"#, serde_json::to_string(strings[i]).unwrap()));
+    let escaped = write_dets("escaped.json", &|i| {
+        let u: String = strings[i].chars().map(|c| format!("\\u{:04x}", c as u32)).collect();
+        format!(r#"{{"size": [6, 8], "counts": "{}"}}"#, u)
+    });
+    let uncompressed = write_dets("counts.json", &|i| format!(r#"{{"size": [6, 8], "counts": {}}}"#, counts[i]));
+    let stats = |dt: &str| -> Vec<f64> {
+        let out = support_segm_kp::run(&["eval", dt, "--gt", &gt, "--iou-type", "segm", "-q", "--json", "-"]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["stats"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect()
+    };
+    let a = stats(&plain);
+    assert!(a[1] > 0.0, "{:?}", a);
+    assert_eq!(a, stats(&escaped));
+    assert_eq!(a, stats(&uncompressed));
+    // A bad character inside an otherwise plain string is still reported with its position.
+    let bad = write_dets("bad.json", &|i| format!(r#"{{"size": [6, 8], "counts": {}}}"#, serde_json::to_string(&strings[i].replace('O', "~")).unwrap()));
+    assert_bad_input(&["eval", &bad, "--gt", &gt, "--iou-type", "segm"], &["[0].segmentation.counts", "invalid character '~'", "line 1"]);
+}

@@ -130,11 +130,15 @@ pub fn run(a: EvalArgs) -> Result<()> {
         let res = Results::load(&a.preds, &gt)?;
         (gt, res, None)
     } else {
+        let timer = retina_tools::progress::PhaseTimer::from_env();
         let buf = retina_tools::io::read_file(&a.gt)?;
         let gt = Dataset::parse(&a.gt, &buf)?;
+        timer.lap("parse GT");
         let gs = shapes::GtShapes::parse(&a.gt, &buf, &gt, params.iou_type, k)?;
         drop(buf);
+        timer.lap("parse GT shapes");
         let (res, ds) = shapes::load_results(&a.preds, &gt, params.iou_type, k)?;
+        timer.lap("parse results + shapes");
         (gt, res, Some((gs, ds)))
     };
     bar.finish();

@@ -3,7 +3,10 @@
 //!
 //! * Segmentations (GT and results): polygon lists (rasterised with the image's height/width and
 //!   merged by union, as `annToRLE` does), uncompressed RLE `{"counts": [..], "size": [h, w]}` and
-//!   compressed RLE strings, all turned into [`Rle`] at load time, in parallel.
+//!   compressed RLE strings. GT masks are turned into [`Rle`] at load time, in parallel. A
+//!   detection's compressed string is validated at load time (which yields its area and box) and
+//!   otherwise left in the results file: it is decoded again only when an IoU needs its runs,
+//!   which most detections' boxes never do, so ~100k masks never sit in memory as counts.
 //! * Results follow `loadRes`: the branch is chosen by the FIRST element (`bbox` if present and
 //!   non-empty, else `segmentation`, else `keypoints`); the branch decides each detection's `area`
 //!   (box area / mask area / keypoint-extent area).
@@ -12,11 +15,11 @@
 
 use super::{check_file_start, located, Dataset, Detection, Results};
 use crate::error::{Error, Result};
-use crate::eval::masks::{self, Rle};
+use crate::eval::masks::{self, CountSink, MaskError, MaskInfo, MaskRef, Rle, RunBuilder, RunStats, StringDecoder};
 use crate::eval::IouType;
 use crate::geom::Xywh;
 use crate::io::json::{self, JResult, JsonError, Kind, Reader};
-use rayon::prelude::*;
+use crate::io::FileBytes;
 use std::path::Path;
 
 /// Which `loadRes` branch a results file takes (decided by its first element).
@@ -35,12 +38,22 @@ pub enum ResultsBranch {
 pub struct GtShapes {
     /// segm: the annotation's mask (empty `Rle` for annotations of images absent from `images`).
     pub masks: Vec<Rle>,
-    /// segm: `rleToBbox` of each mask (the IoU pre-check).
-    pub mask_boxes: Vec<[f64; 4]>,
+    /// segm: area, `rleToBbox` (the IoU pre-check) and shape facts of each mask.
+    pub mask_info: Vec<MaskInfo>,
+    /// segm: foreground intervals of each `plain` mask: `runs[run_start[i]..run_start[i + 1]]`.
+    runs: Vec<(u32, u32)>,
+    run_start: Vec<usize>,
     /// keypoints: `[x, y, v] * K` per annotation, flat (stride `3K`).
     pub keypoints: Vec<f64>,
     /// keypoints: `num_keypoints == 0` (pycocotools ignores such GT, like crowd GT).
     pub no_keypoints: Vec<bool>,
+}
+
+impl GtShapes {
+    /// Annotation `i`'s mask as [`masks::iou`] reads it.
+    pub fn mask(&self, i: usize) -> MaskRef<'_> {
+        MaskRef { info: &self.mask_info[i], runs: &self.runs[self.run_start[i]..self.run_start[i + 1]], counts: &self.masks[i].counts }
+    }
 }
 
 /// Per-detection shapes of a results file, indexed like `Results::detections`.
@@ -49,19 +62,156 @@ pub struct DtShapes {
     pub branch: ResultsBranch,
     /// The area loadRes gives each detection (what area ranges compare).
     pub areas: Vec<f64>,
-    pub masks: Vec<Rle>,
-    pub mask_boxes: Vec<[f64; 4]>,
-    /// keypoints, flat (stride `3K`).
-    pub keypoints: Vec<f64>,
+    /// segm: every detection's mask.
+    pub masks: DtMasks,
+    /// keypoints: every detection's keypoints.
+    pub keypoints: DetKeypoints,
+}
+
+/// Every detection's `[x, y] * K` (pycocotools never reads a detection's visibility), left in
+/// the arenas the parallel parse filled, one per chunk of the results file.
+#[derive(Debug, Default)]
+pub struct DetKeypoints {
+    /// `2K`.
+    stride: usize,
+    chunks: Vec<Vec<f64>>,
+    /// Index of the first detection of each chunk.
+    first: Vec<usize>,
+}
+
+impl DetKeypoints {
+    /// Detection `d`'s `[x0, y0, x1, y1, ...]`.
+    #[inline]
+    pub fn get(&self, d: usize) -> &[f64] {
+        let c = self.first.partition_point(|&f| f <= d) - 1;
+        let i = d - self.first[c];
+        &self.chunks[c][i * self.stride..(i + 1) * self.stride]
+    }
+}
+
+/// Detection masks (segm). Compressed strings stay in the results file, validated, and are
+/// decoded on demand ([`DtMasks::get`]); masks given as counts or polygons (and strings with JSON
+/// escapes other than `\\`) are stored as counts.
+pub struct DtMasks {
+    text: FileBytes,
+    info: Vec<MaskInfo>,
+    src: Vec<MaskSrc>,
+    counts: Vec<u32>,
+}
+
+impl std::fmt::Debug for DtMasks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "DtMasks({} masks)", self.info.len())
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum MaskSrc {
+    /// Raw span of a compressed string in `text` (JSON escapes left in).
+    Text(usize, usize),
+    /// Range of `counts`.
+    Counts(usize, usize),
+}
+
+/// Where [`DtMasks::get`] decodes a detection's runs; reused across detections.
+#[derive(Debug, Default)]
+pub struct MaskScratch {
+    runs: Vec<(u32, u32)>,
+    counts: Vec<u32>,
+}
+
+impl DtMasks {
+    fn empty() -> DtMasks {
+        DtMasks { text: FileBytes::Owned(Vec::new()), info: Vec::new(), src: Vec::new(), counts: Vec::new() }
+    }
+
+    pub fn len(&self) -> usize {
+        self.info.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.info.is_empty()
+    }
+
+    /// Area, box and shape facts of detection `i`'s mask.
+    #[inline]
+    pub fn info(&self, i: usize) -> &MaskInfo {
+        &self.info[i]
+    }
+
+    /// Detection `i`'s mask as [`masks::iou`] reads it, decoding it into `scratch` if needed: its
+    /// runs if it is `plain`, its counts if it is not or `counts` is asked for (a pair with a GT
+    /// that is not `plain` compares counts).
+    pub fn get<'s>(&'s self, i: usize, counts: bool, scratch: &'s mut MaskScratch) -> MaskRef<'s> {
+        let info = &self.info[i];
+        scratch.runs.clear();
+        scratch.counts.clear();
+        let need_counts = counts || !info.plain;
+        let counts: &[u32] = match self.src[i] {
+            MaskSrc::Text(a, b) => {
+                let raw = &self.text[a..b];
+                let (runs, counts) = (&mut scratch.runs, &mut scratch.counts);
+                // Validated at load time, so decoding cannot fail here.
+                if info.plain {
+                    let _ = decode_span(raw, &mut RunBuilder::new(runs));
+                }
+                if need_counts {
+                    let _ = decode_span(raw, counts);
+                }
+                &scratch.counts
+            }
+            MaskSrc::Counts(a, b) => {
+                let c = &self.counts[a..b];
+                if info.plain {
+                    masks::runs_of(c, &mut scratch.runs);
+                }
+                c
+            }
+        };
+        MaskRef { info, runs: &scratch.runs, counts }
+    }
+}
+
+/// Whether a byte belongs to COCO's compressed-RLE alphabet (`'0'..='o'`).
+fn rle_char(b: u8) -> bool {
+    (48..=111).contains(&b)
+}
+
+/// Decode the raw JSON span of a compressed RLE string (its only escapes are `\\`, see
+/// [`Reader::plain_string_span`]) into `sink`. On bad text it may have seen some counts before
+/// the error.
+#[inline]
+fn decode_span(raw: &[u8], sink: &mut impl CountSink) -> Result<(), MaskError> {
+    if masks::decode_json_text(raw, sink).is_ok() {
+        return Ok(());
+    }
+    // Say what is wrong, as `Rle::from_compressed` would.
+    let mut dec = StringDecoder::default();
+    let mut i = 0;
+    while i < raw.len() {
+        let b = raw[i];
+        i += 1 + (b == b'\\') as usize;
+        dec.push(b)?;
+    }
+    dec.finish()?;
+    Err(MaskError("compressed RLE string cannot be decoded".into()))
 }
 
 /// A segmentation as written in JSON.
 #[derive(Debug, Clone)]
 enum SegmRaw<'a> {
     Polygons(Vec<Vec<f64>>),
-    Counts { h: u32, w: u32, counts: Vec<u32> },
-    /// Borrowed from the input unless the JSON string had escapes.
-    Compressed { h: u32, w: u32, s: std::borrow::Cow<'a, str> },
+    Rle { h: u32, w: u32, counts: CountsRaw<'a> },
+}
+
+/// An RLE's `counts` as written.
+#[derive(Debug, Clone)]
+enum CountsRaw<'a> {
+    List(Vec<u32>),
+    /// A compressed string: its raw span in the input (see [`Reader::plain_string_span`]).
+    Span(usize, usize),
+    /// A compressed string with other escapes (or bad characters), read by [`Reader::string`].
+    Text(std::borrow::Cow<'a, str>),
 }
 
 const SEGM_HINT: &str = "a segmentation is a list of polygons [[x0, y0, x1, y1, x2, y2, ...], ...] (each ring at least 3 points), \
@@ -117,13 +267,18 @@ fn parse_segmentation<'a>(r: &mut Reader<'a>) -> JResult<SegmRaw<'a>> {
         }
         Kind::Object => {
             r.begin_object()?;
-            let (mut size, mut counts, mut text) = (None, None, None);
+            let (mut size, mut counts) = (None, None);
             let mut first = true;
             while let Some(k) = r.next_key(&mut first)? {
                 match &*k {
                     "size" => size = Some(parse_size(r).map_err(|e| e.in_key("size"))?),
                     "counts" => match r.peek_kind().map_err(|e| e.in_key("counts"))? {
-                        Kind::String => text = Some(r.string().map_err(|e| e.in_key("counts"))?),
+                        Kind::String => {
+                            counts = Some(match r.plain_string_span(rle_char) {
+                                Some((a, b)) => CountsRaw::Span(a, b),
+                                None => CountsRaw::Text(r.string().map_err(|e| e.in_key("counts"))?),
+                            })
+                        }
                         Kind::Array => {
                             r.begin_array()?;
                             let mut v = Vec::new();
@@ -132,7 +287,7 @@ fn parse_segmentation<'a>(r: &mut Reader<'a>) -> JResult<SegmRaw<'a>> {
                                 let i = v.len();
                                 v.push(u32_value(r, "an RLE count").map_err(|e| e.in_index(i).in_key("counts"))?);
                             }
-                            counts = Some(v);
+                            counts = Some(CountsRaw::List(v));
                         }
                         other => return Err(JsonError::new(r.pos(), format!("expected a string or a list of run lengths, found {}", other.name())).in_key("counts")),
                     },
@@ -140,11 +295,8 @@ fn parse_segmentation<'a>(r: &mut Reader<'a>) -> JResult<SegmRaw<'a>> {
                 }
             }
             let (h, w) = size.ok_or_else(|| JsonError::new(start, "an RLE needs \"size\": [height, width]"))?;
-            match (counts, text) {
-                (Some(counts), _) => Ok(SegmRaw::Counts { h, w, counts }),
-                (None, Some(s)) => Ok(SegmRaw::Compressed { h, w, s }),
-                (None, None) => Err(JsonError::new(start, "an RLE needs \"counts\"")),
-            }
+            let counts = counts.ok_or_else(|| JsonError::new(start, "an RLE needs \"counts\""))?;
+            Ok(SegmRaw::Rle { h, w, counts })
         }
         other => Err(JsonError::new(start, format!("expected a list of polygons or an RLE object, found {}", other.name()))),
     }
@@ -160,67 +312,95 @@ fn image_hw(gt: &Dataset, image: u32) -> Option<(u32, u32)> {
     }
 }
 
-/// Turn a parsed segmentation into the mask pycocotools' `annToRLE` builds.
-fn to_rle(raw: SegmRaw<'_>, hw: Option<(u32, u32)>, pos: usize) -> JResult<Rle> {
-    let (h, w) = hw.ok_or_else(|| JsonError::new(pos, "the image of this annotation has no integer \"height\"/\"width\" (segm evaluation needs them)"))?;
-    let check = |mh: u32, mw: u32| -> JResult<()> {
-        if (mh, mw) != (h, w) {
-            return Err(JsonError::new(pos, format!("mask size {}x{} does not match its image ({}x{})", mh, mw, h, w)));
-        }
-        Ok(())
-    };
-    match raw {
-        SegmRaw::Polygons(rings) => {
-            let rles: Vec<Rle> = rings.iter().map(|p| masks::from_polygon(p, h, w)).collect();
-            if rles.is_empty() {
-                // pycocotools raises on `[]`; an empty polygon list is an empty mask.
-                return Ok(Rle { h, w, counts: vec![h.wrapping_mul(w)] });
+/// A segmentation turned into what evaluation reads.
+enum Mask {
+    /// A validated compressed string left in the input (its raw span).
+    Text { span: (usize, usize), info: MaskInfo },
+    Counts(Rle),
+}
+
+impl Mask {
+    /// As counts (decoding a string).
+    fn into_rle(self, buf: &[u8]) -> Rle {
+        match self {
+            Mask::Counts(r) => r,
+            Mask::Text { span: (a, b), info } => {
+                let mut counts = Vec::new();
+                // Validated when the `Mask` was made.
+                let _ = decode_span(&buf[a..b], &mut counts);
+                Rle { h: info.h, w: info.w, counts }
             }
-            Ok(masks::merge(&rles, false))
-        }
-        SegmRaw::Counts { h: mh, w: mw, counts } => {
-            check(mh, mw)?;
-            Rle::from_counts(mh, mw, counts).map_err(|e| JsonError::new(pos, e.0).in_key("counts"))
-        }
-        SegmRaw::Compressed { h: mh, w: mw, s } => {
-            check(mh, mw)?;
-            Rle::from_compressed(s.as_bytes(), mh, mw).map_err(|e| JsonError::new(pos, e.0).in_key("counts"))
         }
     }
 }
 
-/// `[x, y, v] * k`. For detections (`read_v == false`) the third number of each triple is only
-/// checked for grammar and stored as 0: pycocotools never reads a detection's visibility/score.
-fn parse_keypoints(r: &mut Reader<'_>, k: usize, read_v: bool) -> JResult<Vec<f64>> {
-    let pos = r.pos();
-    let mut v = Vec::with_capacity(3 * k);
-    if read_v {
-        r.f64_array_into(&mut v)?;
-    } else {
-        r.begin_array()?;
-        let mut first = true;
-        while r.next_element(&mut first)? {
-            let i = v.len();
-            if i % 3 == 2 {
-                let p = r.pos();
-                match r.peek_kind() {
-                    Ok(Kind::Number) => r.skip_value().map_err(|e| e.in_index(i))?,
-                    _ => return Err(JsonError::new(p, "expected a number").in_index(i)),
-                }
-                v.push(0.0);
-            } else {
-                v.push(r.f64().map_err(|e| e.in_index(i))?);
+/// Turn a parsed segmentation into the mask pycocotools' `annToRLE` builds (`buf`: the input the
+/// spans point into). A compressed string is validated but not stored.
+fn to_mask(raw: SegmRaw<'_>, hw: Option<(u32, u32)>, pos: usize, buf: &[u8]) -> JResult<Mask> {
+    let (h, w) = hw.ok_or_else(|| JsonError::new(pos, "the image of this annotation has no integer \"height\"/\"width\" (segm evaluation needs them)"))?;
+    let (mh, mw, counts) = match raw {
+        SegmRaw::Polygons(rings) => {
+            let rles: Vec<Rle> = rings.iter().map(|p| masks::from_polygon(p, h, w)).collect();
+            if rles.is_empty() {
+                // pycocotools raises on `[]`; an empty polygon list is an empty mask.
+                return Ok(Mask::Counts(Rle { h, w, counts: vec![h.wrapping_mul(w)] }));
             }
+            return Ok(Mask::Counts(masks::merge(&rles, false)));
+        }
+        SegmRaw::Rle { h, w, counts } => (h, w, counts),
+    };
+    if (mh, mw) != (h, w) {
+        return Err(JsonError::new(pos, format!("mask size {}x{} does not match its image ({}x{})", mh, mw, h, w)));
+    }
+    let bad = |e: MaskError| JsonError::new(pos, e.0).in_key("counts");
+    match counts {
+        CountsRaw::List(counts) => Ok(Mask::Counts(Rle::from_counts(h, w, counts).map_err(bad)?)),
+        CountsRaw::Text(s) => Ok(Mask::Counts(Rle::from_compressed(s.as_bytes(), h, w).map_err(bad)?)),
+        CountsRaw::Span(a, b) => {
+            let mut st = RunStats::new(h, w);
+            decode_span(&buf[a..b], &mut st).map_err(bad)?;
+            // The check and message of `Rle::from_counts`.
+            Rle::check_sum(h, w, st.pixels()).map_err(bad)?;
+            Ok(Mask::Text { span: (a, b), info: st.info() })
         }
     }
-    if v.len() % 3 != 0 {
-        return Err(JsonError::new(pos, format!("keypoints must be [x, y, v] triples; found {} numbers (not a multiple of 3)", v.len())));
-    }
-    if v.len() != 3 * k {
-        return Err(JsonError::new(pos, format!("expected {} keypoints ({} numbers, one per sigma), found {}", k, 3 * k, v.len() / 3))
-            .with_hint_path());
-    }
+}
+
+/// A GT annotation's `[x, y, v] * k`.
+fn parse_gt_keypoints(r: &mut Reader<'_>, k: usize) -> JResult<Vec<f64>> {
+    let pos = r.pos();
+    let mut v = Vec::with_capacity(3 * k);
+    r.f64_array_into(&mut v)?;
+    check_keypoint_count(pos, v.len(), k)?;
     Ok(v)
+}
+
+/// A detection's `[x, y, v] * k`, appending `[x, y] * k` to `out`: the third number of each
+/// triple is only checked for grammar, as pycocotools never reads a detection's visibility.
+fn parse_det_keypoints(r: &mut Reader<'_>, k: usize, out: &mut Vec<f64>) -> JResult<()> {
+    let pos = r.pos();
+    r.begin_array()?;
+    let mut first = true;
+    let mut n = 0;
+    while r.next_element(&mut first)? {
+        if n % 3 == 2 {
+            r.skip_number().map_err(|e| e.in_index(n))?;
+        } else {
+            out.push(r.f64().map_err(|e| e.in_index(n))?);
+        }
+        n += 1;
+    }
+    check_keypoint_count(pos, n, k)
+}
+
+fn check_keypoint_count(pos: usize, n: usize, k: usize) -> JResult<()> {
+    if n % 3 != 0 {
+        return Err(JsonError::new(pos, format!("keypoints must be [x, y, v] triples; found {} numbers (not a multiple of 3)", n)));
+    }
+    if n != 3 * k {
+        return Err(JsonError::new(pos, format!("expected {} keypoints ({} numbers, one per sigma), found {}", k, 3 * k, n / 3)).with_hint_path());
+    }
+    Ok(())
 }
 
 trait HintPath {
@@ -265,7 +445,7 @@ impl GtShapes {
         };
         let segm = iou_type == IouType::Segm;
         enum Out {
-            Mask(Rle),
+            Mask(Rle, MaskInfo, Vec<(u32, u32)>),
             Kp(Vec<f64>, bool),
         }
         let parse = |r: &mut Reader<'_>| -> JResult<Out> {
@@ -281,7 +461,7 @@ impl GtShapes {
                         let pos = r.pos();
                         seg = Some((pos, parse_segmentation(r).map_err(|e| e.in_key("segmentation"))?));
                     }
-                    "keypoints" if !segm => kps = Some(parse_keypoints(r, k, true).map_err(|e| e.in_key("keypoints"))?),
+                    "keypoints" if !segm => kps = Some(parse_gt_keypoints(r, k).map_err(|e| e.in_key("keypoints"))?),
                     "num_keypoints" if !segm => num = Some(r.int().map_err(|e| e.in_key("num_keypoints"))?),
                     _ => r.skip_value().map_err(|e| e.in_key(&key))?,
                 }
@@ -289,11 +469,16 @@ impl GtShapes {
             if segm {
                 // Annotations of images absent from `images` are never evaluated (nor converted).
                 let Some(&img) = image_id.and_then(|id| gt.image_index.get(&id)) else {
-                    return Ok(Out::Mask(Rle::default()));
+                    return Ok(Out::Mask(Rle::default(), MaskInfo::default(), Vec::new()));
                 };
                 let (pos, raw) = seg.ok_or_else(|| JsonError::new(start, "missing field \"segmentation\" (segm evaluation needs it)"))?;
-                let rle = to_rle(raw, image_hw(gt, img), pos).map_err(|e| e.in_key("segmentation"))?;
-                Ok(Out::Mask(rle))
+                let rle = to_mask(raw, image_hw(gt, img), pos, buf).map_err(|e| e.in_key("segmentation"))?.into_rle(buf);
+                let info = rle.stats().info();
+                let mut runs = Vec::new();
+                if info.plain {
+                    masks::runs_of(&rle.counts, &mut runs);
+                }
+                Ok(Out::Mask(rle, info, runs))
             } else {
                 let kps = kps.ok_or_else(|| JsonError::new(start, "missing field \"keypoints\" (keypoints evaluation needs it)"))?;
                 let num = num.ok_or_else(|| JsonError::new(start, "missing field \"num_keypoints\" (pycocotools ignores GT with num_keypoints == 0)"))?;
@@ -303,16 +488,21 @@ impl GtShapes {
         let hint = if segm { SEGM_HINT } else { KPT_HINT };
         let (outs, _) = json::parse_array_par(buf, ao, ae, parse).map_err(|e| located(path, buf, "annotations", e).or_hint(hint))?;
         let mut s = GtShapes::default();
+        s.run_start.push(0);
         for o in outs {
             match o {
-                Out::Mask(m) => s.masks.push(m),
+                Out::Mask(m, info, runs) => {
+                    s.masks.push(m);
+                    s.mask_info.push(info);
+                    s.runs.extend_from_slice(&runs);
+                    s.run_start.push(s.runs.len());
+                }
                 Out::Kp(v, z) => {
                     s.keypoints.extend_from_slice(&v);
                     s.no_keypoints.push(z);
                 }
             }
         }
-        s.mask_boxes = s.masks.par_iter().map(|m| m.to_bbox()).collect();
         Ok(s)
     }
 }
@@ -321,7 +511,7 @@ impl GtShapes {
 /// shapes, following loadRes' branches. `k` is the number of keypoints (sigmas).
 pub fn load_results(path: &Path, gt: &Dataset, iou_type: IouType, k: usize) -> Result<(Results, DtShapes)> {
     let buf = crate::io::read_file(path)?;
-    parse_results(path, &buf, gt, iou_type, k)
+    parse_results(path, buf, gt, iou_type, k)
 }
 
 const RES_HINT: &str = "expected a COCO results file: [{\"image_id\": 1, \"category_id\": 1, \"segmentation\": {\"size\": [h, w], \"counts\": \"...\"}, \"score\": 0.9}, ...] \
@@ -331,12 +521,22 @@ struct DetRaw {
     det: Detection,
     /// `bbox` key present and non-empty (loadRes' branch test).
     has_bbox: bool,
-    mask: Option<Rle>,
-    kps: Option<Vec<f64>>,
+    mask: Option<(MaskInfo, DetMaskSrc)>,
+    /// Offset of the keypoints in the chunk's arena.
+    kps: Option<usize>,
     start: usize,
 }
 
-pub fn parse_results(path: &Path, buf: &[u8], gt: &Dataset, iou_type: IouType, k: usize) -> Result<(Results, DtShapes)> {
+/// Where a detection's mask is, before the masks of all chunks are put together.
+enum DetMaskSrc {
+    Text(usize, usize),
+    Counts(Vec<u32>),
+}
+
+/// Parse a results file (`text`, kept by the returned [`DtShapes`] when detection masks point
+/// into it).
+pub fn parse_results(path: &Path, text: FileBytes, gt: &Dataset, iou_type: IouType, k: usize) -> Result<(Results, DtShapes)> {
+    let buf: &[u8] = &text;
     check_file_start(path, buf, RES_HINT).map_err(|e| e.or_hint(RES_HINT))?;
     let mut r = Reader::new(buf);
     r.skip_ws();
@@ -346,7 +546,7 @@ pub fn parse_results(path: &Path, buf: &[u8], gt: &Dataset, iou_type: IouType, k
         return Err(located(path, buf, "", JsonError { message: format!("a results file must be a list of detections ({})", e.message), ..e }).with_hint(RES_HINT));
     }
     let segm = iou_type == IouType::Segm;
-    let parse_det = |r: &mut Reader<'_>| -> JResult<DetRaw> {
+    let parse_det = |r: &mut Reader<'_>, arena: &mut Vec<f64>| -> JResult<DetRaw> {
         let start = r.pos();
         r.begin_object()?;
         let (mut image, mut category, mut bbox, mut score) = (None, None, None::<Xywh>, None);
@@ -376,13 +576,23 @@ pub fn parse_results(path: &Path, buf: &[u8], gt: &Dataset, iou_type: IouType, k
                     let pos = r.pos();
                     seg = Some((pos, parse_segmentation(r).map_err(|e| e.in_key("segmentation"))?));
                 }
-                "keypoints" if !segm => kps = Some(parse_keypoints(r, k, false).map_err(|e| e.in_key("keypoints"))?),
+                "keypoints" if !segm => {
+                    // A repeated key replaces the earlier value, as in Python.
+                    if let Some(off) = kps {
+                        arena.truncate(off);
+                    }
+                    kps = Some(arena.len());
+                    parse_det_keypoints(r, k, arena).map_err(|e| e.in_key("keypoints"))?;
+                }
                 _ => r.skip_value().map_err(|e| e.in_key(&key))?,
             }
         }
         let image = image.ok_or_else(|| JsonError::new(start, "missing field \"image_id\""))?;
         let mask = match seg {
-            Some((pos, raw)) => Some(to_rle(raw, image_hw(gt, image), pos).map_err(|e| e.in_key("segmentation"))?),
+            Some((pos, raw)) => Some(match to_mask(raw, image_hw(gt, image), pos, buf).map_err(|e| e.in_key("segmentation"))? {
+                Mask::Text { span: (a, b), info } => (info, DetMaskSrc::Text(a, b)),
+                Mask::Counts(rle) => (rle.stats().info(), DetMaskSrc::Counts(rle.counts)),
+            }),
             None => None,
         };
         Ok(DetRaw {
@@ -399,7 +609,7 @@ pub fn parse_results(path: &Path, buf: &[u8], gt: &Dataset, iou_type: IouType, k
         })
     };
     let hint = if segm { SEGM_HINT } else { KPT_HINT };
-    let (raws, end) = json::parse_array_par(buf, open, buf.len(), parse_det).map_err(|e| {
+    let (chunks, end) = json::parse_array_par_with(buf, open, buf.len(), parse_det).map_err(|e| {
         let shape_err = e.path.contains(".segmentation") || e.path.contains(".keypoints");
         located(path, buf, "", e).or_hint(if shape_err { hint } else { RES_HINT })
     })?;
@@ -407,7 +617,7 @@ pub fn parse_results(path: &Path, buf: &[u8], gt: &Dataset, iou_type: IouType, k
     tail.expect_end().map_err(|e| located(path, buf, "", e).or_hint(RES_HINT))?;
 
     // loadRes' branch, from the first element.
-    let branch = match raws.first() {
+    let branch = match chunks.first().and_then(|(v, _)| v.first()) {
         None => ResultsBranch::Segm,
         Some(d) if d.has_bbox => ResultsBranch::Bbox,
         Some(d) if d.mask.is_some() => ResultsBranch::Segm,
@@ -418,69 +628,82 @@ pub fn parse_results(path: &Path, buf: &[u8], gt: &Dataset, iou_type: IouType, k
         }
     };
     let err_at = |i: usize, start: usize, msg: String| located(path, buf, "", JsonError::new(start, msg).in_index(i)).with_hint(RES_HINT);
-    let n = raws.len();
+    let n: usize = chunks.iter().map(|(v, _)| v.len()).sum();
     let mut areas = Vec::with_capacity(n);
     let mut dets = Vec::with_capacity(n);
-    let mut masks_out = Vec::new();
-    let mut kps_out = Vec::new();
-    let mut box_from_mask: Vec<usize> = Vec::new();
-    for (i, d) in raws.into_iter().enumerate() {
-        let mut det = d.det;
-        match branch {
-            ResultsBranch::Bbox => {
-                if !d.has_bbox {
-                    return Err(err_at(i, d.start, "missing field \"bbox\" (the first detection has one, so pycocotools reads every detection's box)".into()));
+    let mut masks_out = DtMasks::empty();
+    let mut kps_out = DetKeypoints { stride: 2 * k, ..Default::default() };
+    let mut i = 0;
+    for (raws, arena) in chunks {
+        let chunk_first = i;
+        for d in raws {
+            let mut det = d.det;
+            match branch {
+                ResultsBranch::Bbox => {
+                    if !d.has_bbox {
+                        return Err(err_at(i, d.start, "missing field \"bbox\" (the first detection has one, so pycocotools reads every detection's box)".into()));
+                    }
+                    areas.push(det.area());
                 }
-                areas.push(det.area());
-            }
-            ResultsBranch::Segm => {
-                let Some(m) = &d.mask else {
-                    return Err(err_at(i, d.start, "missing field \"segmentation\" (the first detection has one, so pycocotools reads it from every detection)".into()));
-                };
-                areas.push(m.area() as f64);
-                // loadRes sets `bbox = toBbox(mask)` when absent: filled in from `mask_boxes` below.
-                if !d.has_bbox {
-                    if segm {
-                        box_from_mask.push(i);
-                    } else {
-                        det.bbox = m.to_bbox();
+                ResultsBranch::Segm => {
+                    let Some((info, _)) = &d.mask else {
+                        return Err(err_at(i, d.start, "missing field \"segmentation\" (the first detection has one, so pycocotools reads it from every detection)".into()));
+                    };
+                    areas.push(info.area as f64);
+                    // loadRes sets `bbox = toBbox(mask)` when absent.
+                    if !d.has_bbox {
+                        det.bbox = info.bbox;
                     }
                 }
-            }
-            ResultsBranch::Keypoints => {
-                let Some((b, a)) = d.kps.as_deref().and_then(crate::eval::keypoints::box_from_keypoints) else {
-                    return Err(err_at(i, d.start, "missing or empty field \"keypoints\" (the first detection has keypoints, so pycocotools reads them from every detection)".into()));
-                };
-                det.bbox = b;
-                areas.push(a);
-            }
-        }
-        if segm {
-            let m = match d.mask {
-                Some(m) => m,
-                None if d.has_bbox => {
-                    // loadRes' bbox branch: the box as the polygon [x1,y1, x1,y2, x2,y2, x2,y1].
-                    let b = det.bbox;
-                    let (x1, x2, y1, y2) = (b[0], b[0] + b[2], b[1], b[1] + b[3]);
-                    let (h, w) = image_hw(gt, det.image)
-                        .ok_or_else(|| err_at(i, d.start, "the image of this detection has no integer \"height\"/\"width\" (segm evaluation needs them)".into()))?;
-                    masks::from_polygon(&[x1, y1, x1, y2, x2, y2, x2, y1], h, w)
+                ResultsBranch::Keypoints => {
+                    let Some((b, a)) = d.kps.and_then(|off| crate::eval::keypoints::box_from_keypoints(&arena[off..off + 2 * k])) else {
+                        return Err(err_at(i, d.start, "missing or empty field \"keypoints\" (the first detection has keypoints, so pycocotools reads them from every detection)".into()));
+                    };
+                    det.bbox = b;
+                    areas.push(a);
                 }
-                None => return Err(err_at(i, d.start, "missing field \"segmentation\" (segm evaluation needs it)".into())),
-            };
-            masks_out.push(m);
-        } else {
-            match d.kps {
-                Some(v) => kps_out.extend_from_slice(&v),
-                None => return Err(err_at(i, d.start, "missing field \"keypoints\" (keypoints evaluation needs it)".into())),
             }
+            if segm {
+                let (info, src) = match d.mask {
+                    Some(m) => m,
+                    None if d.has_bbox => {
+                        // loadRes' bbox branch: the box as the polygon [x1,y1, x1,y2, x2,y2, x2,y1].
+                        let b = det.bbox;
+                        let (x1, x2, y1, y2) = (b[0], b[0] + b[2], b[1], b[1] + b[3]);
+                        let (h, w) = image_hw(gt, det.image)
+                            .ok_or_else(|| err_at(i, d.start, "the image of this detection has no integer \"height\"/\"width\" (segm evaluation needs them)".into()))?;
+                        let rle = masks::from_polygon(&[x1, y1, x1, y2, x2, y2, x2, y1], h, w);
+                        (rle.stats().info(), DetMaskSrc::Counts(rle.counts))
+                    }
+                    None => return Err(err_at(i, d.start, "missing field \"segmentation\" (segm evaluation needs it)".into())),
+                };
+                masks_out.info.push(info);
+                masks_out.src.push(match src {
+                    DetMaskSrc::Text(a, b) => MaskSrc::Text(a, b),
+                    DetMaskSrc::Counts(c) => {
+                        let a = masks_out.counts.len();
+                        masks_out.counts.extend_from_slice(&c);
+                        MaskSrc::Counts(a, masks_out.counts.len())
+                    }
+                });
+            } else {
+                // Every detection of the chunk so far had its 2K values: they are dense.
+                match d.kps {
+                    Some(off) => debug_assert_eq!(off, (i - chunk_first) * 2 * k),
+                    None => return Err(err_at(i, d.start, "missing field \"keypoints\" (keypoints evaluation needs it)".into())),
+                }
+            }
+            dets.push(det);
+            i += 1;
         }
-        dets.push(det);
+        if !segm {
+            kps_out.first.push(chunk_first);
+            kps_out.chunks.push(arena);
+        }
     }
     let unknown_category = dets.iter().filter(|d| d.category == u32::MAX).count();
-    let mask_boxes: Vec<[f64; 4]> = masks_out.par_iter().map(|m| m.to_bbox()).collect();
-    for i in box_from_mask {
-        dets[i].bbox = mask_boxes[i];
+    if masks_out.src.iter().any(|s| matches!(s, MaskSrc::Text(..))) {
+        masks_out.text = text;
     }
-    Ok((Results { detections: dets, unknown_category }, DtShapes { branch, areas, masks: masks_out, mask_boxes, keypoints: kps_out }))
+    Ok((Results { detections: dets, unknown_category }, DtShapes { branch, areas, masks: masks_out, keypoints: kps_out }))
 }

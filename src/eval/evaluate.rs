@@ -177,8 +177,8 @@ struct Scratch {
     gt_perm: Vec<u32>,
     gt_ig: Vec<bool>,
     gtm: Vec<bool>,
-    /// Per-keypoint OKS terms (keypoints only).
-    terms: Vec<f64>,
+    /// segm/keypoints IoU buffers.
+    shape: super::ShapeScratch,
 }
 
 /// Run `evaluateImg` for every unit and area range.
@@ -268,7 +268,7 @@ pub fn match_units(gt: &Dataset, res: &Results, p: &Params, setup: &Setup, g: &G
                         }
                     }
                 }
-                Some(sh) => sh.fill_ious(gt, &s.dets, gts, &mut s.ious, &mut s.terms),
+                Some(sh) => sh.fill_ious(gt, &s.dets, gts, &mut s.ious, &mut s.shape),
             }
             // Detection areas as loadRes sets them (box area; mask or keypoint-extent area in
             // its segm/keypoints branches), once per unit.

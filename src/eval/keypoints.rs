@@ -55,12 +55,12 @@ pub fn variances(sigmas: &[f64]) -> Vec<f64> {
         .collect()
 }
 
-/// OKS of one detection's keypoints `[x, y, v, ...]` with one GT; `vars` from [`variances`].
+/// OKS of one detection's keypoints `[x0, y0, x1, y1, ...]` with one GT; `vars` from [`variances`].
 /// `scratch` holds the per-keypoint `exp(-e)` terms.
 pub fn oks(dt: &[f64], g: &GtKeypoints, vars: &[f64], scratch: &mut Vec<f64>) -> f64 {
     scratch.clear();
     let [x0, x1, y0, y1] = g.enlarged;
-    for (j, (gp, dp)) in g.xyv.iter().zip(dt.chunks_exact(3)).enumerate() {
+    for (j, (gp, dp)) in g.xyv.iter().zip(dt.chunks_exact(2)).enumerate() {
         let (xd, yd) = (dp[0], dp[1]);
         let (dx, dy) = if g.visible > 0 {
             if gp[2] <= 0.0 {
@@ -77,14 +77,14 @@ pub fn oks(dt: &[f64], g: &GtKeypoints, vars: &[f64], scratch: &mut Vec<f64>) ->
     np_pairwise_sum(scratch) / scratch.len() as f64
 }
 
-/// Box and area that loadRes derives from result keypoints: min/max over *all* x and y,
-/// unlabeled (0,0) points included. `None` for an empty list.
+/// Box and area that loadRes derives from result keypoints `[x0, y0, x1, y1, ...]`: min/max over
+/// *all* x and y, unlabeled (0,0) points included. `None` for an empty list.
 pub fn box_from_keypoints(kps: &[f64]) -> Option<([f64; 4], f64)> {
-    if kps.len() < 3 {
+    if kps.len() < 2 {
         return None;
     }
     let (mut x0, mut x1, mut y0, mut y1) = (f64::INFINITY, f64::NEG_INFINITY, f64::INFINITY, f64::NEG_INFINITY);
-    for p in kps.chunks_exact(3) {
+    for p in kps.chunks_exact(2) {
         x0 = x0.min(p[0]);
         x1 = x1.max(p[0]);
         y0 = y0.min(p[1]);
@@ -103,7 +103,8 @@ mod tests {
         let g = GtKeypoints::new(&kps, &[0.0, 0.0, 48.0, 32.0], 1000.0);
         let vars = variances(&coco_sigmas());
         let mut s = Vec::new();
-        assert_eq!(oks(&kps, &g, &vars, &mut s), 1.0);
+        let xy: Vec<f64> = kps.chunks_exact(3).flat_map(|p| [p[0], p[1]]).collect();
+        assert_eq!(oks(&xy, &g, &vars, &mut s), 1.0);
         assert_eq!(s.len(), 17);
     }
 
@@ -115,7 +116,7 @@ mod tests {
         gk[1] = 10.0;
         gk[2] = 1.0;
         let g = GtKeypoints::new(&gk, &[0.0, 0.0, 20.0, 20.0], 400.0);
-        let mut dk = vec![0.0; 51];
+        let mut dk = vec![0.0; 34];
         dk[0] = 12.0;
         dk[1] = 10.0;
         let mut s = Vec::new();
@@ -124,12 +125,12 @@ mod tests {
         assert_eq!(v, (-e).exp());
         // No visible GT keypoint: detections inside the enlarged box have distance 0.
         let g0 = GtKeypoints::new(&vec![0.0; 51], &[0.0, 0.0, 20.0, 20.0], 400.0);
-        assert_eq!(oks(&vec![5.0; 51], &g0, &vars, &mut s), 1.0);
+        assert_eq!(oks(&[5.0; 34], &g0, &vars, &mut s), 1.0);
     }
 
     #[test]
     fn keypoint_box_includes_zero_points() {
-        let (b, a) = box_from_keypoints(&[10.0, 20.0, 2.0, 0.0, 0.0, 0.0, 30.0, 25.0, 1.0]).unwrap();
+        let (b, a) = box_from_keypoints(&[10.0, 20.0, 0.0, 0.0, 30.0, 25.0]).unwrap();
         assert_eq!(b, [0.0, 0.0, 30.0, 25.0]);
         assert_eq!(a, 750.0);
     }

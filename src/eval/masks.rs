@@ -21,11 +21,17 @@ impl Rle {
     /// Build from explicit counts, checking that they cover exactly `h*w` pixels.
     pub fn from_counts(h: u32, w: u32, counts: Vec<u32>) -> Result<Rle, MaskError> {
         let sum: u64 = counts.iter().map(|&c| c as u64).sum();
+        Rle::check_sum(h, w, sum)?;
+        Ok(Rle { h, w, counts })
+    }
+
+    /// Counts summing to `sum` must cover exactly the `h*w` pixels.
+    pub fn check_sum(h: u32, w: u32, sum: u64) -> Result<(), MaskError> {
         let hw = h as u64 * w as u64;
         if sum != hw {
             return Err(MaskError(format!("RLE counts sum to {} but the mask has {}x{} = {} pixels", sum, h, w, hw)));
         }
-        Ok(Rle { h, w, counts })
+        Ok(())
     }
 
     /// `rleArea`: the number of foreground pixels (sum of the odd runs).
@@ -34,61 +40,19 @@ impl Rle {
     }
 
     /// `rleToBbox` (pycocotools 2.0.11's fixed version): `[x, y, w, h]` of the foreground pixels,
-    /// all zeros for an empty mask. Same results as maskApi.c's loop (property-tested against
-    /// [`Rle::to_bbox_reference`]) but without a division per run: the column of a run is found
-    /// by stepping from the previous run's column, since runs advance monotonically.
+    /// all zeros for an empty mask. Computed by [`RunStats`] (property-tested against
+    /// [`Rle::to_bbox_reference`]).
     pub fn to_bbox(&self) -> [f64; 4] {
-        let (h, w) = (self.h as u64, self.w);
-        let m = (self.counts.len() / 2) * 2;
-        if m == 0 || h == 0 {
-            return [0.0; 4];
+        self.stats().bbox()
+    }
+
+    /// Area, box and the facts the run-interval IoU needs, in one pass over the counts.
+    pub fn stats(&self) -> RunStats {
+        let mut st = RunStats::new(self.h, self.w);
+        for &c in &self.counts {
+            st.push(c);
         }
-        let (mut xs, mut ys, mut xe, mut ye) = (w as u64, h, 0u64, 0u64);
-        let mut cc: u64 = 0;
-        // Column of the current position and the index of its first pixel.
-        let (mut col, mut col0) = (0u64, 0u64);
-        let locate = |pos: u64, col: &mut u64, col0: &mut u64| {
-            if pos >= *col0 + h {
-                if pos < *col0 + 2 * h {
-                    *col += 1;
-                    *col0 += h;
-                } else {
-                    *col = pos / h;
-                    *col0 = *col * h;
-                }
-            }
-        };
-        let mut full_span = false;
-        for j in (1..m).step_by(2) {
-            let start = cc + self.counts[j - 1] as u64;
-            cc = start + self.counts[j] as u64;
-            if self.counts[j] == 0 {
-                continue;
-            }
-            locate(start, &mut col, &mut col0);
-            let (x_start, y_start) = (col, start - col0);
-            let last = cc - 1;
-            if x_start < xs {
-                xs = x_start;
-            }
-            if last < col0 + h {
-                // The run stays in its column.
-                xe = xe.max(x_start);
-                if !full_span {
-                    ys = ys.min(y_start);
-                    ye = ye.max(last - col0);
-                }
-            } else {
-                locate(last, &mut col, &mut col0);
-                xe = xe.max(col);
-                ys = 0;
-                ye = h - 1;
-                full_span = true;
-            }
-        }
-        // C computes `xe-xs+1` in uint; for a mask with only zero-length runs this wraps as there.
-        let (xs, ys, xe, ye) = (xs as u32, ys as u32, xe as u32, ye as u32);
-        [xs as f64, ys as f64, xe.wrapping_sub(xs).wrapping_add(1) as f64, ye.wrapping_sub(ys).wrapping_add(1) as f64]
+        st
     }
 
     /// maskApi.c's `rleToBbox` loop as written (a division per run): the reference for
@@ -189,40 +153,403 @@ impl Rle {
         // One count per char without the continuation bit (0x20 after the -48 shift).
         let n_values = s.iter().filter(|&&b| b.wrapping_sub(48) & 0x20 == 0).count();
         let mut counts: Vec<u32> = Vec::with_capacity(n_values);
-        let mut p = 0;
-        while p < s.len() {
-            let (mut x, mut k, mut more) = (0i64, 0u32, true);
-            while more {
-                let Some(&b) = s.get(p) else {
-                    return Err(MaskError(format!("compressed RLE string ends inside a value (at character {})", p)));
-                };
-                if !(48..=111).contains(&b) {
-                    return Err(MaskError(format!("compressed RLE string has an invalid character {:?} at {} (allowed: '0'..'o')", b as char, p)));
-                }
-                if k >= 7 {
-                    return Err(MaskError(format!("compressed RLE string has a value longer than 7 characters at {}", p)));
-                }
-                let c = (b - 48) as i32;
-                // maskApi.c: `x |= (c & 0x1f) << 5*k` in `int`, then sign-extended to `long`.
-                x |= ((c & 0x1f).wrapping_shl(5 * k)) as i64;
-                more = c & 0x20 != 0;
-                p += 1;
-                k += 1;
-                if !more && (c & 0x10) != 0 {
-                    x |= ((-1i32).wrapping_shl(5 * k)) as i64;
-                }
+        let mut dec = StringDecoder::default();
+        for &b in s {
+            if let Some(v) = dec.push(b)? {
+                counts.push(v);
             }
-            let m = counts.len();
-            if m > 2 {
-                x += counts[m - 2] as i64;
-            }
-            if !(0..=u32::MAX as i64).contains(&x) {
-                return Err(MaskError(format!("compressed RLE string decodes to an invalid run length {} (count #{})", x, m)));
-            }
-            counts.push(x as u32);
         }
+        dec.finish()?;
         Rle::from_counts(h, w, counts)
     }
+}
+
+/// `rleFrString`'s decoder fed one character at a time, with the checks of
+/// [`Rle::from_compressed`] (which is built on it). Lets a caller decode text it does not own
+/// (or that still has JSON escapes) without first copying it.
+#[derive(Debug, Clone, Default)]
+pub struct StringDecoder {
+    /// The value being assembled and how many characters it has so far.
+    x: i64,
+    k: u32,
+    /// Values decoded so far, and the last two (counts after the 3rd are stored as differences
+    /// to the count two before).
+    m: usize,
+    prev2: u32,
+    prev1: u32,
+    /// Characters consumed (for error messages).
+    p: usize,
+}
+
+impl StringDecoder {
+    /// Consume one character; `Some(count)` when it completes a value.
+    #[inline]
+    pub fn push(&mut self, b: u8) -> Result<Option<u32>, MaskError> {
+        if !(48..=111).contains(&b) {
+            return Err(MaskError(format!("compressed RLE string has an invalid character {:?} at {} (allowed: '0'..'o')", b as char, self.p)));
+        }
+        if self.k >= 7 {
+            return Err(MaskError(format!("compressed RLE string has a value longer than 7 characters at {}", self.p)));
+        }
+        let c = (b - 48) as i32;
+        // maskApi.c: `x |= (c & 0x1f) << 5*k` in `int`, then sign-extended to `long`.
+        self.x |= ((c & 0x1f).wrapping_shl(5 * self.k)) as i64;
+        self.p += 1;
+        self.k += 1;
+        if c & 0x20 != 0 {
+            return Ok(None);
+        }
+        if c & 0x10 != 0 {
+            self.x |= ((-1i32).wrapping_shl(5 * self.k)) as i64;
+        }
+        let mut x = self.x;
+        (self.x, self.k) = (0, 0);
+        if self.m > 2 {
+            x += self.prev2 as i64;
+        }
+        if !(0..=u32::MAX as i64).contains(&x) {
+            return Err(MaskError(format!("compressed RLE string decodes to an invalid run length {} (count #{})", x, self.m)));
+        }
+        let v = x as u32;
+        (self.prev2, self.prev1) = (self.prev1, v);
+        self.m += 1;
+        Ok(Some(v))
+    }
+
+    /// After the last character: the text may not end inside a value.
+    pub fn finish(&self) -> Result<(), MaskError> {
+        if self.k > 0 {
+            return Err(MaskError(format!("compressed RLE string ends inside a value (at character {})", self.p)));
+        }
+        Ok(())
+    }
+}
+
+/// `rleFrString` in one tight loop over a compressed string as it sits inside a JSON string,
+/// where `\\` stands for one backslash (a character of the alphabet). Counts alternate between
+/// the sink's `zeros` (even positions: runs of 0s) and `ones` (odd positions). `Err(())` on anything
+/// [`StringDecoder`] rejects, which then says why; on valid text the counts are exactly its
+/// counts (property-tested).
+#[inline(always)]
+pub fn decode_json_text(raw: &[u8], sink: &mut impl CountSink) -> Result<(), ()> {
+    let n = raw.len();
+    let mut i = 0;
+    let (mut m, mut prev2, mut prev1) = (0usize, 0i64, 0i64);
+    // One value: most are a single character (a small difference to the count two before).
+    let mut next = |i: &mut usize, m: &mut usize| -> Result<u32, ()> {
+        let b = *raw.get(*i).ok_or(())?;
+        let c = b.wrapping_sub(48);
+        let mut x;
+        if c < 0x20 {
+            // No continuation bit: 5 bits, sign-extended.
+            *i += 1;
+            x = (((c as i32) << 27) >> 27) as i64;
+        } else {
+            x = 0;
+            let mut k = 0u32;
+            loop {
+                let b = *raw.get(*i).ok_or(())?;
+                *i += 1 + (b == b'\\') as usize;
+                let c = b.wrapping_sub(48);
+                if c > 63 || k >= 7 {
+                    return Err(());
+                }
+                // maskApi.c: `x |= (c & 0x1f) << 5*k` in `int`, then sign-extended to `long`.
+                x |= (((c & 0x1f) as i32).wrapping_shl(5 * k)) as i64;
+                k += 1;
+                if c & 0x20 == 0 {
+                    if c & 0x10 != 0 {
+                        x |= ((-1i32).wrapping_shl(5 * k)) as i64;
+                    }
+                    break;
+                }
+            }
+        }
+        if *m > 2 {
+            x += prev2;
+        }
+        if !(0..=u32::MAX as i64).contains(&x) {
+            return Err(());
+        }
+        (prev2, prev1) = (prev1, x);
+        *m += 1;
+        Ok(x as u32)
+    };
+    while i < n {
+        sink.zeros(next(&mut i, &mut m)?);
+        if i >= n {
+            break;
+        }
+        sink.ones(next(&mut i, &mut m)?);
+    }
+    Ok(())
+}
+
+/// Where decoded counts go, told apart by parity so that no sink tests it per count.
+pub trait CountSink {
+    /// A count at an even position: a run of 0s.
+    fn zeros(&mut self, c: u32);
+    /// A count at an odd position: a run of 1s.
+    fn ones(&mut self, c: u32);
+}
+
+impl CountSink for Vec<u32> {
+    #[inline]
+    fn zeros(&mut self, c: u32) {
+        self.push(c);
+    }
+    #[inline]
+    fn ones(&mut self, c: u32) {
+        self.push(c);
+    }
+}
+
+/// What evaluation needs to know of a mask besides its runs: size, `rleArea`, `rleToBbox`, and
+/// whether the run-interval IoU ([`intersect_runs`]) gives maskApi.c's `rleIou` numbers for it.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct MaskInfo {
+    pub h: u32,
+    pub w: u32,
+    pub area: u64,
+    pub bbox: [f64; 4],
+    /// `0 < h*w < 2^31` and no zero-length run after the first count: see [`iou`].
+    pub plain: bool,
+}
+
+/// Largest `h*w` for which run positions and `rleIou`'s u32 sums cannot wrap, even summed in
+/// pairs (`ct = ca + cb` in maskApi.c's walk).
+const PLAIN_MAX_PIXELS: u64 = (1 << 31) - 1;
+
+/// Area, `rleToBbox` and shape facts of a mask, accumulated count by count (so a mask being
+/// decoded needs no second pass).
+///
+/// The box is maskApi.c's loop reorganised (property-tested against
+/// [`Rle::to_bbox_reference`]): runs advance monotonically, so `xs` is the column of the first
+/// non-empty run of 1s and `xe` the column of the last pixel of the last one (one division each,
+/// at the ends); the rows come from each run's offset in its column, tracked by stepping from the
+/// previous run's column instead of dividing; a run that crosses a column boundary makes the box
+/// span all rows.
+#[derive(Debug, Clone)]
+pub struct RunStats {
+    h: u64,
+    w: u32,
+    /// Counts seen, and how many of them after the first were 0.
+    n: usize,
+    interior_zeros: usize,
+    /// Pixels covered so far.
+    cc: u64,
+    area: u64,
+    /// First pixel of the first non-empty run of 1s and last pixel of the last one.
+    first: Option<u64>,
+    last: u64,
+    ys: u64,
+    ye: u64,
+    /// Index of the first pixel of the column of the last run of 1s.
+    col0: u64,
+    full_span: bool,
+}
+
+impl RunStats {
+    pub fn new(h: u32, w: u32) -> RunStats {
+        RunStats { h: h as u64, w, n: 0, interior_zeros: 0, cc: 0, area: 0, first: None, last: 0, ys: h as u64, ye: 0, col0: 0, full_span: false }
+    }
+
+    /// The next count (runs alternate 0s and 1s, starting with 0s).
+    #[inline]
+    pub fn push(&mut self, c: u32) {
+        if self.n & 1 == 0 {
+            self.zeros(c)
+        } else {
+            self.ones(c)
+        }
+    }
+
+    /// A non-empty run of 1s over pixels `start..=last` (`h > 0`).
+    #[inline]
+    fn fg_run(&mut self, start: u64, last: u64) {
+        let h = self.h;
+        if self.first.is_none() {
+            self.first = Some(start);
+            self.col0 = start / h * h;
+        } else if start >= self.col0 + h {
+            self.col0 = if start < self.col0 + 2 * h { self.col0 + h } else { start / h * h };
+        }
+        self.last = last;
+        self.ys = self.ys.min(start - self.col0);
+        if last < self.col0 + h {
+            self.ye = self.ye.max(last - self.col0);
+        } else {
+            self.full_span = true;
+        }
+    }
+
+    /// Sum of the counts so far.
+    pub fn pixels(&self) -> u64 {
+        self.cc
+    }
+
+    /// `rleArea`.
+    pub fn area(&self) -> u64 {
+        self.area
+    }
+
+    /// `rleToBbox`.
+    pub fn bbox(&self) -> [f64; 4] {
+        if self.n < 2 || self.h == 0 {
+            return [0.0; 4];
+        }
+        let h = self.h;
+        let (xs, xe, ys, ye) = match self.first {
+            // maskApi.c's initial values: nothing found.
+            None => (self.w as u64, 0, h, 0),
+            Some(first) => {
+                let (ys, ye) = if self.full_span { (0, h - 1) } else { (self.ys, self.ye) };
+                (first / h, self.last / h, ys, ye)
+            }
+        };
+        // C computes `xe-xs+1` in uint; for a mask with only zero-length runs this wraps as there.
+        let (xs, ys, xe, ye) = (xs as u32, ys as u32, xe as u32, ye as u32);
+        [xs as f64, ys as f64, xe.wrapping_sub(xs).wrapping_add(1) as f64, ye.wrapping_sub(ys).wrapping_add(1) as f64]
+    }
+
+    pub fn info(&self) -> MaskInfo {
+        let hw = self.h * self.w as u64;
+        MaskInfo { h: self.h as u32, w: self.w, area: self.area, bbox: self.bbox(), plain: hw > 0 && hw <= PLAIN_MAX_PIXELS && self.interior_zeros == 0 }
+    }
+}
+
+impl CountSink for RunStats {
+    #[inline]
+    fn zeros(&mut self, c: u32) {
+        self.cc += c as u64;
+        self.interior_zeros += (c == 0 && self.n > 0) as usize;
+        self.n += 1;
+    }
+
+    #[inline]
+    fn ones(&mut self, c: u32) {
+        let c64 = c as u64;
+        let start = self.cc;
+        self.cc = start + c64;
+        self.area += c64;
+        if c != 0 && self.h != 0 {
+            self.fg_run(start, self.cc - 1);
+        }
+        self.interior_zeros += (c == 0) as usize;
+        self.n += 1;
+    }
+}
+
+/// Collects a mask's runs of 1s as pixel intervals `[start, end)` in column-major order; only
+/// for masks whose positions fit u32 (`MaskInfo::plain`).
+#[derive(Debug)]
+pub struct RunBuilder<'a> {
+    pos: u32,
+    pub out: &'a mut Vec<(u32, u32)>,
+}
+
+impl<'a> RunBuilder<'a> {
+    pub fn new(out: &'a mut Vec<(u32, u32)>) -> Self {
+        RunBuilder { pos: 0, out }
+    }
+}
+
+impl CountSink for RunBuilder<'_> {
+    #[inline]
+    fn zeros(&mut self, c: u32) {
+        self.pos = self.pos.wrapping_add(c);
+    }
+
+    #[inline]
+    fn ones(&mut self, c: u32) {
+        let end = self.pos.wrapping_add(c);
+        if c != 0 {
+            self.out.push((self.pos, end));
+        }
+        self.pos = end;
+    }
+}
+
+/// The foreground intervals of `counts` (see [`RunBuilder`]), appended to `out`.
+pub fn runs_of(counts: &[u32], out: &mut Vec<(u32, u32)>) {
+    let mut b = RunBuilder::new(out);
+    for pair in counts.chunks(2) {
+        b.zeros(pair[0]);
+        if let Some(&c) = pair.get(1) {
+            b.ones(c);
+        }
+    }
+}
+
+/// Number of pixels in both of two sorted lists of disjoint intervals.
+pub fn intersect_runs(a: &[(u32, u32)], b: &[(u32, u32)]) -> u32 {
+    let (Some(a0), Some(b0)) = (a.first(), b.first()) else {
+        return 0;
+    };
+    // Skip what ends before the other mask starts (binary search), then merge.
+    let mut i = a.partition_point(|r| r.1 <= b0.0);
+    let mut j = b.partition_point(|r| r.1 <= a0.0);
+    let mut inter = 0u32;
+    while i < a.len() && j < b.len() {
+        let ((sa, ea), (sb, eb)) = (a[i], b[j]);
+        let (s, e) = (sa.max(sb), ea.min(eb));
+        if e > s {
+            inter += e - s;
+        }
+        i += (ea <= eb) as usize;
+        j += (eb <= ea) as usize;
+    }
+    inter
+}
+
+/// A mask as [`iou`] reads it: its facts, its runs as intervals (read when both masks of a pair
+/// are `plain`) and its counts (read otherwise).
+#[derive(Debug, Clone, Copy)]
+pub struct MaskRef<'a> {
+    pub info: &'a MaskInfo,
+    pub runs: &'a [(u32, u32)],
+    pub counts: &'a [u32],
+}
+
+/// The part of `rleIou` that needs only the masks' facts: 0 when the box IoU pre-check
+/// (`geom::coco_box_iou` on the `rleToBbox` boxes, i.e. `bbIou`) finds no overlap, -1 for masks
+/// of different sizes, `None` when the runs must be compared ([`iou_runs`]).
+#[inline]
+pub fn iou_precheck(dt: &MaskInfo, gt: &MaskInfo, crowd: bool) -> Option<f64> {
+    if crate::geom::coco_box_iou(&dt.bbox, &gt.bbox, crowd) <= 0.0 {
+        return Some(0.0);
+    }
+    if dt.h != gt.h || dt.w != gt.w {
+        return Some(-1.0);
+    }
+    None
+}
+
+/// `rleIou` for one pair: [`iou_precheck`], then [`iou_runs`].
+pub fn iou(dt: MaskRef<'_>, gt: MaskRef<'_>, crowd: bool) -> f64 {
+    iou_precheck(dt.info, gt.info, crowd).unwrap_or_else(|| iou_runs(dt, gt, crowd))
+}
+
+/// `rleIou` past the pre-check, for two masks of one size: `intersection / union` (or
+/// `/ area(dt)` for a crowd GT), 0 without intersection.
+///
+/// When both masks are `plain` this counts only the intersection, over foreground intervals, and
+/// takes the union as `area(dt) + area(gt) - intersection`: with all counts summing to `h*w` and no
+/// zero-length run after the first, maskApi.c's walk visits every pixel and its u32 sums cannot
+/// wrap, so it computes exactly these integers. Otherwise (zero-length runs can end maskApi.c's
+/// walk early) this is maskApi.c's walk as written ([`iou_walk`]). Property-tested against it.
+pub fn iou_runs(dt: MaskRef<'_>, gt: MaskRef<'_>, crowd: bool) -> f64 {
+    let (di, gi) = (dt.info, gt.info);
+    if !(di.plain && gi.plain) {
+        return iou_walk(dt.counts, gt.counts, crowd);
+    }
+    let i = intersect_runs(dt.runs, gt.runs);
+    if i == 0 {
+        return 0.0;
+    }
+    // Both areas are at most h*w < 2^31, so neither sum wraps.
+    let u = if crowd { di.area as u32 } else { (di.area + gi.area - i as u64) as u32 };
+    i as f64 / u as f64
 }
 
 /// C's `(int)x` on x86-64 (`cvttsd2si`): truncation toward zero; NaN and out-of-range values give
@@ -242,11 +569,111 @@ const POLY_SCALE: f64 = 5.0;
 /// `rleFrPoly`: rasterise one closed polygon `[x0, y0, x1, y1, ...]` (`k = xy.len()/2` points)
 /// into an `h x w` mask at 5x upsampling, with maskApi.c's exact rounding.
 ///
-/// Same arithmetic as maskApi.c (property-tested against [`from_polygon_reference`]), fused: the
-/// dense boundary points are consumed as they are generated instead of stored, and `floor`/`ceil`
-/// of values known to be finite and non-negative (or tested only for integrality) use integer
-/// conversions.
+/// Same arithmetic as maskApi.c (property-tested against [`from_polygon_reference`]), but only
+/// where it matters. maskApi.c walks every upsampled boundary point of each edge and keeps a pair
+/// of consecutive points only where the upsampled x crosses a pixel column centre; the boundary
+/// indices are sorted afterwards, so their order is free. Along an edge that advances x by one per
+/// point (`dx >= dy`), those crossings are every 5th pair, found directly, so only 2 of 5 points
+/// are evaluated; steeper edges evaluate every point, in a tight loop. Polygons with an upsampled
+/// coordinate beyond ±2^29 (where maskApi.c's `int` arithmetic may wrap) take the point-by-point
+/// path ([`from_polygon_general`]).
 pub fn from_polygon(xy: &[f64], h: u32, w: u32) -> Rle {
+    const SAFE: i32 = 1 << 29;
+    let k = xy.len() / 2;
+    let scale = POLY_SCALE;
+    let pts: Vec<(i32, i32)> = (0..k).map(|j| (c_int(scale * xy[j * 2] + 0.5), c_int(scale * xy[j * 2 + 1] + 0.5))).collect();
+    if k == 0 || pts.iter().any(|&(x, y)| !(-SAFE..=SAFE).contains(&x) || !(-SAFE..=SAFE).contains(&y)) {
+        return from_polygon_general(xy, h, w);
+    }
+    let (hh, wm1) = (h as i64, if w == 0 { i64::MAX } else { w as i64 - 1 });
+    let mut a: Vec<u32> = Vec::new();
+    // The boundary index of a kept pair: maskApi.c's `xd = (x+.5)/5-.5` must be an integer in
+    // [0, w-1], i.e. x ≡ 2 (mod 5), xd = (x-2)/5; `yd = ceil((y+.5)/5-.5)` clamped to [0, h].
+    // For integers below 2^31 the doubles are exact wherever the outcome depends on them.
+    let keep = |x: i64, y: i32, a: &mut Vec<u32>| {
+        let x = x - 2;
+        if x.rem_euclid(5) != 0 {
+            return;
+        }
+        let xd = x / 5;
+        if xd < 0 || xd > wm1 {
+            return;
+        }
+        let q = y as i64 - 2;
+        let yi = if q < 0 {
+            0
+        } else if q > 5 * hh {
+            hh
+        } else {
+            (q + 4) / 5
+        };
+        a.push((xd as i32).wrapping_mul(h as i32).wrapping_add(yi as i32) as u32);
+    };
+    // A pair of consecutive points (pu, pv) -> (u, v) as maskApi.c treats it.
+    let pair = |pu: i32, pv: i32, u: i32, v: i32, a: &mut Vec<u32>| {
+        if u != pu {
+            keep((if u < pu { u } else { u - 1 }) as i64, v.min(pv), a);
+        }
+    };
+    let mut prev: Option<(i32, i32)> = None;
+    for j in 0..k {
+        let ((x0, y0), (x1, y1)) = (pts[j], pts[(j + 1) % k]);
+        let (mut xs, mut xe, mut ys, mut ye) = (x0, x1, y0, y1);
+        let (dx, dy) = ((xe - xs).abs(), (ys - ye).abs());
+        let flip = (dx >= dy && xs > xe) || (dx < dy && ys > ye);
+        if flip {
+            std::mem::swap(&mut xs, &mut xe);
+            std::mem::swap(&mut ys, &mut ye);
+        }
+        // Points t = 0..=d, visited from t = 0 up, or from t = d down when flipped.
+        if dx >= dy {
+            let s = (ye - ys) as f64 / dx as f64;
+            let v_at = |t: i32| c_int(ys as f64 + s * t as f64 + 0.5);
+            let (t_first, t_last) = if flip { (dx, 0) } else { (0, dx) };
+            if let Some((pu, pv)) = prev {
+                pair(pu, pv, xs + t_first, v_at(t_first), &mut a);
+            }
+            // Inside the edge, the pair {t, t+1} has u = xs+t and xs+t+1, whichever the order:
+            // kept iff xs+t ≡ 2 (mod 5), with y = min(v(t), v(t+1)).
+            let mut t = (2 - xs as i64).rem_euclid(5) as i32;
+            while t < dx {
+                keep((xs + t) as i64, v_at(t).min(v_at(t + 1)), &mut a);
+                t += 5;
+            }
+            prev = Some((xs + t_last, v_at(t_last)));
+        } else {
+            let s = (xe - xs) as f64 / dy as f64;
+            let u_at = |t: i32| c_int(xs as f64 + s * t as f64 + 0.5);
+            let (mut pu, mut pv) = match prev {
+                Some(p) => p,
+                None => {
+                    let t = if flip { dy } else { 0 };
+                    (u_at(t), ys + t)
+                }
+            };
+            if flip {
+                for t in (0..=dy).rev() {
+                    let (u, v) = (u_at(t), ys + t);
+                    pair(pu, pv, u, v, &mut a);
+                    (pu, pv) = (u, v);
+                }
+            } else {
+                for t in 0..=dy {
+                    let (u, v) = (u_at(t), ys + t);
+                    pair(pu, pv, u, v, &mut a);
+                    (pu, pv) = (u, v);
+                }
+            }
+            prev = Some((pu, pv));
+        }
+    }
+    boundary_to_rle(a, h, w)
+}
+
+/// [`from_polygon`] point by point, with maskApi.c's `int` wrap-arounds: the dense boundary
+/// points are consumed as they are generated instead of stored, and `floor`/`ceil` of values
+/// known to be finite and non-negative (or tested only for integrality) use integer conversions.
+fn from_polygon_general(xy: &[f64], h: u32, w: u32) -> Rle {
     let k = xy.len() / 2;
     let scale = POLY_SCALE;
     if k == 0 {
@@ -482,18 +909,9 @@ pub fn merge(rles: &[Rle], intersect: bool) -> Rle {
     Rle { h, w, counts: cnts }
 }
 
-/// `rleIou` for one pair, given both masks' `rleToBbox` boxes: the box IoU pre-check
-/// (`geom::coco_box_iou`, i.e. `bbIou`) decides whether the runs are walked; then
-/// `intersection / union` (or `/ area(dt)` for a crowd GT) in u32 counts, 0 without
-/// intersection, -1 for masks of different sizes.
-pub fn iou(dt: &Rle, dt_box: &[f64; 4], gt: &Rle, gt_box: &[f64; 4], crowd: bool) -> f64 {
-    if crate::geom::coco_box_iou(dt_box, gt_box, crowd) <= 0.0 {
-        return 0.0;
-    }
-    if dt.h != gt.h || dt.w != gt.w {
-        return -1.0;
-    }
-    let (da, ga) = (&dt.counts, &gt.counts);
+/// maskApi.c's `rleIou` walk as written, after the box pre-check: `intersection / union` (or
+/// `/ area(dt)` for a crowd GT) in u32 counts, 0 without intersection. Both masks have one size.
+pub fn iou_walk(da: &[u32], ga: &[u32], crowd: bool) -> f64 {
     let (ka, kb) = (da.len(), ga.len());
     let mut ca = da.first().copied().unwrap_or(0);
     let mut cb = ga.first().copied().unwrap_or(0);
@@ -502,6 +920,11 @@ pub fn iou(dt: &Rle, dt_box: &[f64; 4], gt: &Rle, gt_box: &[f64; 4], crowd: bool
     let (mut i, mut u): (u32, u32) = (0, 0);
     let mut ct: u32 = 1;
     while ct > 0 {
+        // Counts of unequal sums (a polygon rasterised for a 0-wide image) would leave one side
+        // exhausted and the other stuck forever, here as in maskApi.c: stop instead.
+        if (ca == 0 && a >= ka && cb > 0) || (cb == 0 && b >= kb && ca > 0) {
+            break;
+        }
         let c = ca.min(cb);
         if va || vb {
             u = u.wrapping_add(c);
@@ -528,15 +951,36 @@ pub fn iou(dt: &Rle, dt_box: &[f64; 4], gt: &Rle, gt_box: &[f64; 4], crowd: bool
     if i == 0 {
         u = 1;
     } else if crowd {
-        u = dt.counts.iter().skip(1).step_by(2).fold(0u32, |s, &c| s.wrapping_add(c));
+        u = da.iter().skip(1).step_by(2).fold(0u32, |s, &c| s.wrapping_add(c));
     }
     i as f64 / u as f64
+}
+
+/// maskApi.c's `rleIou` for one pair as written (box pre-check with the given `rleToBbox`
+/// boxes, size check, walk): the reference for [`iou`].
+pub fn iou_reference(dt: &Rle, dt_box: &[f64; 4], gt: &Rle, gt_box: &[f64; 4], crowd: bool) -> f64 {
+    if crate::geom::coco_box_iou(dt_box, gt_box, crowd) <= 0.0 {
+        return 0.0;
+    }
+    if dt.h != gt.h || dt.w != gt.w {
+        return -1.0;
+    }
+    iou_walk(&dt.counts, &gt.counts, crowd)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    /// [`iou`] through [`MaskRef`]s built from `Rle`s, as evaluation calls it.
+    fn iou_of(d: &Rle, g: &Rle, crowd: bool) -> f64 {
+        let (di, gi) = (d.stats().info(), g.stats().info());
+        let (mut dr, mut gr) = (Vec::new(), Vec::new());
+        runs_of(&d.counts, &mut dr);
+        runs_of(&g.counts, &mut gr);
+        iou(MaskRef { info: &di, runs: &dr, counts: &d.counts }, MaskRef { info: &gi, runs: &gr, counts: &g.counts }, crowd)
+    }
 
     /// Plain reference IoU on decoded masks.
     fn iou_ref(d: &Rle, g: &Rle, crowd: bool) -> f64 {
@@ -606,9 +1050,53 @@ mod tests {
         }
 
         #[test]
+        fn polygon_far_out_takes_the_general_path(h in 0u32..40, w in 0u32..40, far in prop_oneof![Just(1.2e8), Just(-1.2e8), Just(4.2e8), Just(-4.3e8)],
+                                                  pts in proptest::collection::vec((-10.0f64..10.0, -10.0f64..10.0), 3..8)) {
+            // A small polygon translated beyond the fast path's ±2^29 (upsampled) in x or y: short
+            // edges, maskApi.c's int arithmetic near its limits.
+            let xy: Vec<f64> = pts.iter().flat_map(|&(x, y)| [x + far, y]).collect();
+            prop_assert_eq!(from_polygon(&xy, h, w), from_polygon_reference(&xy, h, w));
+            let yx: Vec<f64> = pts.iter().flat_map(|&(x, y)| [x, y + far]).collect();
+            prop_assert_eq!(from_polygon(&yx, h, w), from_polygon_reference(&yx, h, w));
+        }
+
+        #[test]
+        fn polygon_fast_equals_reference_large(h in 0u32..700, w in 0u32..700,
+                                               pts in proptest::collection::vec((-50.0f64..750.0, -50.0f64..750.0), 3..20)) {
+            // Image-sized polygons with long edges of every slope.
+            let xy: Vec<f64> = pts.iter().flat_map(|&(x, y)| [(x * 100.0).round() / 100.0, y]).collect();
+            prop_assert_eq!(from_polygon(&xy, h, w), from_polygon_reference(&xy, h, w));
+        }
+
+        #[test]
         fn bbox_fast_equals_reference_on_any_counts(h in 1u32..9, counts in proptest::collection::vec(prop_oneof![2 => Just(0u32), 5 => 1u32..30], 0..12)) {
             let r = Rle { h, w: 1 + counts.iter().sum::<u32>() / h, counts };
             prop_assert_eq!(r.to_bbox(), r.to_bbox_reference());
+        }
+
+        #[test]
+        fn iou_equals_the_walk_on_any_counts(h in 1u32..6, w in 1u32..6, crowd: bool,
+                                            a in proptest::collection::vec(prop_oneof![2 => Just(0u32), 5 => 1u32..8], 1..10),
+                                            b in proptest::collection::vec(prop_oneof![2 => Just(0u32), 5 => 1u32..8], 1..10)) {
+            // Counts cut or padded to sum to h*w, zero-length runs anywhere (which end maskApi.c's
+            // walk early: those pairs must take the walk).
+            let fit = |mut c: Vec<u32>| {
+                let hw = h * w;
+                let mut s = 0;
+                for x in c.iter_mut() {
+                    *x = (*x).min(hw - s);
+                    s += *x;
+                }
+                if s < hw {
+                    c.push(hw - s);
+                }
+                Rle::from_counts(h, w, c).unwrap()
+            };
+            let (a, b) = (fit(a), fit(b));
+            prop_assert_eq!(a.stats().info().bbox, a.to_bbox_reference());
+            prop_assert_eq!(a.stats().info().area, a.area());
+            let v = iou_of(&a, &b, crowd);
+            prop_assert_eq!(v, iou_reference(&a, &a.to_bbox_reference(), &b, &b.to_bbox_reference(), crowd));
         }
 
         #[test]
@@ -639,10 +1127,12 @@ mod tests {
             let (ba, bb) = (a.to_bbox(), b.to_bbox());
             prop_assert_eq!(ba, a.to_bbox_reference());
             prop_assert_eq!(bb, b.to_bbox_reference());
-            let ab = iou(&a, &ba, &b, &bb, false);
-            prop_assert_eq!(ab, iou(&b, &bb, &a, &ba, false));
+            let ab = iou_of(&a, &b, false);
+            prop_assert_eq!(ab, iou_of(&b, &a, false));
             prop_assert_eq!(ab, iou_ref(&a, &b, false));
-            prop_assert_eq!(iou(&a, &ba, &b, &bb, true), iou_ref(&a, &b, true));
+            prop_assert_eq!(ab, iou_reference(&a, &ba, &b, &bb, false));
+            prop_assert_eq!(iou_of(&a, &b, true), iou_ref(&a, &b, true));
+            prop_assert_eq!(iou_of(&a, &b, true), iou_reference(&a, &ba, &b, &bb, true));
             let un = merge(&[a.clone(), b.clone()], false);
             let is = merge(&[a.clone(), b.clone()], true);
             let or: Vec<u8> = m1.iter().zip(&m2).map(|(x, y)| x | y).collect();

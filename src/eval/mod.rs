@@ -216,6 +216,15 @@ fn quirk_notes(gt: &Dataset, res: &Results, p: &Params, setup: &Setup, grouped: 
     notes
 }
 
+/// Per-thread buffers of [`Shapes::fill_ious`].
+#[derive(Default)]
+pub struct ShapeScratch {
+    /// Per-keypoint OKS terms.
+    terms: Vec<f64>,
+    /// A detection's decoded mask.
+    mask: crate::coco::shapes::MaskScratch,
+}
+
 /// What segm and keypoints evaluation compare beyond boxes (see [`crate::coco::shapes`]).
 pub struct Shapes<'a> {
     pub iou_type: IouType,
@@ -228,7 +237,6 @@ pub struct Shapes<'a> {
     /// keypoints with useCats=0: pycocotools' `computeOks` looks up `_gts[img, -1]`, finds
     /// nothing and returns no OKS, so nothing matches.
     no_oks: bool,
-    k: usize,
 }
 
 impl<'a> Shapes<'a> {
@@ -244,7 +252,7 @@ impl<'a> Shapes<'a> {
         } else {
             Vec::new()
         };
-        Shapes { iou_type: p.iou_type, gt: gt_shapes, dt: dt_shapes, gt_kps, vars: keypoints::variances(&p.kpt_sigmas), no_oks: !p.use_cats, k }
+        Shapes { iou_type: p.iou_type, gt: gt_shapes, dt: dt_shapes, gt_kps, vars: keypoints::variances(&p.kpt_sigmas), no_oks: !p.use_cats }
     }
 
     /// keypoints: `ignore = num_keypoints == 0 or iscrowd` (the iscrowd part is the caller's).
@@ -254,23 +262,42 @@ impl<'a> Shapes<'a> {
     }
 
     /// IoU matrix `[dets x gts]` (row-major) of one unit: mask IoU (`rleIou`) or OKS.
-    pub fn fill_ious(&self, gt: &Dataset, dets: &[u32], gts: &[u32], out: &mut Vec<f64>, terms: &mut Vec<f64>) {
+    pub fn fill_ious(&self, gt: &Dataset, dets: &[u32], gts: &[u32], out: &mut Vec<f64>, scratch: &mut ShapeScratch) {
         match self.iou_type {
             IouType::Keypoints => {
-                let kk = 3 * self.k;
                 for &d in dets {
-                    let dk = &self.dt.keypoints[d as usize * kk..(d as usize + 1) * kk];
+                    let dk = self.dt.keypoints.get(d as usize);
                     for &g in gts {
-                        out.push(if self.no_oks { 0.0 } else { keypoints::oks(dk, &self.gt_kps[g as usize], &self.vars, terms) });
+                        out.push(if self.no_oks { 0.0 } else { keypoints::oks(dk, &self.gt_kps[g as usize], &self.vars, &mut scratch.terms) });
                     }
                 }
             }
             _ => {
+                let dm = &self.dt.masks;
                 for &d in dets {
-                    let (dm, db) = (&self.dt.masks[d as usize], &self.dt.mask_boxes[d as usize]);
+                    let d = d as usize;
+                    let di = dm.info(d);
+                    let row = out.len();
+                    // First the pre-check of every pair (it returns only 0 or -1, so NaN marks
+                    // the pairs that need the runs); the detection's mask is decoded once, and
+                    // only if some pair gets past it (most do not).
+                    let (mut need_runs, mut need_counts) = (false, false);
                     for &g in gts {
                         let g = g as usize;
-                        out.push(masks::iou(dm, db, &self.gt.masks[g], &self.gt.mask_boxes[g], gt.annotations[g].iscrowd));
+                        let gi = &self.gt.mask_info[g];
+                        let v = masks::iou_precheck(di, gi, gt.annotations[g].iscrowd);
+                        need_runs |= v.is_none();
+                        need_counts |= v.is_none() && !gi.plain;
+                        out.push(v.unwrap_or(f64::NAN));
+                    }
+                    if need_runs {
+                        let dref = dm.get(d, need_counts, &mut scratch.mask);
+                        for (v, &g) in out[row..].iter_mut().zip(gts) {
+                            if v.is_nan() {
+                                let g = g as usize;
+                                *v = masks::iou_runs(dref, self.gt.mask(g), gt.annotations[g].iscrowd);
+                            }
+                        }
                     }
                 }
             }

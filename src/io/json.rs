@@ -74,6 +74,174 @@ impl Number {
 /// Exact powers of ten for the fast number path.
 const POW10: [f64; 23] = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22];
 
+/// The 8 bytes at `p` as a little-endian word, if there are 8.
+#[inline]
+fn load8(b: &[u8], p: usize) -> Option<u64> {
+    let w: [u8; 8] = b.get(p..p + 8)?.try_into().ok()?;
+    Some(u64::from_le_bytes(w))
+}
+
+/// Whether all 8 bytes of a little-endian word are ASCII digits (fast_float's SWAR test).
+#[inline]
+fn all_digits8(v: u64) -> bool {
+    let a = v.wrapping_add(0x4646_4646_4646_4646);
+    let b = v.wrapping_sub(0x3030_3030_3030_3030);
+    (a | b) & 0x8080_8080_8080_8080 == 0
+}
+
+/// The value of 8 ASCII digits (first digit in the lowest byte), fast_float's SWAR conversion.
+#[inline]
+fn parse_digits8(v: u64) -> u64 {
+    const MASK: u64 = 0x0000_00FF_0000_00FF;
+    const MUL1: u64 = 0x000F_4240_0000_0064;
+    const MUL2: u64 = 0x0000_2710_0000_0001;
+    let v = v - 0x3030_3030_3030_3030;
+    let v = v * 10 + (v >> 8);
+    let v1 = (v & MASK).wrapping_mul(MUL1);
+    let v2 = ((v >> 16) & MASK).wrapping_mul(MUL2);
+    (v1.wrapping_add(v2) >> 32) as u32 as u64
+}
+
+/// Consume a run of ASCII digits at `*p`, accumulating them into `mant` with wrapping
+/// arithmetic (exact while at most 19 digits have been read); returns how many.
+#[inline]
+fn read_digits(b: &[u8], p: &mut usize, mant: &mut u64) -> usize {
+    let start = *p;
+    while let Some(v) = load8(b, *p) {
+        if !all_digits8(v) {
+            break;
+        }
+        *mant = mant.wrapping_mul(100_000_000).wrapping_add(parse_digits8(v));
+        *p += 8;
+    }
+    while let Some(&c) = b.get(*p) {
+        let d = c.wrapping_sub(b'0');
+        if d > 9 {
+            break;
+        }
+        *mant = mant.wrapping_mul(10).wrapping_add(d as u64);
+        *p += 1;
+    }
+    *p - start
+}
+
+/// Skip a run of ASCII digits at `*p`; returns how many.
+#[inline]
+fn skip_digits(b: &[u8], p: &mut usize) -> usize {
+    let start = *p;
+    while let Some(v) = load8(b, *p) {
+        if !all_digits8(v) {
+            break;
+        }
+        *p += 8;
+    }
+    while b.get(*p).is_some_and(|c| c.is_ascii_digit()) {
+        *p += 1;
+    }
+    *p - start
+}
+
+/// Decimal exponents `q` that [`eisel_lemire`] handles: those of its table. In this range its
+/// 128-bit product never needs the slow-path fallback (fast_float's `inside_safe_exponent`).
+const LEMIRE_Q_MIN: i64 = -27;
+const LEMIRE_Q_MAX: i64 = 27;
+
+/// `5^q` as 128 bits `(hi, lo)`, normalised so the top bit is set, truncated for `q >= 0` and
+/// `floor(2^b / 5^-q) + 1` for `q < 0`: the entries of fast_float's `POWER_OF_FIVE_128` table for
+/// `q` in [`LEMIRE_Q_MIN`, `LEMIRE_Q_MAX`], computed at compile time (a test pins some entries).
+const POW5_128: [(u64, u64); (LEMIRE_Q_MAX - LEMIRE_Q_MIN + 1) as usize] = {
+    let mut t = [(0u64, 0u64); (LEMIRE_Q_MAX - LEMIRE_Q_MIN + 1) as usize];
+    let mut q = LEMIRE_Q_MIN;
+    while q <= LEMIRE_Q_MAX {
+        let mut c: u128 = if q < 0 {
+            let p5 = 5u128.pow((-q) as u32);
+            let mut z = 0u32;
+            while (1u128 << z) < p5 {
+                z += 1;
+            }
+            // floor(2^(z+127) / 5^-q) by long division; the quotient lies in [2^127, 2^128).
+            let b = z + 127;
+            let (mut rem, mut quo) = (0u128, 0u128);
+            let mut i = b as i64;
+            while i >= 0 {
+                rem = (rem << 1) | (i == b as i64) as u128;
+                if rem >= p5 {
+                    rem -= p5;
+                    quo |= 1u128 << i;
+                }
+                i -= 1;
+            }
+            quo + 1
+        } else {
+            5u128.pow(q as u32)
+        };
+        while c < (1u128 << 127) {
+            c <<= 1;
+        }
+        t[(q - LEMIRE_Q_MIN) as usize] = ((c >> 64) as u64, c as u64);
+        q += 1;
+    }
+    t
+};
+
+/// The double nearest to `w * 10^q` (ties to even) by the Eisel-Lemire algorithm, as
+/// fast_float and Rust's `core::num::dec2flt::lemire` compute it (ported from there for f64),
+/// for `w > 0` exact (at most 19 digits) and `q` in [`LEMIRE_Q_MIN`, `LEMIRE_Q_MAX`]; `None`
+/// outside that domain or where the general parser must decide.
+fn eisel_lemire(q: i64, w: u64) -> Option<f64> {
+    const MANTISSA_BITS: i32 = 52;
+    const MINIMUM_EXPONENT: i32 = -1023;
+    const INFINITE_POWER: i32 = 0x7FF;
+    // 5^q < 2^64 in exactly this range: only there can a product be an exact tie.
+    const MIN_EXPONENT_ROUND_TO_EVEN: i64 = -4;
+    const MAX_EXPONENT_ROUND_TO_EVEN: i64 = 23;
+    if w == 0 || !(LEMIRE_Q_MIN..=LEMIRE_Q_MAX).contains(&q) {
+        return None;
+    }
+    let lz = w.leading_zeros();
+    let w = w << lz;
+    // w * 5^q to 55 significant bits (mantissa + hidden bit + rounding bit + leading zero).
+    let (hi5, lo5) = POW5_128[(q - LEMIRE_Q_MIN) as usize];
+    let mask = u64::MAX >> (MANTISSA_BITS + 3);
+    let full = |a: u64, b: u64| {
+        let r = a as u128 * b as u128;
+        (r as u64, (r >> 64) as u64)
+    };
+    let (mut lo, mut hi) = full(w, hi5);
+    if hi & mask == mask {
+        let (_, second_hi) = full(w, lo5);
+        lo = lo.wrapping_add(second_hi);
+        if second_hi > lo {
+            hi += 1;
+        }
+    }
+    let upperbit = (hi >> 63) as i32;
+    let shift = upperbit + 64 - MANTISSA_BITS - 3;
+    let mut mantissa = hi >> shift;
+    // floor(log2(10^q)) + 63, as fast_float computes it.
+    let power = ((q as i32).wrapping_mul(152_170 + 65536) >> 16) + 63;
+    let mut power2 = power + upperbit - lz as i32 - MINIMUM_EXPONENT;
+    if power2 <= 0 {
+        // Subnormal: not reachable for q >= -27; leave it to the general parser.
+        return None;
+    }
+    if lo <= 1 && (MIN_EXPONENT_ROUND_TO_EVEN..=MAX_EXPONENT_ROUND_TO_EVEN).contains(&q) && mantissa & 3 == 1 && (mantissa << shift) == hi {
+        // Exactly halfway: round down to even.
+        mantissa &= !1u64;
+    }
+    mantissa += mantissa & 1;
+    mantissa >>= 1;
+    if mantissa >= (2u64 << MANTISSA_BITS) {
+        mantissa = 1u64 << MANTISSA_BITS;
+        power2 += 1;
+    }
+    mantissa &= !(1u64 << MANTISSA_BITS);
+    if power2 >= INFINITE_POWER {
+        return None;
+    }
+    Some(f64::from_bits(mantissa | (power2 as u64) << MANTISSA_BITS))
+}
+
 /// The kind of the next value, for error messages and dispatch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -374,6 +542,34 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// A string made only of bytes that satisfy `allowed` and `\\` escapes (compressed RLE
+    /// text), as its raw span between the quotes, escapes left in, without copying or UTF-8
+    /// checks. `None`, with the position unchanged, for any other string or value: the caller
+    /// reads it with [`Reader::string`], which reports what is wrong with it.
+    #[inline]
+    pub fn plain_string_span(&mut self, allowed: impl Fn(u8) -> bool) -> Option<(usize, usize)> {
+        self.skip_ws();
+        let b = self.buf;
+        if b.get(self.pos) != Some(&b'"') {
+            return None;
+        }
+        let start = self.pos + 1;
+        let mut p = start;
+        while let Some(&c) = b.get(p) {
+            if c == b'"' {
+                self.pos = p + 1;
+                return Some((start, p));
+            } else if c == b'\\' && b.get(p + 1) == Some(&b'\\') {
+                p += 2;
+            } else if allowed(c) && c != b'\\' {
+                p += 1;
+            } else {
+                return None;
+            }
+        }
+        None
+    }
+
     fn hex4(&self, p: usize) -> JResult<u32> {
         let h = self.buf.get(p..p + 4).ok_or_else(|| JsonError::new(p, "truncated \\u escape"))?;
         let s = std::str::from_utf8(h).map_err(|_| JsonError::new(p, "invalid \\u escape"))?;
@@ -396,14 +592,7 @@ impl<'a> Reader<'a> {
         // literal has at most 19 digits (so it fit exactly). Clinger's fast path then applies.
         let mut mant: u64 = 0;
         let int_start = p;
-        while p < b.len() {
-            let d = b[p].wrapping_sub(b'0');
-            if d > 9 {
-                break;
-            }
-            mant = mant.wrapping_mul(10).wrapping_add(d as u64);
-            p += 1;
-        }
+        read_digits(b, &mut p, &mut mant);
         let int_digits = p - int_start;
         if int_digits == 0 {
             match b.get(p) {
@@ -429,16 +618,7 @@ impl<'a> Reader<'a> {
         if b.get(p) == Some(&b'.') {
             is_int = false;
             p += 1;
-            let d0 = p;
-            while p < b.len() {
-                let d = b[p].wrapping_sub(b'0');
-                if d > 9 {
-                    break;
-                }
-                mant = mant.wrapping_mul(10).wrapping_add(d as u64);
-                p += 1;
-            }
-            frac_digits = p - d0;
+            frac_digits = read_digits(b, &mut p, &mut mant);
             if frac_digits == 0 {
                 self.pos = p;
                 return self.err("invalid number: digits expected after '.'");
@@ -475,15 +655,21 @@ impl<'a> Reader<'a> {
             }
         }
         self.pos = p;
-        if int_digits + frac_digits <= 18 {
-            if is_int {
-                let v = mant as i64;
-                return Ok(Number::Int(if neg { -(v as i128) } else { v as i128 }));
-            }
+        if int_digits + frac_digits <= 18 && is_int {
+            let v = mant as i64;
+            return Ok(Number::Int(if neg { -(v as i128) } else { v as i128 }));
+        }
+        if int_digits + frac_digits <= 19 && !is_int {
+            // `mant` holds the digits exactly.
             let e10 = exp - frac_digits as i64;
-            if mant <= (1u64 << 53) && (-22..=22).contains(&e10) {
+            let v = if mant <= (1u64 << 53) && (-22..=22).contains(&e10) {
+                // Clinger's fast path: both operands exact, one correctly rounded operation.
                 let m = mant as f64;
-                let v = if e10 < 0 { m / POW10[(-e10) as usize] } else { m * POW10[e10 as usize] };
+                Some(if e10 < 0 { m / POW10[(-e10) as usize] } else { m * POW10[e10 as usize] })
+            } else {
+                eisel_lemire(e10, mant)
+            };
+            if let Some(v) = v {
                 return Ok(Number::Float(if neg { -v } else { v }));
             }
         }
@@ -582,35 +768,36 @@ impl<'a> Reader<'a> {
     }
 
     /// Skip a number, checking its grammar but not computing it. Python's json accepts `NaN`,
-    /// `Infinity` and `-Infinity`; in a value nobody reads, so do we.
-    fn skip_number(&mut self) -> JResult<()> {
+    /// `Infinity` and `-Infinity`; in a value nobody reads, so do we. Anything else that is not
+    /// a number is "expected a number".
+    pub fn skip_number(&mut self) -> JResult<()> {
+        self.skip_ws();
         let b = self.buf;
         let mut p = self.pos;
         if b.get(p) == Some(&b'-') {
             p += 1;
         }
-        for lit in [&b"NaN"[..], &b"Infinity"[..]] {
-            if b[p..].starts_with(lit) {
-                self.pos = p + lit.len();
-                return Ok(());
+        if matches!(b.get(p), Some(b'N' | b'I')) {
+            for lit in [&b"NaN"[..], &b"Infinity"[..]] {
+                if b[p..].starts_with(lit) {
+                    self.pos = p + lit.len();
+                    return Ok(());
+                }
             }
         }
-        let digits = |p: &mut usize| {
-            let s = *p;
-            while *p < b.len() && b[*p].is_ascii_digit() {
-                *p += 1;
-            }
-            *p - s
-        };
+        if p == self.pos && !matches!(b.get(p), Some(b'0'..=b'9' | b'N' | b'I')) {
+            let k = self.peek_kind().map(|k| k.name()).unwrap_or("something else");
+            return self.err(format!("expected a number, found {}", k));
+        }
         let int_start = p;
-        let n = digits(&mut p);
+        let n = skip_digits(b, &mut p);
         if n == 0 || (n > 1 && b[int_start] == b'0') {
             self.pos = int_start;
             return self.err(if n == 0 { "invalid number" } else { "invalid number: leading zero" });
         }
         if b.get(p) == Some(&b'.') {
             p += 1;
-            if digits(&mut p) == 0 {
+            if skip_digits(b, &mut p) == 0 {
                 self.pos = p;
                 return self.err("invalid number: digits expected after '.'");
             }
@@ -620,7 +807,7 @@ impl<'a> Reader<'a> {
             if matches!(b.get(p), Some(b'+' | b'-')) {
                 p += 1;
             }
-            if digits(&mut p) == 0 {
+            if skip_digits(b, &mut p) == 0 {
                 self.pos = p;
                 return self.err("invalid number: digits expected in exponent");
             }
@@ -760,6 +947,26 @@ where
     T: Send,
     F: Fn(&mut Reader<'a>) -> JResult<T> + Sync,
 {
+    let (chunks, end) = parse_array_par_with(buf, open, limit, |r: &mut Reader<'a>, _: &mut ()| parse(r))?;
+    let total: usize = chunks.iter().map(|(v, _)| v.len()).sum();
+    let mut chunks = chunks.into_iter();
+    let mut all: Vec<T> = chunks.next().map(|(v, _)| v).unwrap_or_default();
+    all.reserve(total - all.len());
+    for (items, ()) in chunks {
+        all.extend(items);
+    }
+    Ok((all, end))
+}
+
+/// [`parse_array_par`] for parsers that write into a per-chunk state `S` (an arena for the
+/// elements' variable-length parts, say) instead of allocating per element. Returns the used
+/// chunks in order, each with its elements and its state, without concatenating them.
+pub fn parse_array_par_with<'a, T, S, F>(buf: &'a [u8], open: usize, limit: usize, parse: F) -> JResult<(Vec<(Vec<T>, S)>, usize)>
+where
+    T: Send,
+    S: Default + Send,
+    F: Fn(&mut Reader<'a>, &mut S) -> JResult<T> + Sync,
+{
     const MIN_CHUNK: usize = 1 << 19;
     let mut r = Reader::at(buf, open);
     r.begin_array()?;
@@ -783,22 +990,24 @@ where
         }
     }
 
-    let parse_chunk = |ci: usize| -> (Vec<T>, JResult<ChunkEnd>) {
+    type Chunk<T, S> = (Vec<T>, S, JResult<ChunkEnd>);
+    let parse_chunk = |ci: usize| -> Chunk<T, S> {
         let mut out = Vec::new();
+        let mut state = S::default();
         let mut r = Reader::at(buf, starts[ci]);
         let mut next = ci + 1;
         // Chunk 0 may start with an empty array.
         if ci == 0 {
             r.skip_ws();
             if buf.get(r.pos()) == Some(&b']') {
-                return (out, Ok(ChunkEnd::ArrayEnd(r.pos() + 1)));
+                return (out, state, Ok(ChunkEnd::ArrayEnd(r.pos() + 1)));
             }
         }
         loop {
             let idx = out.len();
-            match parse(&mut r) {
+            match parse(&mut r, &mut state) {
                 Ok(v) => out.push(v),
-                Err(e) => return (out, Err(e.in_index(idx))),
+                Err(e) => return (out, state, Err(e.in_index(idx))),
             }
             r.skip_ws();
             match buf.get(r.pos()) {
@@ -806,37 +1015,37 @@ where
                     r.pos += 1;
                     r.skip_ws();
                     if buf.get(r.pos()) == Some(&b']') {
-                        return (out, Err(JsonError::new(r.pos(), "trailing comma before ']'")));
+                        return (out, state, Err(JsonError::new(r.pos(), "trailing comma before ']'")));
                     }
                 }
-                Some(b']') => return (out, Ok(ChunkEnd::ArrayEnd(r.pos() + 1))),
+                Some(b']') => return (out, state, Ok(ChunkEnd::ArrayEnd(r.pos() + 1))),
                 Some(_) => {
                     let e = r.unexpected::<()>("',' or ']' after an element").unwrap_err();
-                    return (out, Err(e));
+                    return (out, state, Err(e));
                 }
-                None => return (out, Err(JsonError::new(r.pos(), "unexpected end of file: the array is not closed"))),
+                None => return (out, state, Err(JsonError::new(r.pos(), "unexpected end of file: the array is not closed"))),
             }
             while next < starts.len() && r.pos() > starts[next] {
                 next += 1;
             }
             if next < starts.len() && r.pos() == starts[next] {
-                return (out, Ok(ChunkEnd::Seam(next)));
+                return (out, state, Ok(ChunkEnd::Seam(next)));
             }
         }
     };
 
-    let results: Vec<(Vec<T>, JResult<ChunkEnd>)> = if starts.len() == 1 {
+    let results: Vec<Chunk<T, S>> = if starts.len() == 1 {
         vec![parse_chunk(0)]
     } else {
         (0..starts.len()).into_par_iter().map(parse_chunk).collect()
     };
 
-    let mut all: Vec<T> = Vec::new();
-    let mut results: Vec<Option<(Vec<T>, JResult<ChunkEnd>)>> = results.into_iter().map(Some).collect();
+    let mut used: Vec<(Vec<T>, S)> = Vec::new();
+    let mut base = 0;
+    let mut results: Vec<Option<Chunk<T, S>>> = results.into_iter().map(Some).collect();
     let mut ci = 0;
     loop {
-        let (items, end) = results[ci].take().expect("each chunk is visited once");
-        let base = all.len();
+        let (items, state, end) = results[ci].take().expect("each chunk is visited once");
         match end {
             Err(mut e) => {
                 // Re-base the local element index of the path onto the global one.
@@ -850,28 +1059,16 @@ where
                 return Err(e);
             }
             Ok(ChunkEnd::ArrayEnd(p)) => {
-                if all.is_empty() {
-                    all = items;
-                } else {
-                    all.extend(items);
-                }
-                return Ok((all, p));
+                used.push((items, state));
+                return Ok((used, p));
             }
             Ok(ChunkEnd::Seam(j)) => {
-                if all.is_empty() {
-                    all = items;
-                    all.reserve(items_hint(&results, j));
-                } else {
-                    all.extend(items);
-                }
+                base += items.len();
+                used.push((items, state));
                 ci = j;
             }
         }
     }
-}
-
-fn items_hint<T>(results: &[Option<(Vec<T>, JResult<ChunkEnd>)>], from: usize) -> usize {
-    results[from..].iter().map(|r| r.as_ref().map(|(v, _)| v.len()).unwrap_or(0)).sum()
 }
 
 /// First position at or after `from` (and before `limit`) that looks like an object element
@@ -913,6 +1110,70 @@ mod tests {
         let mut r = Reader::new(b"01");
         assert_eq!(r.number().unwrap(), Number::Int(0)); // then "1" is trailing garbage
         assert!(r.expect_end().is_err());
+    }
+
+    #[test]
+    fn pow5_table_matches_fast_float() {
+        // Entries of fast_float's POWER_OF_FIVE_128 (fast-float2 0.2.4, src/table.rs).
+        for (q, hi, lo) in [
+            (-27, 0x9e74d1b791e07e48u64, 0x775ea264cf55347eu64),
+            (-20, 0xbce5086492111aea, 0x88f4bb1ca6bcf585),
+            (-1, 0xcccccccccccccccc, 0xcccccccccccccccd),
+            (0, 0x8000000000000000, 0x0),
+            (1, 0xa000000000000000, 0x0),
+            (27, 0xcecb8f27f4200f3a, 0x0),
+        ] {
+            assert_eq!(POW5_128[(q - LEMIRE_Q_MIN) as usize], (hi, lo), "5^{}", q);
+        }
+    }
+
+    /// Parse `text` as a JSON number with our reader and with Rust's (correctly rounded) parser.
+    fn both(text: &str) -> (f64, f64) {
+        let mut r = Reader::new(text.as_bytes());
+        let ours = r.f64().unwrap();
+        assert_eq!(r.pos(), text.len(), "{}", text);
+        (ours, text.parse::<f64>().unwrap())
+    }
+
+    #[test]
+    fn long_numbers_round_like_rust_and_python() {
+        for t in [
+            "459.1171658925659", "52.404669362504585", "0.09483076347685593", "0.9677999949201714", "9007199254740993.0",
+            "1.7976931348623157e308", "2.2250738585072014e-308", "4.9e-324", "0.1e-26", "123456789012345678.9", "9999999999999999999e-27",
+            "1e27", "9999999999999999999e27", "1.0000000000000002", "0.30000000000000004", "-0.0", "-7.000000000000001e-5",
+            // Exact ties between two doubles (round half to even), in and near the tie range.
+            "9007199254740993e0", "9007199254740995e0", "9.007199254740993e15", "90071992547409930e-1", "4503599627370497.5",
+        ] {
+            let (a, b) = both(t);
+            assert_eq!(a.to_bits(), b.to_bits(), "{}", t);
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(20000))]
+        #[test]
+        fn numbers_with_up_to_19_digits_round_like_rust(m in 0u64..10_000_000_000_000_000_000, point in 0usize..21, e in -40i32..40, exp in proptest::bool::ANY, neg in proptest::bool::ANY) {
+            let digits = m.to_string();
+            let p = point.min(digits.len());
+            let mut t = String::new();
+            if neg {
+                t.push('-');
+            }
+            if p == 0 {
+                t.push('0');
+            } else {
+                t.push_str(&digits[..p]);
+            }
+            if p < digits.len() || !exp {
+                t.push('.');
+                t.push_str(if p < digits.len() { &digits[p..] } else { "0" });
+            }
+            if exp {
+                t.push_str(&format!("e{}", e));
+            }
+            let (a, b) = both(&t);
+            proptest::prop_assert_eq!(a.to_bits(), b.to_bits(), "{}", t);
+        }
     }
 
     #[test]
