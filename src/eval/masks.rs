@@ -830,32 +830,7 @@ pub fn from_polygon_reference(xy: &[f64], h: u32, w: u32) -> Rle {
         a.push(xi.wrapping_mul(h as i32).wrapping_add(yi) as u32);
     }
     // RLE from the boundary points.
-    a.push(h.wrapping_mul(w));
-    a.sort_unstable();
-    let mut prev = 0u32;
-    for e in a.iter_mut() {
-        let t = *e;
-        *e = e.wrapping_sub(prev);
-        prev = t;
-    }
-    let mut b: Vec<u32> = Vec::with_capacity(a.len());
-    let mut j = 0;
-    b.push(a[j]);
-    j += 1;
-    while j < a.len() {
-        if a[j] > 0 {
-            b.push(a[j]);
-            j += 1;
-        } else {
-            j += 1;
-            if j < a.len() {
-                let last = b.len() - 1;
-                b[last] = b[last].wrapping_add(a[j]);
-                j += 1;
-            }
-        }
-    }
-    Rle { h, w, counts: b }
+    boundary_to_rle(a, h, w)
 }
 
 /// `rleMerge`: union (or intersection) of masks of one size; an empty mask for no input and

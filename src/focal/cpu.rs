@@ -171,7 +171,7 @@ fn sum8(v: &[f64]) -> f64 {
 #[inline(always)]
 fn kernel_generic(x: &[f32], k: &Kernel, out: &mut Chunk) {
     let (gs, beta) = (k.gs, k.beta);
-    // (e, log1p(e), 1 - p_t, FL*) of a negative element.
+    // (log1p(e), 1 - p_t, FL*) of a negative element.
     macro_rules! with_fls {
         ($pow:expr) => {
             match k.fls_gamma2 {
@@ -198,10 +198,10 @@ fn kernel_generic(x: &[f32], k: &Kernel, out: &mut Chunk) {
     }
 }
 
-/// (e, log1p(e), 1 - p_t, FL*) of a negative element (a trait, not a closure, so that it is
+/// (log1p(e), 1 - p_t, FL*) of a negative element, e = exp(-|x|) (a trait, not a closure, so that it is
 /// always inlined into the vector loop).
 trait NegativeParts {
-    fn parts(&self, x: f64) -> (f64, f64, f64, f64);
+    fn parts(&self, x: f64) -> (f64, f64, f64);
 }
 
 /// Any γ*, β.
@@ -212,9 +212,9 @@ struct GenericParts {
 
 impl NegativeParts for GenericParts {
     #[inline(always)]
-    fn parts(&self, x: f64) -> (f64, f64, f64, f64) {
+    fn parts(&self, x: f64) -> (f64, f64, f64) {
         let lg = Logit::new(x);
-        (lg.e, lg.l, lg.one_minus_pt(false), math::fl_star(x, false, self.gs, self.beta))
+        (lg.l, lg.one_minus_pt(false), math::fl_star(x, false, self.gs, self.beta))
     }
 }
 
@@ -226,7 +226,7 @@ struct Gamma2Parts {
 
 impl NegativeParts for Gamma2Parts {
     #[inline(always)]
-    fn parts(&self, x: f64) -> (f64, f64, f64, f64) {
+    fn parts(&self, x: f64) -> (f64, f64, f64) {
         math::negative_parts_gamma2(x, self.beta, self.c)
     }
 }
@@ -239,7 +239,7 @@ fn kernel_loop<const KEEP_PARTS: bool>(x: &[f32], out: &mut Chunk, pow: impl Fn(
     for i in 0..n {
         bin[i] = (key(x[i], false) >> 16) as u16;
         let xf = x[i] as f64;
-        let (_e, l, q, fls) = parts.parts(xf);
+        let (l, q, fls) = parts.parts(xf);
         // As Logit::ce / log_one_minus_pt for y = 0 (x_t = -x).
         let ce = xf.max(0.0) + l;
         let lq = -((-xf).max(0.0) + l);

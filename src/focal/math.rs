@@ -195,27 +195,15 @@ pub fn fl_star(x: f64, positive: bool, gamma_star: f64, beta: f64) -> f64 {
     (-(xt + beta / gamma_star)).max(0.0) + log1p_unit(exp(-z.abs())) / gamma_star
 }
 
-/// FL* of a negative element (x_t = -x) when γ* = 2 and 0 ≤ β ≤ 50, reusing `e = exp(-|x|)`:
-/// exp(-|2 x_t + β|) is e²·e^-β (x ≤ 0), e²·e^β (x > β/2) or e^-β / e² (0 < x ≤ β/2, where
-/// e² ≥ e^-β), so the element needs no second `exp`. `c = (e^-β, e^β)`.
-#[inline(always)]
-pub fn fl_star_neg_gamma2(x: f64, e: f64, beta: f64, c: (f64, f64)) -> f64 {
-    let e2 = e * e;
-    // Selects, not branches, so that loops over it vectorise.
-    let grow = if x <= 0.0 { c.0 } else { c.1 };
-    let up = e2 * grow;
-    let down = c.0 / e2;
-    let u = if x <= 0.0 || 2.0 * x > beta { up } else { down };
-    (x - 0.5 * beta).max(0.0) + 0.5 * log1p_unit(u)
-}
-
 /// The CPU kernel's negative element (y = 0, x_t = -x) for γ* = 2, 0 ≤ β ≤ 50, in one go:
-/// `(e, log1p(e), 1 - p_t, FL*)` with two divisions instead of four. The reciprocals of 1 + e,
+/// `(log1p(e), 1 - p_t, FL*)` with e = exp(-|x|), one `exp` and two divisions instead of two
+/// and four. FL* needs exp(-|2 x_t + β|), which is e²·e^-β (x ≤ 0), e²·e^β (x > β/2) or
+/// e^-β / e² (0 < x ≤ β/2, where e² ≥ e^-β); `c = (e^-β, e^β)`. The reciprocals of 1 + e,
 /// of log1p's denominator and of e² (for FL*'s e^-β / e²) come from one division of their
 /// product; e² is floored at 1e-300, which only changes lanes where that reciprocal is unused.
 /// Agrees with [`Logit`] + [`fl_star`] to a few ulps.
 #[inline(always)]
-pub fn negative_parts_gamma2(x: f64, beta: f64, c: (f64, f64)) -> (f64, f64, f64, f64) {
+pub fn negative_parts_gamma2(x: f64, beta: f64, c: (f64, f64)) -> (f64, f64, f64) {
     const SQRT2_M1: f64 = std::f64::consts::SQRT_2 - 1.0;
     let e = exp(-x.abs());
     let a = 1.0 + e;
@@ -232,7 +220,7 @@ pub fn negative_parts_gamma2(x: f64, beta: f64, c: (f64, f64)) -> (f64, f64, f64
     let grow = if x <= 0.0 { c.0 } else { c.1 };
     let u = if x <= 0.0 || 2.0 * x > beta { e2 * grow } else { c.0 * inv_d };
     let fls = (x - 0.5 * beta).max(0.0) + 0.5 * log1p_unit(u);
-    (e, l, q, fls)
+    (l, q, fls)
 }
 
 /// All losses of one element, unweighted by α (α is applied to the sums, per side).
@@ -325,29 +313,13 @@ mod tests {
     }
 
     #[test]
-    fn fl_star_gamma2_shortcut_matches() {
-        for beta in [0.0, 1.0, 3.5, 50.0] {
-            let c = ((-beta as f64).exp(), (beta as f64).exp());
-            let mut x: f64 = -800.0;
-            while x < 800.0 {
-                let e = exp(-x.abs());
-                let want = fl_star(x, false, 2.0, beta);
-                let got = fl_star_neg_gamma2(x, e, beta, c);
-                assert!(rel(got, want) < 1e-13 || (want - got).abs() < 1e-300, "x={x} beta={beta}: {got} vs {want}");
-                x += if x.abs() < 30.0 { 0.0173 } else { 1.37 };
-            }
-        }
-    }
-
-    #[test]
     fn fused_negative_parts_match() {
         for beta in [0.0, 1.0, 3.5, 50.0] {
             let c = ((-beta as f64).exp(), (beta as f64).exp());
             let mut x: f64 = -800.0;
             while x < 800.0 {
                 let lg = Logit::new(x);
-                let (e, l, q, fls) = negative_parts_gamma2(x, beta, c);
-                assert_eq!(e, lg.e);
+                let (l, q, fls) = negative_parts_gamma2(x, beta, c);
                 assert!(rel(l, lg.l) < 1e-15 || (l - lg.l).abs() < 1e-300, "x={x}: l {l} vs {}", lg.l);
                 assert!(rel(q, lg.one_minus_pt(false)) < 1e-15 || (q - lg.one_minus_pt(false)).abs() < 1e-300, "x={x}: q {q} vs {}", lg.one_minus_pt(false));
                 let want = fl_star(x, false, 2.0, beta);

@@ -74,18 +74,17 @@ impl F32Buf {
     }
 }
 
-/// Map `n` native-order float32 values at byte `offset` of `path`, when that is possible without
+/// Map `n` native-order float32 values at byte `offset` of `file`, when that is possible without
 /// a copy (file large enough to be worth it, data 4-byte aligned in the map).
-fn try_map_f32(path: &Path, offset: usize, n: usize) -> Option<F32Buf> {
+fn try_map_f32(file: &std::fs::File, offset: usize, n: usize) -> Option<F32Buf> {
     const MAP_ABOVE: usize = 1 << 20;
     if 4 * n < MAP_ABOVE || cfg!(target_endian = "big") {
         return None;
     }
-    let file = std::fs::File::open(path).ok()?;
     // SAFETY: the map is read-only and lives as long as the logits; as with any mmap reader, a
     // file truncated by another process during the run could fault. Inputs are not expected to
     // change while they are read.
-    let map = unsafe { memmap2::MmapOptions::new().populate().map(&file) }.ok()?;
+    let map = unsafe { memmap2::MmapOptions::new().populate().map(file) }.ok()?;
     let bytes = map.get(offset..offset.checked_add(4 * n)?)?;
     bytemuck::try_cast_slice::<u8, f32>(bytes).ok()?;
     Some(F32Buf::Mapped { map, offset, len: n })
@@ -247,23 +246,22 @@ fn data_len(path: &Path, h: &Header, elem: usize, available: u64) -> Result<usiz
     Ok(n)
 }
 
-/// Open `path` and parse its header; returns the reader positioned at the data and the number
-/// of data bytes the file holds.
-fn open(path: &Path) -> Result<(Header, std::io::BufReader<std::fs::File>, u64)> {
+/// Open `path` and parse its header; returns the reader positioned at the data, the number of
+/// data bytes the file holds and the data's byte offset.
+fn open(path: &Path) -> Result<(Header, std::io::BufReader<std::fs::File>, u64, usize)> {
     let f = std::fs::File::open(path).map_err(|e| Error::io(path, "open", &e))?;
     let total = f.metadata().map_err(|e| Error::io(path, "read", &e))?.len();
     let mut r = std::io::BufReader::with_capacity(1 << 16, f);
     let (h, off) = read_header(path, &mut r)?;
-    Ok((h, r, total.saturating_sub(off as u64)))
+    Ok((h, r, total.saturating_sub(off as u64), off))
 }
 
 /// Read a float32/float16 array (logits).
 pub fn read_float(path: &Path) -> Result<FloatArray> {
-    let (h, mut r, avail) = open(path)?;
+    let (h, mut r, avail, offset) = open(path)?;
     if h.dtype == Some(DType::F32) && !h.big_endian {
         let n = data_len(path, &h, 4, avail)?;
-        let total = std::fs::metadata(path).map_err(|e| Error::io(path, "read", &e))?.len();
-        if let Some(buf) = try_map_f32(path, (total - avail) as usize, n) {
+        if let Some(buf) = try_map_f32(r.get_ref(), offset, n) {
             return Ok(FloatArray { shape: h.shape.clone(), fortran_order: h.fortran_order, data: FloatData::F32(buf) });
         }
     }
@@ -305,7 +303,7 @@ pub fn read_float_from(path: &Path, h: &Header, r: &mut impl Read, avail: u64) -
 
 /// Read an integer array of any width (targets), widened to i64.
 pub fn read_int(path: &Path) -> Result<IntArray> {
-    let (h, mut r, avail) = open(path)?;
+    let (h, mut r, avail, _) = open(path)?;
     read_int_from(path, &h, &mut r, avail)
 }
 
