@@ -378,7 +378,11 @@ fn parse_gt_keypoints(r: &mut Reader<'_>, k: usize) -> JResult<Vec<f64>> {
 /// A detection's `[x, y, v] * k`, appending `[x, y] * k` to `out`: the third number of each
 /// triple is only checked for grammar, as pycocotools never reads a detection's visibility.
 fn parse_det_keypoints(r: &mut Reader<'_>, k: usize, out: &mut Vec<f64>) -> JResult<()> {
+    r.skip_ws();
     let pos = r.pos();
+    if let Some(n) = r.fast_number_array(|i| i % 3 != 2, out) {
+        return check_keypoint_count(pos, n, k);
+    }
     r.begin_array()?;
     let mut first = true;
     let mut n = 0;

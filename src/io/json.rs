@@ -102,6 +102,109 @@ fn parse_digits8(v: u64) -> u64 {
     (v1.wrapping_add(v2) >> 32) as u32 as u64
 }
 
+/// `'0'` in every byte.
+const ZEROS8: u64 = 0x3030_3030_3030_3030;
+
+/// `10^n` for the digit counts of one 8-byte word.
+const POW10_U64: [u64; 9] = [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000];
+
+/// How many ASCII digits a little-endian word starts with (0..=8). The SWAR test of
+/// [`all_digits8`] flags every byte that is not a digit; a carry or borrow can only corrupt the
+/// flags of bytes after the first flagged one, which are not looked at.
+#[inline(always)]
+fn digit_run8(w: u64) -> usize {
+    let a = w.wrapping_add(0x4646_4646_4646_4646);
+    let b = w.wrapping_sub(ZEROS8);
+    ((a | b) & 0x8080_8080_8080_8080).trailing_zeros() as usize / 8
+}
+
+/// The value of the first `n` (0..=8) digit bytes of a little-endian word: they are moved to the
+/// top and the bytes below are filled with `'0'`, which [`parse_digits8`] reads as leading zeros.
+#[inline(always)]
+fn digits_value(w: u64, n: usize) -> u64 {
+    debug_assert!(n <= 8);
+    let s = 64 - 8 * n as u32;
+    let top = w.checked_shl(s).unwrap_or(0);
+    let fill = ZEROS8 & 1u64.checked_shl(s).unwrap_or(0).wrapping_sub(1);
+    parse_digits8(top | fill)
+}
+
+/// Start of a number of the common shape: `-?` then 1 to 7 integer digits without a leading
+/// zero. Gives (negative, position after the integer digits, their count, their value).
+#[inline(always)]
+fn fast_int_part(b: &[u8], start: usize) -> Option<(bool, usize, usize, u64)> {
+    let neg = *b.get(start)? == b'-';
+    let p = start + neg as usize;
+    let w = load8(b, p)?;
+    let n = digit_run8(w);
+    if n == 0 || n == 8 || (n > 1 && w as u8 == b'0') {
+        return None;
+    }
+    Some((neg, p + n, n, digits_value(w, n)))
+}
+
+/// The digits after a decimal point at `p`, accumulated onto `mant`: (end, count, mantissa),
+/// the mantissa exact when `int_digits + count <= 19`. Up to 16 digits take no data-dependent
+/// branch (the second word only counts when the first is all digits); `None` for more than 23
+/// or too close to the end of the buffer.
+#[inline(always)]
+fn fast_frac_part(b: &[u8], p: usize, mant: u64) -> Option<(usize, usize, u64)> {
+    let w1 = load8(b, p)?;
+    let w2 = load8(b, p + 8)?;
+    let n1 = digit_run8(w1);
+    let n2 = if n1 == 8 { digit_run8(w2) } else { 0 };
+    let mut mant = mant.wrapping_mul(POW10_U64[n1]).wrapping_add(digits_value(w1, n1));
+    mant = mant.wrapping_mul(POW10_U64[n2]).wrapping_add(digits_value(w2, n2));
+    let mut n = n1 + n2;
+    if n == 16 {
+        let w3 = load8(b, p + 16)?;
+        let n3 = digit_run8(w3);
+        if n3 == 8 {
+            return None;
+        }
+        mant = mant.wrapping_mul(POW10_U64[n3]).wrapping_add(digits_value(w3, n3));
+        n += n3;
+    }
+    Some((p + n, n, mant))
+}
+
+/// The common shape of a number, `-?int(.frac)?` with at most 7 integer digits, at most 19
+/// digits in all and no exponent, parsed with word operations and few branches instead of a
+/// loop per digit. Gives the value and the end position, exactly as [`Reader::number`] then
+/// [`Number::as_f64`] would (both are correctly rounded); `None` leaves everything else, and
+/// every error, to them.
+#[inline(always)]
+fn fast_f64(b: &[u8], start: usize) -> Option<(f64, usize)> {
+    let (neg, p, int_digits, int) = fast_int_part(b, start)?;
+    // The word held a non-digit at `p`, so `b[p]` exists.
+    if b[p] != b'.' {
+        if b[p] | 0x20 == b'e' {
+            return None;
+        }
+        let v = int as i64;
+        return Some((if neg { -v } else { v } as f64, p));
+    }
+    let (end, frac, mant) = fast_frac_part(b, p + 1, int)?;
+    if frac == 0 || int_digits + frac > 19 || b[end] | 0x20 == b'e' {
+        return None;
+    }
+    // Eisel-Lemire is correctly rounded wherever it answers, like Clinger's fast path.
+    let v = if mant == 0 { 0.0 } else { eisel_lemire(-(frac as i64), mant)? };
+    Some((if neg { -v } else { v }, end))
+}
+
+/// Where a number of [`fast_f64`]'s shape ends (any number of fraction digits up to 23),
+/// without its value; `None` as there.
+#[inline(always)]
+fn fast_number_end(b: &[u8], start: usize) -> Option<usize> {
+    let (_, p, _, _) = fast_int_part(b, start)?;
+    if b[p] != b'.' {
+        return (b[p] | 0x20 != b'e').then_some(p);
+    }
+    let (end, frac, _) = fast_frac_part(b, p + 1, 0)?;
+    (frac > 0 && b[end] | 0x20 != b'e').then_some(end)
+}
+
 /// Consume a run of ASCII digits at `*p`, accumulating them into `mant` with wrapping
 /// arithmetic (exact while at most 19 digits have been read); returns how many.
 #[inline]
@@ -188,6 +291,7 @@ const POW5_128: [(u64, u64); (LEMIRE_Q_MAX - LEMIRE_Q_MIN + 1) as usize] = {
 /// fast_float and Rust's `core::num::dec2flt::lemire` compute it (ported from there for f64),
 /// for `w > 0` exact (at most 19 digits) and `q` in [`LEMIRE_Q_MIN`, `LEMIRE_Q_MAX`]; `None`
 /// outside that domain or where the general parser must decide.
+#[inline]
 fn eisel_lemire(q: i64, w: u64) -> Option<f64> {
     const MANTISSA_BITS: i32 = 52;
     const MINIMUM_EXPONENT: i32 = -1023;
@@ -691,6 +795,11 @@ impl<'a> Reader<'a> {
     /// A finite number as f64.
     #[inline]
     pub fn f64(&mut self) -> JResult<f64> {
+        self.skip_ws();
+        if let Some((v, p)) = fast_f64(self.buf, self.pos) {
+            self.pos = p;
+            return Ok(v);
+        }
         Ok(self.number()?.as_f64())
     }
 
@@ -772,6 +881,10 @@ impl<'a> Reader<'a> {
     /// a number is "expected a number".
     pub fn skip_number(&mut self) -> JResult<()> {
         self.skip_ws();
+        if let Some(p) = fast_number_end(self.buf, self.pos) {
+            self.pos = p;
+            return Ok(());
+        }
         let b = self.buf;
         let mut p = self.pos;
         if b.get(p) == Some(&b'-') {
@@ -826,6 +939,63 @@ impl<'a> Reader<'a> {
             out.push(self.f64().map_err(|e| e.in_index(i))?);
         }
         Ok(())
+    }
+
+    /// `[n0, n1, ...]` on the fast number path only: appends to `out` the numbers at the
+    /// indices where `keep(i)` holds (the others are only checked), and gives how many there
+    /// were. Returns `None`, with `out` and the position as they were, at the first thing the
+    /// fast path does not handle (an exponent, a long integer, a syntax error, ...): the caller
+    /// then parses the array with the general methods, which also report every error.
+    #[inline]
+    pub fn fast_number_array(&mut self, keep: impl Fn(usize) -> bool, out: &mut Vec<f64>) -> Option<usize> {
+        #[inline(always)]
+        fn ws(b: &[u8], mut p: usize) -> usize {
+            while b.get(p).is_some_and(|&c| is_ws(c)) {
+                p += 1;
+            }
+            p
+        }
+        let b = self.buf;
+        let len0 = out.len();
+        let mut p = ws(b, self.pos);
+        let fail = |out: &mut Vec<f64>| {
+            out.truncate(len0);
+            None
+        };
+        if b.get(p) != Some(&b'[') {
+            return fail(out);
+        }
+        p = ws(b, p + 1);
+        let mut n = 0;
+        if b.get(p) == Some(&b']') {
+            self.pos = p + 1;
+            return Some(0);
+        }
+        loop {
+            if keep(n) {
+                let Some((v, q)) = fast_f64(b, p) else { return fail(out) };
+                out.push(v);
+                p = q;
+            } else {
+                let Some(q) = fast_number_end(b, p) else { return fail(out) };
+                p = q;
+            }
+            n += 1;
+            // The common separator ", " first.
+            if b.get(p) == Some(&b',') && b.get(p + 1) == Some(&b' ') {
+                p += 2;
+                continue;
+            }
+            p = ws(b, p);
+            match b.get(p) {
+                Some(b',') => p = ws(b, p + 1),
+                Some(b']') => {
+                    self.pos = p + 1;
+                    return Some(n);
+                }
+                _ => return fail(out),
+            }
+        }
     }
 
     /// Parse exactly 4 finite numbers `[a, b, c, d]`.
@@ -1128,11 +1298,66 @@ mod tests {
     }
 
     /// Parse `text` as a JSON number with our reader and with Rust's (correctly rounded) parser.
+    /// Our value of `text` and Rust's. Each number is read both at the very end of the buffer
+    /// (the general parser) and followed by more text (the fast path where its shape allows);
+    /// the two must agree bit for bit, and the fast number array and skip must agree too.
     fn both(text: &str) -> (f64, f64) {
         let mut r = Reader::new(text.as_bytes());
         let ours = r.f64().unwrap();
         assert_eq!(r.pos(), text.len(), "{}", text);
+        for tail in [", 1234567890123456789012345", "]                        ", " ,\n", "}"] {
+            let padded = format!("{}{}", text, tail);
+            let mut r = Reader::new(padded.as_bytes());
+            assert_eq!(r.f64().unwrap().to_bits(), ours.to_bits(), "{:?}", padded);
+            assert_eq!(r.pos(), text.len(), "{:?}", padded);
+            let mut r = Reader::new(padded.as_bytes());
+            r.skip_number().unwrap();
+            assert_eq!(r.pos(), text.len(), "{:?}", padded);
+        }
+        let arr = format!("[{}, {},{} ]   ", text, text, text);
+        let mut out = vec![];
+        if let Some(n) = Reader::new(arr.as_bytes()).fast_number_array(|i| i != 1, &mut out) {
+            assert_eq!(n, 3);
+            assert_eq!(out.len(), 2);
+            assert!(out.iter().all(|v| v.to_bits() == ours.to_bits()), "{:?}", arr);
+        } else {
+            assert!(out.is_empty());
+        }
         (ours, text.parse::<f64>().unwrap())
+    }
+
+    #[test]
+    fn fast_number_array_leaves_odd_arrays_to_the_general_path() {
+        for (text, want) in [
+            ("[]  ", Some(vec![])),
+            ("[ 1 , 2.5,\n-3 ]          ", Some(vec![1.0, 2.5, -3.0])),
+            ("[1e3, 2]          ", None),
+            ("[1, 2,]           ", None),
+            ("[1 2]             ", None),
+            ("[01, 2]           ", None),
+            ("[1., 2]           ", None),
+            ("[-, 2]            ", None),
+            ("[12345678, 2]     ", None),
+            ("[NaN, 2]          ", None),
+            ("[1, 2               ", None),
+            ("[0.000000000000000000000001, 2] ", None),
+            ("[1, 2]", None), // too close to the end for the word loads
+        ] {
+            let mut out = vec![7.0];
+            let mut r = Reader::new(text.as_bytes());
+            let got = r.fast_number_array(|_| true, &mut out);
+            match want {
+                Some(w) => {
+                    assert_eq!(got, Some(w.len()), "{}", text);
+                    assert_eq!(&out[1..], &w[..], "{}", text);
+                    assert_eq!(&text[r.pos()..].trim(), &"", "{}", text);
+                }
+                None => {
+                    assert_eq!(got, None, "{}", text);
+                    assert_eq!((out.len(), r.pos()), (1, 0), "{}", text);
+                }
+            }
+        }
     }
 
     #[test]
@@ -1170,6 +1395,21 @@ mod tests {
             }
             if exp {
                 t.push_str(&format!("e{}", e));
+            }
+            let (a, b) = both(&t);
+            proptest::prop_assert_eq!(a.to_bits(), b.to_bits(), "{}", t);
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(20000))]
+        /// The fast path's own shape: any integer part, any fraction digits (leading zeros too).
+        #[test]
+        fn decimal_numbers_round_like_rust(int in 0u64..100_000_000, frac in "[0-9]{0,25}", neg in proptest::bool::ANY) {
+            let mut t = format!("{}{}", if neg { "-" } else { "" }, int);
+            if !frac.is_empty() {
+                t.push('.');
+                t.push_str(&frac);
             }
             let (a, b) = both(&t);
             proptest::prop_assert_eq!(a.to_bits(), b.to_bits(), "{}", t);
