@@ -6,7 +6,7 @@
 Generates (once, seeded) the two sets with scripts/bench/gen_segm_kp.py into
 target/bench-segm-kp/: segm = 1,000 images with ~94k compressed-RLE detections, keypoints =
 5,000 images with ~142k keypoint detections. Then times whole processes (start to exit), median
-of --runs: retina-tools (`--threads N`), pycocotools 2.0.11 (python start + import + load +
+of --runs, run round-robin: retina-tools (`--threads N`), pycocotools 2.0.11 (python start + import + load +
 loadRes + evaluate + accumulate + summarize) and hotcoco's Rust CLI when given with --hotcoco
 (`cargo install hotcoco-cli`). Peak RSS from /usr/bin/time when available. Checks that
 retina-tools' stats equal pycocotools' (f64 ==). Prints a markdown table for docs/benchmarks.md.
@@ -84,17 +84,26 @@ def main():
         if not args.skip_pycocotools:
             engines.append(("pycocotools 2.0.11", [PY, "-c", PYCOCO, gt, dt, kind]))
         env = dict(os.environ, RAYON_NUM_THREADS=str(args.threads))
+        # Runs are interleaved (one run of each engine per round), so that a slower spell of a
+        # shared machine hits every engine alike instead of whichever ran during it.
+        runs = {name: [] for name, _ in engines}
+        for i in range(max(args.runs, args.py_runs)):
+            for name, cmd in engines:
+                if i >= (args.py_runs if name.startswith("pycocotools") else args.runs):
+                    continue
+                runs[name].append(timed(cmd, env))
         results = {}
-        for name, cmd in engines:
-            walls, cpus, rss, out = [], [], None, ""
-            for _ in range(args.py_runs if name.startswith("pycocotools") else args.runs):
-                w, r, c, out = timed(cmd, env)
-                walls.append(w)
-                cpus.append(c)
-                rss = max(rss or 0, r or 0) or None
+        for name, _ in engines:
+            walls = [w for w, _, _, _ in runs[name]]
+            cpus = [c for _, _, c, _ in runs[name]]
+            rss = max((r or 0 for _, r, _, _ in runs[name]), default=0) or None
+            out = runs[name][-1][3]
             cpu = statistics.median(cpus) if all(c is not None for c in cpus) else None
             results[name] = (statistics.median(walls), walls, rss, out, cpu)
             print(f"{kind}: {name}: median {statistics.median(walls):.3f} s ({', '.join(f'{w:.3f}' for w in walls)})", file=sys.stderr)
+        if "hotcoco CLI" in results:
+            pairs = [h / o for o, h in zip(results["retina-tools"][1], results["hotcoco CLI"][1])]
+            print(f"{kind}: hotcoco/retina-tools per round: {', '.join(f'{x:.2f}' for x in pairs)} (median {statistics.median(pairs):.2f})", file=sys.stderr)
         same = ""
         if "pycocotools 2.0.11" in results:
             ours = json.loads(results["retina-tools"][3])["stats"]

@@ -230,57 +230,75 @@ impl StringDecoder {
 /// the sink's `zeros` (even positions: runs of 0s) and `ones` (odd positions). `Err(())` on anything
 /// [`StringDecoder`] rejects, which then says why; on valid text the counts are exactly its
 /// counts (property-tested).
+///
+/// Counts after the third are stored as differences to the count two before, i.e. to the previous
+/// count of the same parity: after the first three, the loop keeps one running value per parity.
 #[inline(always)]
 pub fn decode_json_text(raw: &[u8], sink: &mut impl CountSink) -> Result<(), ()> {
-    let n = raw.len();
-    let mut i = 0;
-    let (mut m, mut prev2, mut prev1) = (0usize, 0i64, 0i64);
-    // One value: most are a single character (a small difference to the count two before).
-    let mut next = |i: &mut usize, m: &mut usize| -> Result<u32, ()> {
+    /// One stored value: most are a single character (a small difference).
+    #[inline(always)]
+    fn value(raw: &[u8], i: &mut usize) -> Result<i64, ()> {
         let b = *raw.get(*i).ok_or(())?;
         let c = b.wrapping_sub(48);
-        let mut x;
         if c < 0x20 {
             // No continuation bit: 5 bits, sign-extended.
             *i += 1;
-            x = (((c as i32) << 27) >> 27) as i64;
-        } else {
-            x = 0;
-            let mut k = 0u32;
-            loop {
-                let b = *raw.get(*i).ok_or(())?;
-                *i += 1 + (b == b'\\') as usize;
-                let c = b.wrapping_sub(48);
-                if c > 63 || k >= 7 {
-                    return Err(());
+            return Ok((((c as i32) << 27) >> 27) as i64);
+        }
+        let mut x = 0i64;
+        let mut k = 0u32;
+        loop {
+            let b = *raw.get(*i).ok_or(())?;
+            *i += 1 + (b == b'\\') as usize;
+            let c = b.wrapping_sub(48);
+            if c > 63 || k >= 7 {
+                return Err(());
+            }
+            // maskApi.c: `x |= (c & 0x1f) << 5*k` in `int`, then sign-extended to `long`.
+            x |= (((c & 0x1f) as i32).wrapping_shl(5 * k)) as i64;
+            k += 1;
+            if c & 0x20 == 0 {
+                if c & 0x10 != 0 {
+                    x |= ((-1i32).wrapping_shl(5 * k)) as i64;
                 }
-                // maskApi.c: `x |= (c & 0x1f) << 5*k` in `int`, then sign-extended to `long`.
-                x |= (((c & 0x1f) as i32).wrapping_shl(5 * k)) as i64;
-                k += 1;
-                if c & 0x20 == 0 {
-                    if c & 0x10 != 0 {
-                        x |= ((-1i32).wrapping_shl(5 * k)) as i64;
-                    }
-                    break;
-                }
+                return Ok(x);
             }
         }
-        if *m > 2 {
-            x += prev2;
-        }
-        if !(0..=u32::MAX as i64).contains(&x) {
+    }
+    /// A count must fit u32 (negative or too large values are rejected).
+    #[inline(always)]
+    fn count(x: i64) -> Result<u32, ()> {
+        if x as u64 > u32::MAX as u64 {
             return Err(());
         }
-        (prev2, prev1) = (prev1, x);
-        *m += 1;
         Ok(x as u32)
-    };
+    }
+    let n = raw.len();
+    let mut i = 0;
+    if i >= n {
+        return Ok(());
+    }
+    // The first three counts are stored as they are.
+    let mut zeros = value(raw, &mut i)?;
+    sink.zeros(count(zeros)?);
+    if i >= n {
+        return Ok(());
+    }
+    let mut ones = value(raw, &mut i)?;
+    sink.ones(count(ones)?);
+    if i >= n {
+        return Ok(());
+    }
+    zeros = value(raw, &mut i)?;
+    sink.zeros(count(zeros)?);
     while i < n {
-        sink.zeros(next(&mut i, &mut m)?);
+        ones += value(raw, &mut i)?;
+        sink.ones(count(ones)?);
         if i >= n {
             break;
         }
-        sink.ones(next(&mut i, &mut m)?);
+        zeros += value(raw, &mut i)?;
+        sink.zeros(count(zeros)?);
     }
     Ok(())
 }
@@ -972,6 +990,41 @@ mod tests {
         }
     }
 
+    /// Counts of `text` by [`StringDecoder`] one character at a time (`None` if it rejects it).
+    fn decoder_counts(text: &[u8]) -> Option<Vec<u32>> {
+        let mut d = StringDecoder::default();
+        let mut out = Vec::new();
+        for &b in text {
+            if let Some(v) = d.push(b).ok()? {
+                out.push(v);
+            }
+        }
+        d.finish().ok()?;
+        Some(out)
+    }
+
+    /// `text` as it sits inside a JSON string: each backslash doubled.
+    fn json_escaped(text: &[u8]) -> Vec<u8> {
+        text.iter().flat_map(|&b| if b == b'\\' { vec![b, b] } else { vec![b] }).collect()
+    }
+
+    /// Counts of `text` by [`decode_json_text`], told apart by parity as it reports them.
+    fn json_text_counts(text: &[u8]) -> Option<Vec<u32>> {
+        struct Tagged(Vec<(bool, u32)>);
+        impl CountSink for Tagged {
+            fn zeros(&mut self, c: u32) {
+                self.0.push((false, c));
+            }
+            fn ones(&mut self, c: u32) {
+                self.0.push((true, c));
+            }
+        }
+        let mut t = Tagged(Vec::new());
+        decode_json_text(&json_escaped(text), &mut t).ok()?;
+        assert!(t.0.iter().enumerate().all(|(i, &(one, _))| one == (i % 2 == 1)), "parity of {:?}", t.0);
+        Some(t.0.into_iter().map(|(_, c)| c).collect())
+    }
+
     #[test]
     fn known_values_from_pycocotools() {
         // pycocotools 2.0.11: frPyObjects([[1,2,10,2,10,10]], 20, 30) -> b'Z11c01O1O1O1O1O1O0^<', area 35.
@@ -1072,6 +1125,24 @@ mod tests {
             prop_assert_eq!(a.stats().info().area, a.area());
             let v = iou_of(&a, &b, crowd);
             prop_assert_eq!(v, iou_reference(&a, &a.to_bbox_reference(), &b, &b.to_bbox_reference(), crowd));
+        }
+
+        #[test]
+        fn json_text_decoding_equals_the_reference_decoder(counts in proptest::collection::vec(prop_oneof![3 => 0u32..40, 1 => 0u32..5_000_000], 0..40),
+                                                           noise in proptest::collection::vec((0usize..200, 0u8..=255), 0..3)) {
+            // Valid strings (any counts, long values and backslashes included), then the same
+            // strings with a few bytes replaced, which may make them invalid anywhere.
+            let text = Rle { h: 1, w: counts.iter().map(|&c| c as u64).sum::<u64>().min(u32::MAX as u64) as u32, counts: counts.clone() }.to_compressed().into_bytes();
+            prop_assert_eq!(json_text_counts(&text), Some(counts.clone()));
+            prop_assert_eq!(decoder_counts(&text), Some(counts));
+            let mut bad = text.clone();
+            for &(at, b) in &noise {
+                if !bad.is_empty() {
+                    let k = at % bad.len();
+                    bad[k] = b;
+                }
+            }
+            prop_assert_eq!(json_text_counts(&bad), decoder_counts(&bad), "{:?}", String::from_utf8_lossy(&bad));
         }
 
         #[test]
