@@ -153,10 +153,10 @@ impl DtMasks {
                 let (runs, counts) = (&mut scratch.runs, &mut scratch.counts);
                 // Validated at load time, so decoding cannot fail here.
                 if info.plain {
-                    let _ = decode_span(raw, &mut RunBuilder::new(runs));
+                    let _ = decode_span(raw, RunBuilder::new(runs));
                 }
                 if need_counts {
-                    let _ = decode_span(raw, counts);
+                    let _ = decode_span(raw, &mut *counts);
                 }
                 &scratch.counts
             }
@@ -172,18 +172,17 @@ impl DtMasks {
     }
 }
 
-/// Whether a byte belongs to COCO's compressed-RLE alphabet (`'0'..='o'`).
-fn rle_char(b: u8) -> bool {
-    (48..=111).contains(&b)
-}
+/// COCO's compressed-RLE alphabet: `'0'..='o'`.
+const RLE_FIRST: u8 = b'0';
+const RLE_LAST: u8 = b'o';
 
 /// Decode the raw JSON span of a compressed RLE string (its only escapes are `\\`, see
 /// [`Reader::plain_string_span`]) into `sink`. On bad text it may have seen some counts before
 /// the error.
 #[inline]
-fn decode_span(raw: &[u8], sink: &mut impl CountSink) -> Result<(), MaskError> {
-    if masks::decode_json_text(raw, sink).is_ok() {
-        return Ok(());
+fn decode_span<S: CountSink>(raw: &[u8], sink: S) -> Result<S, MaskError> {
+    if let Ok(sink) = masks::decode_json_text(raw, sink) {
+        return Ok(sink);
     }
     // Say what is wrong, as `Rle::from_compressed` would.
     let mut dec = StringDecoder::default();
@@ -274,7 +273,7 @@ fn parse_segmentation<'a>(r: &mut Reader<'a>) -> JResult<SegmRaw<'a>> {
                     "size" => size = Some(parse_size(r).map_err(|e| e.in_key("size"))?),
                     "counts" => match r.peek_kind().map_err(|e| e.in_key("counts"))? {
                         Kind::String => {
-                            counts = Some(match r.plain_string_span(rle_char) {
+                            counts = Some(match r.plain_string_span(RLE_FIRST, RLE_LAST) {
                                 Some((a, b)) => CountsRaw::Span(a, b),
                                 None => CountsRaw::Text(r.string().map_err(|e| e.in_key("counts"))?),
                             })
@@ -357,8 +356,7 @@ fn to_mask(raw: SegmRaw<'_>, hw: Option<(u32, u32)>, pos: usize, buf: &[u8]) -> 
         CountsRaw::List(counts) => Ok(Mask::Counts(Rle::from_counts(h, w, counts).map_err(bad)?)),
         CountsRaw::Text(s) => Ok(Mask::Counts(Rle::from_compressed(s.as_bytes(), h, w).map_err(bad)?)),
         CountsRaw::Span(a, b) => {
-            let mut st = RunStats::new(h, w);
-            decode_span(&buf[a..b], &mut st).map_err(bad)?;
+            let st = decode_span(&buf[a..b], RunStats::new(h, w)).map_err(bad)?;
             // The check and message of `Rle::from_counts`.
             Rle::check_sum(h, w, st.pixels()).map_err(bad)?;
             Ok(Mask::Text { span: (a, b), info: st.info() })

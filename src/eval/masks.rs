@@ -49,9 +49,13 @@ impl Rle {
     /// Area, box and the facts the run-interval IoU needs, in one pass over the counts.
     pub fn stats(&self) -> RunStats {
         let mut st = RunStats::new(self.h, self.w);
-        for &c in &self.counts {
-            st.push(c);
+        for pair in self.counts.chunks(2) {
+            st.zeros(pair[0]);
+            if let Some(&c) = pair.get(1) {
+                st.ones(c);
+            }
         }
+        st.end(self.counts.len());
         st
     }
 
@@ -229,12 +233,13 @@ impl StringDecoder {
 /// where `\\` stands for one backslash (a character of the alphabet). Counts alternate between
 /// the sink's `zeros` (even positions: runs of 0s) and `ones` (odd positions). `Err(())` on anything
 /// [`StringDecoder`] rejects, which then says why; on valid text the counts are exactly its
-/// counts (property-tested).
+/// counts (property-tested). The sink is taken and given back by value, so that its fields can
+/// live in registers through the loop.
 ///
 /// Counts after the third are stored as differences to the count two before, i.e. to the previous
 /// count of the same parity: after the first three, the loop keeps one running value per parity.
 #[inline(always)]
-pub fn decode_json_text(raw: &[u8], sink: &mut impl CountSink) -> Result<(), ()> {
+pub fn decode_json_text<S: CountSink>(raw: &[u8], mut sink: S) -> Result<S, ()> {
     /// One stored value: most are a single character (a small difference).
     #[inline(always)]
     fn value(raw: &[u8], i: &mut usize) -> Result<i64, ()> {
@@ -275,32 +280,37 @@ pub fn decode_json_text(raw: &[u8], sink: &mut impl CountSink) -> Result<(), ()>
     }
     let n = raw.len();
     let mut i = 0;
-    if i >= n {
-        return Ok(());
-    }
+    let mut m = 0;
     // The first three counts are stored as they are.
-    let mut zeros = value(raw, &mut i)?;
-    sink.zeros(count(zeros)?);
-    if i >= n {
-        return Ok(());
+    let (mut zeros, mut ones) = (0, 0);
+    if i < n {
+        zeros = value(raw, &mut i)?;
+        sink.zeros(count(zeros)?);
+        m = 1;
     }
-    let mut ones = value(raw, &mut i)?;
-    sink.ones(count(ones)?);
-    if i >= n {
-        return Ok(());
+    if i < n {
+        ones = value(raw, &mut i)?;
+        sink.ones(count(ones)?);
+        m = 2;
     }
-    zeros = value(raw, &mut i)?;
-    sink.zeros(count(zeros)?);
+    if i < n {
+        zeros = value(raw, &mut i)?;
+        sink.zeros(count(zeros)?);
+        m = 3;
+    }
     while i < n {
         ones += value(raw, &mut i)?;
         sink.ones(count(ones)?);
+        m += 1;
         if i >= n {
             break;
         }
         zeros += value(raw, &mut i)?;
         sink.zeros(count(zeros)?);
+        m += 1;
     }
-    Ok(())
+    sink.end(m);
+    Ok(sink)
 }
 
 /// Where decoded counts go, told apart by parity so that no sink tests it per count.
@@ -309,6 +319,24 @@ pub trait CountSink {
     fn zeros(&mut self, c: u32);
     /// A count at an odd position: a run of 1s.
     fn ones(&mut self, c: u32);
+    /// After the last count: how many there were.
+    #[inline(always)]
+    fn end(&mut self, _n: usize) {}
+}
+
+impl<T: CountSink + ?Sized> CountSink for &mut T {
+    #[inline(always)]
+    fn zeros(&mut self, c: u32) {
+        (**self).zeros(c);
+    }
+    #[inline(always)]
+    fn ones(&mut self, c: u32) {
+        (**self).ones(c);
+    }
+    #[inline(always)]
+    fn end(&mut self, n: usize) {
+        (**self).end(n);
+    }
 }
 
 impl CountSink for Vec<u32> {
@@ -350,55 +378,51 @@ const PLAIN_MAX_PIXELS: u64 = (1 << 31) - 1;
 #[derive(Debug, Clone)]
 pub struct RunStats {
     h: u64,
+    /// `max(h, 1)`, the column length positions are divided by (an `h = 0` mask has no pixels
+    /// and an all-zero box whatever is tracked).
+    hd: u64,
     w: u32,
-    /// Counts seen, and how many of them after the first were 0.
+    /// Number of counts, given by [`CountSink::end`].
     n: usize,
-    interior_zeros: usize,
+    /// Some count after the first was 0. A zero count of 0s is noticed only once some pixel was
+    /// covered: before that, the count of 1s just before it was 0 too, and already noticed.
+    interior_zero: bool,
     /// Pixels covered so far.
     cc: u64,
     area: u64,
-    /// First pixel of the first non-empty run of 1s and last pixel of the last one.
-    first: Option<u64>,
+    /// First pixel of the first non-empty run of 1s (`u64::MAX`: none yet) and last pixel of the
+    /// last one.
+    first: u64,
     last: u64,
+    /// Smallest and largest row offset of the runs of 1s in their columns. A run reaching into
+    /// the next column makes `ye >= h`, which marks a box spanning all rows.
     ys: u64,
     ye: u64,
-    /// Index of the first pixel of the column of the last run of 1s.
+    /// Index of the first pixel of the column of the last run of 1s (0 before the first run,
+    /// which then lands in the branch that places it).
     col0: u64,
-    full_span: bool,
 }
 
 impl RunStats {
     pub fn new(h: u32, w: u32) -> RunStats {
-        RunStats { h: h as u64, w, n: 0, interior_zeros: 0, cc: 0, area: 0, first: None, last: 0, ys: h as u64, ye: 0, col0: 0, full_span: false }
+        let h = h as u64;
+        RunStats { h, hd: h.max(1), w, n: 0, interior_zero: false, cc: 0, area: 0, first: u64::MAX, last: 0, ys: h, ye: 0, col0: 0 }
     }
 
-    /// The next count (runs alternate 0s and 1s, starting with 0s).
-    #[inline]
-    pub fn push(&mut self, c: u32) {
-        if self.n & 1 == 0 {
-            self.zeros(c)
-        } else {
-            self.ones(c)
-        }
-    }
-
-    /// A non-empty run of 1s over pixels `start..=last` (`h > 0`).
-    #[inline]
+    /// A non-empty run of 1s over pixels `start..=last`. Runs come in increasing order, so the
+    /// first one sets `first`, and a run's column is the previous run's or a later one (the
+    /// first run, with `col0 = 0`, is placed by the same test).
+    #[inline(always)]
     fn fg_run(&mut self, start: u64, last: u64) {
-        let h = self.h;
-        if self.first.is_none() {
-            self.first = Some(start);
-            self.col0 = start / h * h;
-        } else if start >= self.col0 + h {
-            self.col0 = if start < self.col0 + 2 * h { self.col0 + h } else { start / h * h };
+        let h = self.hd;
+        let col_end = self.col0 + h;
+        if start >= col_end {
+            self.col0 = if start < col_end + h { col_end } else { start / h * h };
         }
+        self.first = self.first.min(start);
         self.last = last;
         self.ys = self.ys.min(start - self.col0);
-        if last < self.col0 + h {
-            self.ye = self.ye.max(last - self.col0);
-        } else {
-            self.full_span = true;
-        }
+        self.ye = self.ye.max(last - self.col0);
     }
 
     /// Sum of the counts so far.
@@ -417,13 +441,12 @@ impl RunStats {
             return [0.0; 4];
         }
         let h = self.h;
-        let (xs, xe, ys, ye) = match self.first {
+        let (xs, xe, ys, ye) = if self.first == u64::MAX {
             // maskApi.c's initial values: nothing found.
-            None => (self.w as u64, 0, h, 0),
-            Some(first) => {
-                let (ys, ye) = if self.full_span { (0, h - 1) } else { (self.ys, self.ye) };
-                (first / h, self.last / h, ys, ye)
-            }
+            (self.w as u64, 0, h, 0)
+        } else {
+            let (ys, ye) = if self.ye >= h { (0, h - 1) } else { (self.ys, self.ye) };
+            (self.first / h, self.last / h, ys, ye)
         };
         // C computes `xe-xs+1` in uint; for a mask with only zero-length runs this wraps as there.
         let (xs, ys, xe, ye) = (xs as u32, ys as u32, xe as u32, ye as u32);
@@ -432,29 +455,32 @@ impl RunStats {
 
     pub fn info(&self) -> MaskInfo {
         let hw = self.h * self.w as u64;
-        MaskInfo { h: self.h as u32, w: self.w, area: self.area, bbox: self.bbox(), plain: hw > 0 && hw <= PLAIN_MAX_PIXELS && self.interior_zeros == 0 }
+        MaskInfo { h: self.h as u32, w: self.w, area: self.area, bbox: self.bbox(), plain: hw > 0 && hw <= PLAIN_MAX_PIXELS && !self.interior_zero }
     }
 }
 
 impl CountSink for RunStats {
-    #[inline]
+    #[inline(always)]
     fn zeros(&mut self, c: u32) {
+        self.interior_zero |= (c == 0) & (self.cc != 0);
         self.cc += c as u64;
-        self.interior_zeros += (c == 0 && self.n > 0) as usize;
-        self.n += 1;
     }
 
-    #[inline]
+    #[inline(always)]
     fn ones(&mut self, c: u32) {
         let c64 = c as u64;
         let start = self.cc;
         self.cc = start + c64;
         self.area += c64;
-        if c != 0 && self.h != 0 {
+        self.interior_zero |= c == 0;
+        if c != 0 {
             self.fg_run(start, self.cc - 1);
         }
-        self.interior_zeros += (c == 0) as usize;
-        self.n += 1;
+    }
+
+    #[inline(always)]
+    fn end(&mut self, n: usize) {
+        self.n = n;
     }
 }
 
@@ -1143,6 +1169,19 @@ mod tests {
                 }
             }
             prop_assert_eq!(json_text_counts(&bad), decoder_counts(&bad), "{:?}", String::from_utf8_lossy(&bad));
+        }
+
+        #[test]
+        fn stats_while_decoding_text_equal_the_references(h in 1u32..9, counts in proptest::collection::vec(prop_oneof![2 => Just(0u32), 5 => 1u32..30], 0..12)) {
+            // Any counts (zero-length runs, runs across columns), as evaluation reads results.
+            let r = Rle { h, w: 1 + counts.iter().sum::<u32>() / h, counts };
+            let text = json_escaped(r.to_compressed().as_bytes());
+            let st = decode_json_text(&text, RunStats::new(r.h, r.w)).unwrap();
+            prop_assert_eq!(st.info(), r.stats().info());
+            prop_assert_eq!(st.info().bbox, r.to_bbox_reference());
+            prop_assert_eq!(st.area(), r.area());
+            prop_assert_eq!(st.pixels(), r.counts.iter().map(|&c| c as u64).sum::<u64>());
+            prop_assert_eq!(st.info().plain, !r.counts.iter().skip(1).any(|&c| c == 0));
         }
 
         #[test]

@@ -646,12 +646,17 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// A string made only of bytes that satisfy `allowed` and `\\` escapes (compressed RLE
-    /// text), as its raw span between the quotes, escapes left in, without copying or UTF-8
-    /// checks. `None`, with the position unchanged, for any other string or value: the caller
-    /// reads it with [`Reader::string`], which reports what is wrong with it.
+    /// A string made only of bytes in `lo..=hi` (printable ASCII, so `0x20 < lo <= hi < 0x7f`)
+    /// and `\\` escapes (compressed RLE text), as its raw span between the quotes, escapes left
+    /// in, without copying or UTF-8 checks. `None`, with the position unchanged, for any other
+    /// string or value: the caller reads it with [`Reader::string`], which reports what is wrong
+    /// with it. Eight bytes are checked at a time where none of them is a backslash or outside
+    /// the range (a quote, `0x22`, is outside it).
     #[inline]
-    pub fn plain_string_span(&mut self, allowed: impl Fn(u8) -> bool) -> Option<(usize, usize)> {
+    pub fn plain_string_span(&mut self, lo: u8, hi: u8) -> Option<(usize, usize)> {
+        debug_assert!(0x20 < lo && lo <= hi && hi < 0x7f);
+        const ONES: u64 = 0x0101_0101_0101_0101;
+        const HIGH: u64 = 0x8080_8080_8080_8080;
         self.skip_ws();
         let b = self.buf;
         if b.get(self.pos) != Some(&b'"') {
@@ -659,19 +664,36 @@ impl<'a> Reader<'a> {
         }
         let start = self.pos + 1;
         let mut p = start;
-        while let Some(&c) = b.get(p) {
-            if c == b'"' {
-                self.pos = p + 1;
-                return Some((start, p));
-            } else if c == b'\\' && b.get(p + 1) == Some(&b'\\') {
-                p += 2;
-            } else if allowed(c) && c != b'\\' {
-                p += 1;
-            } else {
-                return None;
+        let (below, above) = (ONES * lo as u64, ONES * (0x7f - hi) as u64);
+        loop {
+            // Whole words: a byte below `lo` borrows and one above `hi` carries into its high bit
+            // (bytes with the high bit already set are caught by `w`); borrows and carries only
+            // come from flagged bytes, so a word with no flag is all in range. Backslashes are
+            // found by the exact zero-byte test on `w ^ '\\'`.
+            while let Some(w) = load8(b, p) {
+                let x = w ^ (ONES * b'\\' as u64);
+                let backslash = x.wrapping_sub(ONES) & !x & HIGH;
+                if (w.wrapping_sub(below) | w.wrapping_add(above) | w | backslash) & HIGH != 0 {
+                    break;
+                }
+                p += 8;
+            }
+            // Then byte by byte up to the next word boundary that may be whole again.
+            let stop = p + 8;
+            while p < stop {
+                let &c = b.get(p)?;
+                if c == b'"' {
+                    self.pos = p + 1;
+                    return Some((start, p));
+                } else if c == b'\\' && b.get(p + 1) == Some(&b'\\') {
+                    p += 2;
+                } else if (lo..=hi).contains(&c) && c != b'\\' {
+                    p += 1;
+                } else {
+                    return None;
+                }
             }
         }
-        None
     }
 
     fn hex4(&self, p: usize) -> JResult<u32> {
@@ -1413,6 +1435,39 @@ mod tests {
             }
             let (a, b) = both(&t);
             proptest::prop_assert_eq!(a.to_bits(), b.to_bits(), "{}", t);
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(5000))]
+        /// The word-at-a-time scan agrees with a byte loop on strings of RLE-like text with a few
+        /// bytes of anything (quotes, escapes, control and non-ASCII bytes) at any offset.
+        #[test]
+        fn plain_string_span_equals_a_byte_loop(body in "[0-o]{0,40}", junk in proptest::collection::vec((0usize..41, 0u8..=255), 0..3), lead in 0usize..9) {
+            let mut bytes = body.into_bytes();
+            for &(at, c) in &junk {
+                let at = at.min(bytes.len());
+                bytes.insert(at, c);
+            }
+            let mut text = vec![b' '; lead];
+            text.push(b'"');
+            text.extend_from_slice(&bytes);
+            text.extend_from_slice(b"\", 1]");
+            let reference = {
+                let mut p = lead + 1;
+                loop {
+                    match text.get(p) {
+                        Some(b'"') => break Some((lead + 1, p)),
+                        Some(b'\\') if text.get(p + 1) == Some(&b'\\') => p += 2,
+                        Some(&c) if (b'0'..=b'o').contains(&c) && c != b'\\' => p += 1,
+                        _ => break None,
+                    }
+                }
+            };
+            let mut r = Reader::new(&text);
+            let got = r.plain_string_span(b'0', b'o');
+            proptest::prop_assert_eq!(got, reference);
+            proptest::prop_assert_eq!(r.pos(), got.map(|(_, e)| e + 1).unwrap_or(lead));
         }
     }
 
