@@ -139,6 +139,19 @@ impl DtMasks {
         &self.info[i]
     }
 
+    /// The pixels detection `i`'s mask shares with the foreground intervals `gt_runs`, when its
+    /// mask is a `plain` compressed string: counted while decoding, which stops past the last
+    /// interval. `None` for masks stored as counts.
+    pub fn intersect_text(&self, i: usize, gt_runs: &[(u32, u32)]) -> Option<u32> {
+        match self.src[i] {
+            MaskSrc::Text(a, b) if self.info[i].plain => {
+                // Validated at load time, so decoding cannot fail here.
+                decode_span(&self.text[a..b], masks::IntersectRuns::new(gt_runs)).ok().map(|s| s.inter)
+            }
+            _ => None,
+        }
+    }
+
     /// Detection `i`'s mask as [`masks::iou`] reads it, decoding it into `scratch` if needed: its
     /// runs if it is `plain`, its counts if it is not or `counts` is asked for (a pair with a GT
     /// that is not `plain` compares counts).

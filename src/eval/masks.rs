@@ -233,7 +233,8 @@ impl StringDecoder {
 /// where `\\` stands for one backslash (a character of the alphabet). Counts alternate between
 /// the sink's `zeros` (even positions: runs of 0s) and `ones` (odd positions). `Err(())` on anything
 /// [`StringDecoder`] rejects, which then says why; on valid text the counts are exactly its
-/// counts (property-tested). The sink is taken and given back by value, so that its fields can
+/// counts (property-tested), up to where the sink is [`CountSink::full`]. The sink is taken and
+/// given back by value, so that its fields can
 /// live in registers through the loop.
 ///
 /// Counts after the third are stored as differences to the count two before, i.e. to the previous
@@ -302,7 +303,7 @@ pub fn decode_json_text<S: CountSink>(raw: &[u8], mut sink: S) -> Result<S, ()> 
         ones += value(raw, &mut i)?;
         sink.ones(count(ones)?);
         m += 1;
-        if i >= n {
+        if i >= n || sink.full() {
             break;
         }
         zeros += value(raw, &mut i)?;
@@ -322,6 +323,12 @@ pub trait CountSink {
     /// After the last count: how many there were.
     #[inline(always)]
     fn end(&mut self, _n: usize) {}
+    /// Whether the sink needs no more counts (checked after each count of 1s): decoding may
+    /// stop there.
+    #[inline(always)]
+    fn full(&self) -> bool {
+        false
+    }
 }
 
 impl<T: CountSink + ?Sized> CountSink for &mut T {
@@ -336,6 +343,10 @@ impl<T: CountSink + ?Sized> CountSink for &mut T {
     #[inline(always)]
     fn end(&mut self, n: usize) {
         (**self).end(n);
+    }
+    #[inline(always)]
+    fn full(&self) -> bool {
+        (**self).full()
     }
 }
 
@@ -546,6 +557,53 @@ pub fn intersect_runs(a: &[(u32, u32)], b: &[(u32, u32)]) -> u32 {
     inter
 }
 
+/// The pixels a mask's runs of 1s share with `gt`'s foreground intervals, counted while the
+/// mask is decoded: a [`CountSink`] that is [`CountSink::full`] once past the last interval, so
+/// the rest of the mask need not be decoded. For `plain` masks (positions fit u32), as
+/// [`RunBuilder`] then [`intersect_runs`] would count them (property-tested).
+#[derive(Debug)]
+pub struct IntersectRuns<'a> {
+    gt: &'a [(u32, u32)],
+    /// First interval of `gt` that may still meet a run.
+    j: usize,
+    pos: u32,
+    end: u32,
+    pub inter: u32,
+}
+
+impl<'a> IntersectRuns<'a> {
+    pub fn new(gt: &'a [(u32, u32)]) -> Self {
+        IntersectRuns { gt, j: 0, pos: 0, end: gt.last().map_or(0, |r| r.1), inter: 0 }
+    }
+}
+
+impl CountSink for IntersectRuns<'_> {
+    #[inline(always)]
+    fn zeros(&mut self, c: u32) {
+        self.pos = self.pos.wrapping_add(c);
+    }
+
+    #[inline(always)]
+    fn ones(&mut self, c: u32) {
+        let (s, e) = (self.pos, self.pos.wrapping_add(c));
+        self.pos = e;
+        let gt = self.gt;
+        while self.j < gt.len() && gt[self.j].1 <= s {
+            self.j += 1;
+        }
+        let mut k = self.j;
+        while k < gt.len() && gt[k].0 < e {
+            self.inter += e.min(gt[k].1) - s.max(gt[k].0);
+            k += 1;
+        }
+    }
+
+    #[inline(always)]
+    fn full(&self) -> bool {
+        self.pos >= self.end
+    }
+}
+
 /// A mask as [`iou`] reads it: its facts, its runs as intervals (read when both masks of a pair
 /// are `plain`) and its counts (read otherwise).
 #[derive(Debug, Clone, Copy)]
@@ -587,7 +645,12 @@ pub fn iou_runs(dt: MaskRef<'_>, gt: MaskRef<'_>, crowd: bool) -> f64 {
     if !(di.plain && gi.plain) {
         return iou_walk(dt.counts, gt.counts, crowd);
     }
-    let i = intersect_runs(dt.runs, gt.runs);
+    iou_of_intersection(di, gi, intersect_runs(dt.runs, gt.runs), crowd)
+}
+
+/// `rleIou` of two `plain` masks of one size from their intersection `i` (see [`iou_runs`]).
+#[inline]
+pub fn iou_of_intersection(di: &MaskInfo, gi: &MaskInfo, i: u32, crowd: bool) -> f64 {
     if i == 0 {
         return 0.0;
     }
@@ -1182,6 +1245,19 @@ mod tests {
             prop_assert_eq!(st.area(), r.area());
             prop_assert_eq!(st.pixels(), r.counts.iter().map(|&c| c as u64).sum::<u64>());
             prop_assert_eq!(st.info().plain, !r.counts.iter().skip(1).any(|&c| c == 0));
+        }
+
+        #[test]
+        fn intersecting_while_decoding_equals_intersect_runs((h, w, m1) in arb_mask(), seed in 0u64..1000, cut in 0usize..40) {
+            // Two related masks (and the second cut short, so decoding may stop early or not).
+            let m2: Vec<u8> = m1.iter().enumerate().map(|(i, &b)| if (i as u64 * 2654435761 + seed) % 3 == 0 || i >= cut * 4 { 1 - b } else { b }).collect();
+            let (a, b) = (Rle::encode(&m1, h, w), Rle::encode(&m2, h, w));
+            let (mut ra, mut rb) = (Vec::new(), Vec::new());
+            runs_of(&a.counts, &mut ra);
+            runs_of(&b.counts, &mut rb);
+            let text = json_escaped(a.to_compressed().as_bytes());
+            let got = decode_json_text(&text, IntersectRuns::new(&rb)).unwrap().inter;
+            prop_assert_eq!(got, intersect_runs(&ra, &rb));
         }
 
         #[test]

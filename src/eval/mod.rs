@@ -290,6 +290,19 @@ impl<'a> Shapes<'a> {
                         need_counts |= v.is_none() && !gi.plain;
                         out.push(v.unwrap_or(f64::NAN));
                     }
+                    let mut pending = out[row..].iter().enumerate().filter(|(_, v)| v.is_nan()).map(|(k, _)| k);
+                    if let (Some(k), None) = (pending.next(), pending.next()) {
+                        // One pair to compare (the common case): count its intersection while
+                        // decoding, which stops past the GT's last run.
+                        let g = gts[k] as usize;
+                        let gm = self.gt.mask(g);
+                        if gm.info.plain {
+                            if let Some(i) = dm.intersect_text(d, gm.runs) {
+                                out[row + k] = masks::iou_of_intersection(di, gm.info, i, gt.annotations[g].iscrowd);
+                                continue;
+                            }
+                        }
+                    }
                     if need_runs {
                         let dref = dm.get(d, need_counts, &mut scratch.mask);
                         for (v, &g) in out[row..].iter_mut().zip(gts) {

@@ -519,6 +519,19 @@ impl<'a> Reader<'a> {
         let from = self.pos + 1;
         let mut q = from;
         let b = self.buf;
+        // Eight bytes at a time: the first byte that is a quote, a backslash, a control byte or
+        // not ASCII (exact for the first such byte: borrows only run upward from it).
+        while let Some(w) = load8(b, q) {
+            const ONES: u64 = 0x0101_0101_0101_0101;
+            const HIGH: u64 = 0x8080_8080_8080_8080;
+            let zero_in = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
+            let stop = zero_in(w ^ (ONES * b'"' as u64)) | zero_in(w ^ (ONES * b'\\' as u64)) | ((w.wrapping_sub(ONES * 0x20) | w) & HIGH);
+            if stop != 0 {
+                q += stop.trailing_zeros() as usize / 8;
+                break;
+            }
+            q += 8;
+        }
         while q < b.len() && b[q] != b'"' && (0x20..0x80).contains(&b[q]) && b[q] != b'\\' {
             q += 1;
         }
@@ -1468,6 +1481,25 @@ mod tests {
             let got = r.plain_string_span(b'0', b'o');
             proptest::prop_assert_eq!(got, reference);
             proptest::prop_assert_eq!(r.pos(), got.map(|(_, e)| e + 1).unwrap_or(lead));
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(3000))]
+        /// Keys of any length, with escapes and non-ASCII anywhere, read like string values.
+        #[test]
+        fn keys_read_like_strings(key in "([a-z_]|\\\\[n\"\\\\/]|é|\\\\u00e9){0,24}") {
+            let text = format!("{{\"{}\": 1, \"{}\" : [2]}}", key, key);
+            let mut r = Reader::new(text.as_bytes());
+            r.begin_object().unwrap();
+            let mut first = true;
+            let k1 = r.next_key(&mut first).unwrap().unwrap().into_owned();
+            r.skip_value().unwrap();
+            let k2 = r.next_key(&mut first).unwrap().unwrap().into_owned();
+            let mut s = Reader::new(text[1..].as_bytes());
+            let want = s.string().unwrap().into_owned();
+            proptest::prop_assert_eq!(&k1, &want);
+            proptest::prop_assert_eq!(&k2, &want);
         }
     }
 
