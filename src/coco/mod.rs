@@ -48,6 +48,9 @@ pub struct Dataset {
     /// image id → index of the *last* image with that id (pycocotools keeps the last duplicate).
     pub image_index: FxHashMap<Id, u32>,
     pub category_index: FxHashMap<Id, u32>,
+    /// Where the `annotations` array is in the file text this was parsed from, so that
+    /// segmentations and keypoints can be read from it without finding it again.
+    pub annotations_span: Option<(usize, usize)>,
 }
 
 /// One detection of a results file, as pycocotools' `loadRes` sees it (bbox branch).
@@ -241,6 +244,7 @@ impl Dataset {
         let mut spans: [Option<(usize, usize)>; 3] = [None; 3];
         r.begin_object().map_err(|e| loc(JsonError { message: format!("the top level must be an object ({})", e.message), ..e }))?;
         let mut first = true;
+        let mut annotations = None;
         while let Some(k) = r.next_key(&mut first).map_err(loc)? {
             let slot = match &*k {
                 "images" => Some(0),
@@ -249,6 +253,25 @@ impl Dataset {
                 _ => None,
             };
             match slot {
+                Some(1) => {
+                    // The big array is parsed where it stands (its end is found by the parse),
+                    // saving a skip over most of the file. A parse error sends it back to the
+                    // path of the other arrays, which reports it only if this key is the last.
+                    r.skip_ws();
+                    let open = r.pos();
+                    match json::parse_array_par(buf, open, buf.len(), |r: &mut Reader<'_>| parse_annotation_with(r, strict)) {
+                        Ok((anns, end)) => {
+                            annotations = Some(anns);
+                            spans[1] = Some((open, end));
+                            r = Reader::at(buf, end);
+                        }
+                        Err(_) => {
+                            annotations = None;
+                            r.fast_skip().map_err(|e| loc(e.in_key(&k)))?;
+                            spans[1] = Some((open, r.pos()));
+                        }
+                    }
+                }
                 Some(s) => {
                     r.skip_ws();
                     let open = r.pos();
@@ -270,7 +293,10 @@ impl Dataset {
         let (co, ce) = spans[2].unwrap_or_default();
         let pre = |name: &str, e: JsonError| located(path, buf, name, e).or_hint(GT_HINT);
         let (images, _) = json::parse_array_par(buf, io, ie, parse_image).map_err(|e| pre("images", e))?;
-        let (annotations, _) = json::parse_array_par(buf, ao, ae, |r: &mut Reader<'_>| parse_annotation_with(r, strict)).map_err(|e| pre("annotations", e))?;
+        let annotations = match annotations {
+            Some(a) => a,
+            None => json::parse_array_par(buf, ao, ae, |r: &mut Reader<'_>| parse_annotation_with(r, strict)).map_err(|e| pre("annotations", e))?.0,
+        };
         let (categories, _) = json::parse_array_par(buf, co, ce, parse_category).map_err(|e| pre("categories", e))?;
 
         let mut image_index = FxHashMap::default();
@@ -282,7 +308,7 @@ impl Dataset {
         for (i, c) in categories.iter().enumerate() {
             category_index.insert(c.id, i as u32);
         }
-        Ok(Dataset { images, annotations, categories, image_index, category_index })
+        Ok(Dataset { images, annotations, categories, image_index, category_index, annotations_span: Some((ao, ae)) })
     }
 
     /// Sorted unique image ids (pycocotools' `sorted(getImgIds())`).

@@ -455,7 +455,12 @@ impl GtShapes {
             return Ok(GtShapes::default());
         }
         let loc = |e: JsonError| located(path, buf, "", e);
-        let Some((ao, ae)) = top_level_span(buf, "annotations").map_err(loc)? else {
+        let span = match gt.annotations_span {
+            // `buf` is the text `gt` was parsed from (checked cheaply: the span must hold an array).
+            Some((a, b)) if b <= buf.len() && buf.get(a) == Some(&b'[') && buf.get(b - 1) == Some(&b']') => Some((a, b)),
+            _ => top_level_span(buf, "annotations").map_err(loc)?,
+        };
+        let Some((ao, ae)) = span else {
             return Err(Error::in_file(path, "", "missing top-level key \"annotations\""));
         };
         let segm = iou_type == IouType::Segm;
