@@ -16,14 +16,15 @@ use rayon::prelude::*;
 /// `np.spacing(1)`, the epsilon pycocotools adds to the precision denominator.
 const PRECISION_EPS: f64 = f64::EPSILON;
 
-/// The accumulated arrays, C order, initialised to -1 like pycocotools.
+/// The accumulated arrays, initialised to -1 like pycocotools. pycocotools' shapes are
+/// precision/scores `[T, R, K, A, M]` and recall `[T, K, A, M]`; they are stored category-major
+/// (`[K, T, R, A, M]` and `[K, T, A, M]`) so that each category's part is one block that the
+/// parallel accumulation writes in place. Index them with [`Arrays::pidx`] / [`Arrays::ridx`];
+/// [`Arrays::c_order`] gives pycocotools' layout.
 #[derive(Debug, Clone)]
 pub struct Arrays {
-    /// [T, R, K, A, M]
     pub precision: Vec<f64>,
-    /// [T, K, A, M]
     pub recall: Vec<f64>,
-    /// [T, R, K, A, M]
     pub scores: Vec<f64>,
     pub t: usize,
     pub r: usize,
@@ -33,13 +34,34 @@ pub struct Arrays {
 }
 
 impl Arrays {
+    /// Index of `[t, r, k, a, m]` in `precision` and `scores`.
     #[inline]
     pub fn pidx(&self, t: usize, r: usize, k: usize, a: usize, m: usize) -> usize {
-        (((t * self.r + r) * self.k + k) * self.a + a) * self.m + m
+        (((k * self.t + t) * self.r + r) * self.a + a) * self.m + m
     }
+    /// Index of `[t, k, a, m]` in `recall`.
     #[inline]
     pub fn ridx(&self, t: usize, k: usize, a: usize, m: usize) -> usize {
-        ((t * self.k + k) * self.a + a) * self.m + m
+        ((k * self.t + t) * self.a + a) * self.m + m
+    }
+    /// precision, recall and scores in pycocotools' C order.
+    pub fn c_order(&self) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
+        let (n5, n4) = (self.t * self.r * self.k * self.a * self.m, self.t * self.k * self.a * self.m);
+        let (mut p, mut s, mut rc) = (Vec::with_capacity(n5), Vec::with_capacity(n5), Vec::with_capacity(n4));
+        for t in 0..self.t {
+            for r in 0..self.r {
+                for k in 0..self.k {
+                    let i = self.pidx(t, r, k, 0, 0);
+                    p.extend_from_slice(&self.precision[i..i + self.a * self.m]);
+                    s.extend_from_slice(&self.scores[i..i + self.a * self.m]);
+                }
+            }
+            for k in 0..self.k {
+                let i = self.ridx(t, k, 0, 0);
+                rc.extend_from_slice(&self.recall[i..i + self.a * self.m]);
+            }
+        }
+        (p, rc, s)
     }
 }
 
@@ -53,11 +75,11 @@ fn desc_key(score: f64) -> u64 {
     !asc
 }
 
-/// Per-category result: [T, R, A, M] precision and scores, [T, A, M] recall.
-struct CatOut {
-    precision: Vec<f64>,
-    scores: Vec<f64>,
-    recall: Vec<f64>,
+/// One category's blocks of the arrays: [T, R, A, M] precision and scores, [T, A, M] recall.
+struct CatOut<'o> {
+    precision: &'o mut [f64],
+    scores: &'o mut [f64],
+    recall: &'o mut [f64],
 }
 
 pub fn accumulate(res: &Results, setup: &Setup, iou_thrs: &[f64], rec_thrs: &[f64], n_area: usize, n_img: usize, mt: &Matched) -> Arrays {
@@ -65,14 +87,28 @@ pub fn accumulate(res: &Results, setup: &Setup, iou_thrs: &[f64], rec_thrs: &[f6
     let k_n = setup.k();
     let at = a_n * t_n;
 
-    let per_cat: Vec<CatOut> = (0..k_n)
-        .into_par_iter()
-        .map(|k| {
-            let mut out = CatOut { precision: vec![-1.0; t_n * r_n * a_n * m_n], scores: vec![-1.0; t_n * r_n * a_n * m_n], recall: vec![-1.0; t_n * a_n * m_n] };
+    let mut arr = Arrays {
+        precision: vec![-1.0; t_n * r_n * k_n * a_n * m_n],
+        recall: vec![-1.0; t_n * k_n * a_n * m_n],
+        scores: vec![-1.0; t_n * r_n * k_n * a_n * m_n],
+        t: t_n,
+        r: r_n,
+        k: k_n,
+        a: a_n,
+        m: m_n,
+    };
+    let (n5, n4) = (t_n * r_n * a_n * m_n, t_n * a_n * m_n);
+    arr.precision
+        .par_chunks_mut(n5.max(1))
+        .zip(arr.scores.par_chunks_mut(n5.max(1)))
+        .zip(arr.recall.par_chunks_mut(n4.max(1)))
+        .enumerate()
+        .for_each(|(k, ((precision, scores), recall))| {
+            let out = CatOut { precision, scores, recall };
             let units = k * n_img..(k + 1) * n_img;
             let live: Vec<usize> = units.clone().filter(|&u| !mt.empty[u]).collect();
             if live.is_empty() {
-                return out;
+                return;
             }
             // Concatenate (image order) then stable-sort by descending score: (score, unit, rank).
             let mut all: Vec<(f64, u32, u32)> = Vec::new();
@@ -212,35 +248,6 @@ pub fn accumulate(res: &Results, setup: &Setup, iou_thrs: &[f64], rec_thrs: &[f6
                     }
                 }
             }
-            out
-        })
-        .collect();
-
-    let mut arr = Arrays {
-        precision: vec![-1.0; t_n * r_n * k_n * a_n * m_n],
-        recall: vec![-1.0; t_n * k_n * a_n * m_n],
-        scores: vec![-1.0; t_n * r_n * k_n * a_n * m_n],
-        t: t_n,
-        r: r_n,
-        k: k_n,
-        a: a_n,
-        m: m_n,
-    };
-    for (k, c) in per_cat.iter().enumerate() {
-        for t in 0..t_n {
-            for a in 0..a_n {
-                for m in 0..m_n {
-                    let i = arr.ridx(t, k, a, m);
-                    arr.recall[i] = c.recall[(t * a_n + a) * m_n + m];
-                    for r in 0..r_n {
-                        let i = arr.pidx(t, r, k, a, m);
-                        let s = ((t * r_n + r) * a_n + a) * m_n + m;
-                        arr.precision[i] = c.precision[s];
-                        arr.scores[i] = c.scores[s];
-                    }
-                }
-            }
-        }
-    }
+        });
     arr
 }

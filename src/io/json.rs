@@ -1169,7 +1169,7 @@ where
 pub fn parse_array_par_with<'a, T, S, F>(buf: &'a [u8], open: usize, limit: usize, parse: F) -> JResult<(Vec<(Vec<T>, S)>, usize)>
 where
     T: Send,
-    S: Default + Send,
+    S: ChunkState,
     F: Fn(&mut Reader<'a>, &mut S) -> JResult<T> + Sync,
 {
     const MIN_CHUNK: usize = 1 << 19;
@@ -1213,6 +1213,18 @@ where
             match parse(&mut r, &mut state) {
                 Ok(v) => out.push(v),
                 Err(e) => return (out, state, Err(e.in_index(idx))),
+            }
+            if idx == 0 {
+                // Elements are alike: size the chunk's buffers from the first one (a quarter
+                // more; untouched capacity costs no memory), so they are not regrown and copied.
+                let chunk_end = starts.get(ci + 1).copied().unwrap_or(limit).max(r.pos());
+                let first_len = (r.pos() - starts[ci]).max(1);
+                // Capped at one element per 16 bytes of text, so that a tiny first element
+                // cannot make a huge reservation.
+                let span = chunk_end - starts[ci];
+                let estimate = (span / first_len * 5 / 4).min(span / 16) + 16;
+                out.reserve(estimate);
+                state.reserve_like_first(estimate);
             }
             r.skip_ws();
             match buf.get(r.pos()) {
@@ -1273,6 +1285,21 @@ where
                 ci = j;
             }
         }
+    }
+}
+
+/// The per-chunk state of [`parse_array_par_with`].
+pub trait ChunkState: Default + Send {
+    /// After a chunk's first element: about `n` elements will follow; make room for them if
+    /// each needs what the first one did.
+    fn reserve_like_first(&mut self, _n: usize) {}
+}
+
+impl ChunkState for () {}
+
+impl<T: Send> ChunkState for Vec<T> {
+    fn reserve_like_first(&mut self, n: usize) {
+        self.reserve(n.saturating_mul(self.len()));
     }
 }
 

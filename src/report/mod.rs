@@ -125,9 +125,10 @@ pub fn write_eval_arrays(path: &Path, ev: &Evaluation) -> Result<()> {
     let a = &ev.arrays;
     let shape5 = IxDyn(&[a.t, a.r, a.k, a.a, a.m]);
     let internal = |e: ndarray::ShapeError| crate::Error::internal(format!("array shape: {}", e));
-    let precision = ArrayD::from_shape_vec(shape5.clone(), a.precision.clone()).map_err(internal)?;
-    let scores = ArrayD::from_shape_vec(shape5, a.scores.clone()).map_err(internal)?;
-    let recall = ArrayD::from_shape_vec(IxDyn(&[a.t, a.k, a.a, a.m]), a.recall.clone()).map_err(internal)?;
+    let (precision, recall, scores) = a.c_order();
+    let precision = ArrayD::from_shape_vec(shape5.clone(), precision).map_err(internal)?;
+    let scores = ArrayD::from_shape_vec(shape5, scores).map_err(internal)?;
+    let recall = ArrayD::from_shape_vec(IxDyn(&[a.t, a.k, a.a, a.m]), recall).map_err(internal)?;
     let iou = ArrayD::from_shape_vec(IxDyn(&[a.t]), ev.params.iou_thrs.clone()).map_err(internal)?;
     let rec = ArrayD::from_shape_vec(IxDyn(&[a.r]), ev.params.rec_thrs.clone()).map_err(internal)?;
     let stats = ArrayD::from_shape_vec(IxDyn(&[ev.stats.len()]), ev.stats.clone()).map_err(internal)?;
