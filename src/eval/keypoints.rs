@@ -72,7 +72,9 @@ pub fn oks(dt: &[f64], g: &GtKeypoints, vars: &[f64], scratch: &mut Vec<f64>) ->
             (0f64.max(x0 - xd) + 0f64.max(xd - x1), 0f64.max(y0 - yd) + 0f64.max(yd - y1))
         };
         let e = (dx * dx + dy * dy) / vars[j] / g.area_eps / 2.0;
-        scratch.push((-e).exp());
+        // exp(-750) ≈ 2.6e-326 is far below half the smallest subnormal: any libm (and numpy)
+        // returns +0 there, so far keypoints skip the call.
+        scratch.push(if e > 750.0 { 0.0 } else { (-e).exp() });
     }
     np_pairwise_sum(scratch) / scratch.len() as f64
 }
@@ -126,6 +128,15 @@ mod tests {
         // No visible GT keypoint: detections inside the enlarged box have distance 0.
         let g0 = GtKeypoints::new(&vec![0.0; 51], &[0.0, 0.0, 20.0, 20.0], 400.0);
         assert_eq!(oks(&[5.0; 34], &g0, &vars, &mut s), 1.0);
+    }
+
+    #[test]
+    fn far_keypoints_skip_exp_only_where_it_is_zero() {
+        // The cut-off of `oks`: libm's exp is exactly +0 from well before it.
+        for e in [745.2, 746.0, 750.0, 750.0 + 1e-9, 1e6, f64::MAX] {
+            assert_eq!((-e).exp().to_bits(), 0.0f64.to_bits(), "{}", e);
+        }
+        assert!((-745.0f64).exp() > 0.0);
     }
 
     #[test]
