@@ -589,12 +589,25 @@ const POLY_SCALE: f64 = 5.0;
 ///
 /// Same arithmetic as maskApi.c (property-tested against [`from_polygon_reference`]), but only
 /// where it matters. maskApi.c walks every upsampled boundary point of each edge and keeps a pair
-/// of consecutive points only where the upsampled x crosses a pixel column centre; the boundary
-/// indices are sorted afterwards, so their order is free. Along an edge that advances x by one per
-/// point (`dx >= dy`), those crossings are every 5th pair, found directly, so only 2 of 5 points
-/// are evaluated; steeper edges evaluate every point, in a tight loop. Polygons with an upsampled
-/// coordinate beyond ±2^29 (where maskApi.c's `int` arithmetic may wrap) take the point-by-point
-/// path ([`from_polygon_general`]).
+/// of consecutive points only where the upsampled x crosses from a pixel column centre `X`
+/// (`X ≡ 2 mod 5`) to `X+1` or back; the boundary indices are sorted afterwards, so their order
+/// is free. So each edge is visited only at those crossings:
+///
+/// - along an edge that advances x by one per point (`dx >= dy`), they are every 5th pair;
+/// - along a steeper edge, x is `u(t) = (int)(xs + s*t + .5)` with `|s| < 1`. That is monotone
+///   in `t` (IEEE multiplication by a fixed `s`, the additions and the truncation all are), so
+///   each `X` is crossed by exactly one pair `{t, t+1}`: its `t` is estimated from the line
+///   equation and then stepped until `u(t)` and `u(t+1)` bracket the crossing, with the same
+///   arithmetic as maskApi.c, so the outcome is exact whatever the estimate. A pair that
+///   reports column `X` must cross it, so nothing else can. This costs `O(dx/5)` per edge
+///   instead of `O(dy)`.
+///
+/// The pair joining one edge's last point to the next edge's first is kept as maskApi.c has it
+/// (degenerate edges included). Crossings are emitted in the polygon's order, so every stretch
+/// of the boundary that keeps one x direction gives a monotone run of boundary indices, which
+/// the sort in [`boundary_to_rle`] merges. Polygons with an upsampled coordinate beyond ±2^29
+/// (where maskApi.c's `int` arithmetic may wrap) take the point-by-point path
+/// ([`from_polygon_general`]).
 pub fn from_polygon(xy: &[f64], h: u32, w: u32) -> Rle {
     const SAFE: i32 = 1 << 29;
     let k = xy.len() / 2;
@@ -603,35 +616,48 @@ pub fn from_polygon(xy: &[f64], h: u32, w: u32) -> Rle {
     if k == 0 || pts.iter().any(|&(x, y)| !(-SAFE..=SAFE).contains(&x) || !(-SAFE..=SAFE).contains(&y)) {
         return from_polygon_general(xy, h, w);
     }
+    // From here on every coordinate is within ±2^29, so differences fit i32 and each
+    // `c + s*t + .5` below (|c| <= 2^29, |s*t| <= 2^30) is finite and below 2^31 in magnitude
+    // wherever `s` is finite: C's `(int)` is then a plain truncation (`as i32`).
     let (hh, wm1) = (h as i64, if w == 0 { i64::MAX } else { w as i64 - 1 });
-    let mut a: Vec<u32> = Vec::new();
-    // The boundary index of a kept pair: maskApi.c's `xd = (x+.5)/5-.5` must be an integer in
-    // [0, w-1], i.e. x ≡ 2 (mod 5), xd = (x-2)/5; `yd = ceil((y+.5)/5-.5)` clamped to [0, h].
-    // For integers below 2^31 the doubles are exact wherever the outcome depends on them.
-    let keep = |x: i64, y: i32, a: &mut Vec<u32>| {
-        let x = x - 2;
-        if x.rem_euclid(5) != 0 {
-            return;
-        }
-        let xd = x / 5;
-        if xd < 0 || xd > wm1 {
-            return;
-        }
+    // At most one entry per column crossed, plus one per edge join, plus `boundary_to_rle`'s
+    // final `h*w`.
+    let mut cap = 1usize;
+    for j in 0..k {
+        cap += ((pts[(j + 1) % k].0 - pts[j].0).unsigned_abs() / 5) as usize + 2;
+    }
+    let mut a: Vec<u32> = Vec::with_capacity(cap);
+    // maskApi.c's `yd = ceil((y+.5)/5-.5)` clamped to [0, h], in integers (exact for |y| < 2^31).
+    let row = |y: i32| -> u32 {
         let q = y as i64 - 2;
-        let yi = if q < 0 {
+        if q < 0 {
             0
         } else if q > 5 * hh {
-            hh
+            hh as u32
         } else {
-            (q + 4) / 5
-        };
-        a.push((xd as i32).wrapping_mul(h as i32).wrapping_add(yi as i32) as u32);
+            ((q + 4) / 5) as u32
+        }
     };
-    // A pair of consecutive points (pu, pv) -> (u, v) as maskApi.c treats it.
+    // The boundary index of column `xd` (in [0, w-1]) and upsampled y, with C's uint wrap-around.
+    let index = |xd: i64, y: i32| (xd as u32).wrapping_mul(h).wrapping_add(row(y));
+    // A pair of consecutive points (pu, pv) -> (u, v) as maskApi.c treats it: kept where
+    // `xd = (x+.5)/5-.5` (x the lower of the two us for a step of one) is an integer in [0, w-1],
+    // i.e. x ≡ 2 (mod 5) and xd = (x-2)/5.
     let pair = |pu: i32, pv: i32, u: i32, v: i32, a: &mut Vec<u32>| {
         if u != pu {
-            keep((if u < pu { u } else { u - 1 }) as i64, v.min(pv), a);
+            let x = (if u < pu { u } else { u - 1 }) as i64 - 2;
+            if x.rem_euclid(5) == 0 && (0..=wm1).contains(&(x / 5)) {
+                a.push(index(x / 5, v.min(pv)));
+            }
         }
+    };
+    // The columns xd in [0, w-1] whose centre X = 5*xd+2 satisfies lo <= X < hi, in the given
+    // order.
+    let columns = |lo: i64, hi: i64, descending: bool| {
+        let first = (lo + 2).div_euclid(5).max(0);
+        let last = (hi - 3).div_euclid(5).min(wm1);
+        let n = (last - first + 1).max(0);
+        (0..n).map(move |i| if descending { last - i } else { first + i })
     };
     let mut prev: Option<(i32, i32)> = None;
     for j in 0..k {
@@ -644,45 +670,64 @@ pub fn from_polygon(xy: &[f64], h: u32, w: u32) -> Rle {
             std::mem::swap(&mut ys, &mut ye);
         }
         // Points t = 0..=d, visited from t = 0 up, or from t = d down when flipped.
+        let (t_first, t_last) = if flip { (dx.max(dy), 0) } else { (0, dx.max(dy)) };
         if dx >= dy {
+            // NaN when the edge is a single point (dx = dy = 0): maskApi.c's y is then INT_MIN.
             let s = (ye - ys) as f64 / dx as f64;
-            let v_at = |t: i32| c_int(ys as f64 + s * t as f64 + 0.5);
-            let (t_first, t_last) = if flip { (dx, 0) } else { (0, dx) };
+            let v_end = |t: i32| c_int(ys as f64 + s * t as f64 + 0.5);
             if let Some((pu, pv)) = prev {
-                pair(pu, pv, xs + t_first, v_at(t_first), &mut a);
+                pair(pu, pv, xs + t_first, v_end(t_first), &mut a);
             }
-            // Inside the edge, the pair {t, t+1} has u = xs+t and xs+t+1, whichever the order:
-            // kept iff xs+t ≡ 2 (mod 5), with y = min(v(t), v(t+1)).
-            let mut t = (2 - xs as i64).rem_euclid(5) as i32;
-            while t < dx {
-                keep((xs + t) as i64, v_at(t).min(v_at(t + 1)), &mut a);
-                t += 5;
+            // Inside the edge (dx >= 1), the pair {t, t+1} has u = xs+t and xs+t+1, whichever
+            // the order: kept iff xs+t = 5*xd+2 with xd in [0, w-1], with y = min(v(t), v(t+1)).
+            let v_at = |t: i32| (ys as f64 + s * t as f64 + 0.5) as i32;
+            for xd in columns(xs as i64, xe as i64, flip) {
+                let t = (5 * xd + 2 - xs as i64) as i32;
+                a.push(index(xd, v_at(t).min(v_at(t + 1))));
             }
-            prev = Some((xs + t_last, v_at(t_last)));
+            prev = Some((xs + t_last, v_end(t_last)));
         } else {
+            // dy >= 1 and |s| < 1.
             let s = (xe - xs) as f64 / dy as f64;
-            let u_at = |t: i32| c_int(xs as f64 + s * t as f64 + 0.5);
-            let (mut pu, mut pv) = match prev {
-                Some(p) => p,
-                None => {
-                    let t = if flip { dy } else { 0 };
-                    (u_at(t), ys + t)
-                }
-            };
-            if flip {
-                for t in (0..=dy).rev() {
-                    let (u, v) = (u_at(t), ys + t);
-                    pair(pu, pv, u, v, &mut a);
-                    (pu, pv) = (u, v);
-                }
-            } else {
-                for t in 0..=dy {
-                    let (u, v) = (u_at(t), ys + t);
-                    pair(pu, pv, u, v, &mut a);
-                    (pu, pv) = (u, v);
+            let u_at = |t: i32| (xs as f64 + s * t as f64 + 0.5) as i32;
+            if let Some((pu, pv)) = prev {
+                pair(pu, pv, u_at(t_first), ys + t_first, &mut a);
+            }
+            let (u0, ud) = (u_at(0), u_at(dy));
+            if u0 != ud {
+                let inc = u0 < ud;
+                // t where x = X + .5 on the line (X + .5 - xs = s*t), to start the search from.
+                let t_per_x = dy as f64 / (xe - xs) as f64;
+                for xd in columns(u0.min(ud) as i64, u0.max(ud) as i64, inc == flip) {
+                    let x = (5 * xd + 2) as i32;
+                    // The pair {t, t+1} that crosses between X and X+1: u(t) <= X < u(t+1) for
+                    // increasing u, u(t) > X >= u(t+1) for decreasing u (`before`: on u(0)'s
+                    // side). u(0) and u(dy) lie on either side, so both loops stay in 0..=dy.
+                    let before = |u: i32| (u <= x) == inc;
+                    let est = ((x as f64 + 0.5 - xs as f64) * t_per_x) as i32;
+                    let mut t = est.clamp(0, dy - 1);
+                    let (mut lo, mut hi) = (u_at(t), u_at(t + 1));
+                    while !before(lo) {
+                        t -= 1;
+                        hi = lo;
+                        lo = u_at(t);
+                    }
+                    while before(hi) {
+                        t += 1;
+                        lo = hi;
+                        hi = u_at(t + 1);
+                    }
+                    // maskApi.c's column for this pair, taken in its order: the new u, less one
+                    // if u went up. That is X for a step of one; a longer step (conceivable only
+                    // near the int range) may report another of the columns it spans, and no
+                    // other pair can report X.
+                    let (pu, u) = if flip { (hi, lo) } else { (lo, hi) };
+                    if (if u < pu { u } else { u - 1 }) == x {
+                        a.push(index(xd, ys + t));
+                    }
                 }
             }
-            prev = Some((pu, pv));
+            prev = Some((u_at(t_last), ys + t_last));
         }
     }
     boundary_to_rle(a, h, w)
@@ -756,9 +801,13 @@ fn from_polygon_general(xy: &[f64], h: u32, w: u32) -> Rle {
 }
 
 /// The last step of `rleFrPoly`: sorted boundary indices → run lengths, zero runs folded.
+///
+/// The indices come as a few monotone runs (one per stretch of the polygon boundary that keeps
+/// its x direction, see [`from_polygon`]); the stable sort finds and merges such runs, which
+/// costs about half of what the unstable sort does on them.
 fn boundary_to_rle(mut a: Vec<u32>, h: u32, w: u32) -> Rle {
     a.push(h.wrapping_mul(w));
-    a.sort_unstable();
+    a.sort();
     let mut prev = 0u32;
     for e in a.iter_mut() {
         let t = *e;
@@ -1057,6 +1106,20 @@ mod tests {
         assert!(Rle::from_compressed(b"P", 1, 1).is_err());
     }
 
+    proptest! {
+        // Each case rasterises edges of up to 5*10^5 upsampled points with the reference.
+        #![proptest_config(ProptestConfig::with_cases(48))]
+
+        #[test]
+        fn polygon_long_edges_equal_reference(h in 0u32..300, w in 0u32..300, scale in prop_oneof![Just(1e4), Just(1e5)],
+                                              pts in proptest::collection::vec((-1.0f64..1.0, -1.0f64..1.0), 3..6)) {
+            // Edges up to 10^5 pixels long (5*10^5 upsampled points), where rounding in
+            // `xs + s*t + .5` can put a crossing away from the line equation's estimate.
+            let xy: Vec<f64> = pts.iter().flat_map(|&(x, y)| [x * scale + 150.0, y * scale]).collect();
+            prop_assert_eq!(from_polygon(&xy, h, w), from_polygon_reference(&xy, h, w));
+        }
+    }
+
     fn arb_mask() -> impl Strategy<Value = (u32, u32, Vec<u8>)> {
         (1u32..12, 1u32..12).prop_flat_map(|(h, w)| (Just(h), Just(w), proptest::collection::vec(prop_oneof![3 => Just(0u8), 2 => Just(1u8)], (h * w) as usize)))
     }
@@ -1093,6 +1156,22 @@ mod tests {
                                                pts in proptest::collection::vec((-50.0f64..750.0, -50.0f64..750.0), 3..20)) {
             // Image-sized polygons with long edges of every slope.
             let xy: Vec<f64> = pts.iter().flat_map(|&(x, y)| [(x * 100.0).round() / 100.0, y]).collect();
+            prop_assert_eq!(from_polygon(&xy, h, w), from_polygon_reference(&xy, h, w));
+        }
+
+        #[test]
+        fn polygon_steep_edges_equal_reference(h in 0u32..80, w in 0u32..80, x0 in -20.0f64..100.0, spread in prop_oneof![Just(0.0), 0.0f64..3.0, 0.0f64..40.0],
+                                               ys in proptest::collection::vec((-3000.0f64..3000.0, 0.0f64..1.0, 0u8..3), 3..10)) {
+            // Tall polygons: mostly edges with dx < dy, of every slope sign and steepness,
+            // across the image's columns and beyond them on both sides.
+            let xy: Vec<f64> = ys.iter().flat_map(|&(y, f, kind)| {
+                let x = x0 + spread * (2.0 * f - 1.0);
+                match kind {
+                    0 => [x.round(), y.round()],
+                    1 => [(x * 10.0).round() / 10.0, (y * 10.0).round() / 10.0],
+                    _ => [x, y],
+                }
+            }).collect();
             prop_assert_eq!(from_polygon(&xy, h, w), from_polygon_reference(&xy, h, w));
         }
 
