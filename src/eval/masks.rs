@@ -680,11 +680,11 @@ pub fn from_polygon(xy: &[f64], h: u32, w: u32) -> Rle {
             }
             // Inside the edge (dx >= 1), the pair {t, t+1} has u = xs+t and xs+t+1, whichever
             // the order: kept iff xs+t = 5*xd+2 with xd in [0, w-1], with y = min(v(t), v(t+1)).
+            // v is monotone in t like u of steep edges, so that minimum is v(t) where s >= 0 and
+            // v(t+1) where s < 0.
             let v_at = |t: i32| (ys as f64 + s * t as f64 + 0.5) as i32;
-            for xd in columns(xs as i64, xe as i64, flip) {
-                let t = (5 * xd + 2 - xs as i64) as i32;
-                a.push(index(xd, v_at(t).min(v_at(t + 1))));
-            }
+            let t_min = 2 - xs as i64 + (s < 0.0) as i64;
+            a.extend(columns(xs as i64, xe as i64, flip).map(|xd| index(xd, v_at((5 * xd + t_min) as i32))));
             prev = Some((xs + t_last, v_end(t_last)));
         } else {
             // dy >= 1 and |s| < 1.
