@@ -802,12 +802,55 @@ fn from_polygon_general(xy: &[f64], h: u32, w: u32) -> Rle {
 
 /// The last step of `rleFrPoly`: sorted boundary indices → run lengths, zero runs folded.
 ///
-/// The indices come as a few monotone runs (one per stretch of the polygon boundary that keeps
-/// its x direction, see [`from_polygon`]); the stable sort finds and merges such runs, which
-/// costs about half of what the unstable sort does on them.
+/// maskApi.c appends `h*w`, sorts, takes differences and folds a zero difference (after the
+/// first) together with the one after it into the previous count. Here the differences are
+/// taken in place, and the folding, a rare case (two boundary indices alike), runs in place
+/// from the first zero only where there is one. When `h*w` fits u32 and `w > 0`, every index
+/// is at most `h*w` (column `w-1`, row `h` at most; for `w = 0` maskApi.c's unsigned `w-1`
+/// bounds no column), so it is appended after the sort rather than sorted with the rest. The indices come as a few monotone runs (see [`from_polygon`]), which the
+/// stable sort finds and merges: about half the instructions of the unstable sort on them.
 fn boundary_to_rle(mut a: Vec<u32>, h: u32, w: u32) -> Rle {
+    let hw = h.wrapping_mul(w);
+    if w > 0 && h as u64 * w as u64 <= u32::MAX as u64 {
+        a.sort();
+        a.push(hw);
+    } else {
+        a.push(hw);
+        a.sort();
+    }
+    let mut prev = 0u32;
+    for e in a.iter_mut() {
+        let t = *e;
+        *e = e.wrapping_sub(prev);
+        prev = t;
+    }
+    if let Some(z) = a[1..].iter().position(|&d| d == 0) {
+        // maskApi.c's loop from the first zero on; it writes no further than it has read.
+        let n = a.len();
+        let (mut j, mut m) = (z + 1, z + 1);
+        while j < n {
+            if a[j] > 0 {
+                a[m] = a[j];
+                m += 1;
+                j += 1;
+            } else {
+                j += 1;
+                if j < n {
+                    a[m - 1] = a[m - 1].wrapping_add(a[j]);
+                    j += 1;
+                }
+            }
+        }
+        a.truncate(m);
+    }
+    Rle { h, w, counts: a }
+}
+
+/// maskApi.c's last step of `rleFrPoly` as written (a second array, the unstable sort), the
+/// reference for [`boundary_to_rle`].
+fn boundary_to_rle_reference(mut a: Vec<u32>, h: u32, w: u32) -> Rle {
     a.push(h.wrapping_mul(w));
-    a.sort();
+    a.sort_unstable();
     let mut prev = 0u32;
     for e in a.iter_mut() {
         let t = *e;
@@ -897,7 +940,7 @@ pub fn from_polygon_reference(xy: &[f64], h: u32, w: u32) -> Rle {
         a.push(xi.wrapping_mul(h as i32).wrapping_add(yi) as u32);
     }
     // RLE from the boundary points.
-    boundary_to_rle(a, h, w)
+    boundary_to_rle_reference(a, h, w)
 }
 
 /// `rleMerge`: union (or intersection) of masks of one size; an empty mask for no input and
@@ -1172,6 +1215,35 @@ mod tests {
                     _ => [x, y],
                 }
             }).collect();
+            prop_assert_eq!(from_polygon(&xy, h, w), from_polygon_reference(&xy, h, w));
+        }
+
+        #[test]
+        fn boundary_to_rle_equals_reference(big: bool, h in 1u32..40, w in 1u32..40, seed in proptest::collection::vec((0u32..1000, 0u32..1000, 0u8..4), 0..60)) {
+            // Boundary indices as rleFrPoly makes them (column in [0, w-1], row in [0, h], in
+            // C's uint), in monotone stretches and not, with repeats (zero differences); and
+            // masks whose h*w does not fit u32, where the indices wrap.
+            let (h, w) = if big { (h * 7919 + 65_536, w * 6007 + 65_536) } else { (h, w) };
+            let index = |xd: u32, yi: u32| xd.wrapping_mul(h).wrapping_add(yi);
+            let mut a: Vec<u32> = Vec::new();
+            for &(c, r, kind) in &seed {
+                let (xd, yi) = (c % w, r % (h + 1));
+                let stretch = (xd..w.min(xd + 5)).map(|x| index(x, yi));
+                match kind {
+                    0 => a.push(index(xd, yi)),
+                    1 => a.extend([index(xd, yi), index(xd, yi)]),
+                    2 => a.extend(stretch),
+                    _ => a.extend(stretch.rev()),
+                }
+            }
+            prop_assert_eq!(boundary_to_rle(a.clone(), h, w), boundary_to_rle_reference(a, h, w));
+        }
+
+        #[test]
+        fn polygon_in_a_huge_image_equals_reference(h in 60_000u32..100_000, w in 60_000u32..100_000,
+                                                    pts in proptest::collection::vec((-10.0f64..70.0, -10.0f64..70.0), 3..10)) {
+            // h*w beyond u32: boundary indices wrap as C's uint does.
+            let xy: Vec<f64> = pts.iter().flat_map(|&(x, y)| [x * 100.0, y * 100.0]).collect();
             prop_assert_eq!(from_polygon(&xy, h, w), from_polygon_reference(&xy, h, w));
         }
 
