@@ -619,7 +619,7 @@ pub fn from_polygon(xy: &[f64], h: u32, w: u32) -> Rle {
     // From here on every coordinate is within ±2^29, so differences fit i32 and each
     // `c + s*t + .5` below (|c| <= 2^29, |s*t| <= 2^30) is finite and below 2^31 in magnitude
     // wherever `s` is finite: C's `(int)` is then a plain truncation (`as i32`).
-    let (hh, wm1) = (h as i64, if w == 0 { i64::MAX } else { w as i64 - 1 });
+    let wm1 = if w == 0 { i64::MAX } else { w as i64 - 1 };
     // At most one entry per column crossed, plus one per edge join, plus `boundary_to_rle`'s
     // final `h*w`.
     let mut cap = 1usize;
@@ -627,17 +627,9 @@ pub fn from_polygon(xy: &[f64], h: u32, w: u32) -> Rle {
         cap += ((pts[(j + 1) % k].0 - pts[j].0).unsigned_abs() / 5) as usize + 2;
     }
     let mut a: Vec<u32> = Vec::with_capacity(cap);
-    // maskApi.c's `yd = ceil((y+.5)/5-.5)` clamped to [0, h], in integers (exact for |y| < 2^31).
-    let row = |y: i32| -> u32 {
-        let q = y as i64 - 2;
-        if q < 0 {
-            0
-        } else if q > 5 * hh {
-            hh as u32
-        } else {
-            ((q + 4) / 5) as u32
-        }
-    };
+    // maskApi.c's `yd = ceil((y+.5)/5-.5)` clamped to [0, h], in integers (exact for |y| < 2^31):
+    // ceil((y-2)/5) = (y+2)/5 for y >= 2, 0 below, h where that exceeds h.
+    let row = |y: i32| ((y.max(0) as u32 + 2) / 5).min(h);
     // The boundary index of column `xd` (in [0, w-1]) and upsampled y, with C's uint wrap-around.
     let index = |xd: i64, y: i32| (xd as u32).wrapping_mul(h).wrapping_add(row(y));
     // A pair of consecutive points (pu, pv) -> (u, v) as maskApi.c treats it: kept where
@@ -651,13 +643,11 @@ pub fn from_polygon(xy: &[f64], h: u32, w: u32) -> Rle {
             }
         }
     };
-    // The columns xd in [0, w-1] whose centre X = 5*xd+2 satisfies lo <= X < hi, in the given
-    // order.
-    let columns = |lo: i64, hi: i64, descending: bool| {
+    // The columns xd in [0, w-1] whose centre X = 5*xd+2 satisfies lo <= X < hi.
+    let columns = |lo: i64, hi: i64| {
         let first = (lo + 2).div_euclid(5).max(0);
-        let last = (hi - 3).div_euclid(5).min(wm1);
-        let n = (last - first + 1).max(0);
-        (0..n).map(move |i| if descending { last - i } else { first + i })
+        let end = ((hi - 3).div_euclid(5) + 1).min(wm1.saturating_add(1));
+        first..end.max(first)
     };
     let mut prev: Option<(i32, i32)> = None;
     for j in 0..k {
@@ -684,7 +674,13 @@ pub fn from_polygon(xy: &[f64], h: u32, w: u32) -> Rle {
             // v(t+1) where s < 0.
             let v_at = |t: i32| (ys as f64 + s * t as f64 + 0.5) as i32;
             let t_min = 2 - xs as i64 + (s < 0.0) as i64;
-            a.extend(columns(xs as i64, xe as i64, flip).map(|xd| index(xd, v_at((5 * xd + t_min) as i32))));
+            let kept = |xd: i64| index(xd, v_at((5 * xd + t_min) as i32));
+            let cols = columns(xs as i64, xe as i64);
+            if flip {
+                a.extend(cols.rev().map(kept));
+            } else {
+                a.extend(cols.map(kept));
+            }
             prev = Some((xs + t_last, v_end(t_last)));
         } else {
             // dy >= 1 and |s| < 1.
@@ -698,7 +694,11 @@ pub fn from_polygon(xy: &[f64], h: u32, w: u32) -> Rle {
                 let inc = u0 < ud;
                 // t where x = X + .5 on the line (X + .5 - xs = s*t), to start the search from.
                 let t_per_x = dy as f64 / (xe - xs) as f64;
-                for xd in columns(u0.min(ud) as i64, u0.max(ud) as i64, inc == flip) {
+                // In the polygon's order: u goes down along it where inc == flip.
+                let cols = columns(u0.min(ud) as i64, u0.max(ud) as i64);
+                let (first, last, descending) = (cols.start, cols.end - 1, inc == flip);
+                for i in 0..cols.end - cols.start {
+                    let xd = if descending { last - i } else { first + i };
                     let x = (5 * xd + 2) as i32;
                     // The pair {t, t+1} that crosses between X and X+1: u(t) <= X < u(t+1) for
                     // increasing u, u(t) > X >= u(t+1) for decreasing u (`before`: on u(0)'s
