@@ -807,16 +807,16 @@ fn from_polygon_general(xy: &[f64], h: u32, w: u32) -> Rle {
 /// taken in place, and the folding, a rare case (two boundary indices alike), runs in place
 /// from the first zero only where there is one. When `h*w` fits u32 and `w > 0`, every index
 /// is at most `h*w` (column `w-1`, row `h` at most; for `w = 0` maskApi.c's unsigned `w-1`
-/// bounds no column), so it is appended after the sort rather than sorted with the rest. The indices come as a few monotone runs (see [`from_polygon`]), which the
-/// stable sort finds and merges: about half the instructions of the unstable sort on them.
+/// bounds no column), so it is appended after the sort rather than sorted with the rest. The
+/// indices come as a few monotone runs (see [`from_polygon`]), which [`sort_runs`] merges.
 fn boundary_to_rle(mut a: Vec<u32>, h: u32, w: u32) -> Rle {
     let hw = h.wrapping_mul(w);
     if w > 0 && h as u64 * w as u64 <= u32::MAX as u64 {
-        a.sort();
+        sort_runs(&mut a);
         a.push(hw);
     } else {
         a.push(hw);
-        a.sort();
+        sort_runs(&mut a);
     }
     let mut prev = 0u32;
     for e in a.iter_mut() {
@@ -844,6 +844,83 @@ fn boundary_to_rle(mut a: Vec<u32>, h: u32, w: u32) -> Rle {
         a.truncate(m);
     }
     Rle { h, w, counts: a }
+}
+
+/// Sort `a`, expected to be a few monotone runs: [`from_polygon`] emits one per stretch of the
+/// polygon boundary that keeps its x direction (two for a convex polygon). The runs are found
+/// (descending ones reversed) and merged pairwise, `n` steps per halving of their number; with
+/// more than [`MAX_MERGED_RUNS`] of them the std sort is cheaper.
+fn sort_runs(a: &mut Vec<u32>) {
+    let n = a.len();
+    let mut ends = [0usize; MAX_MERGED_RUNS + 1];
+    let mut r = 0;
+    let mut i = 0;
+    while i < n {
+        if r == MAX_MERGED_RUNS {
+            a.sort_unstable();
+            return;
+        }
+        let rest = &mut a[i..];
+        let len = if rest.len() > 1 && rest[1] < rest[0] {
+            let len = 1 + rest.windows(2).position(|p| p[1] > p[0]).unwrap_or(rest.len() - 1);
+            rest[..len].reverse();
+            len
+        } else {
+            1 + rest.windows(2).position(|p| p[1] < p[0]).unwrap_or(rest.len().saturating_sub(1))
+        };
+        i += len;
+        r += 1;
+        ends[r] = i;
+    }
+    if r <= 1 {
+        return;
+    }
+    let mut b = vec![0u32; n];
+    let mut in_b = false;
+    while r > 1 {
+        let (src, dst) = if in_b { (&b[..], &mut a[..]) } else { (&a[..], &mut b[..]) };
+        let mut merged = 0;
+        for k in (0..r).step_by(2) {
+            let (lo, mid) = (ends[k], ends[k + 1]);
+            let hi = if k + 1 < r { ends[k + 2] } else { mid };
+            merge_into(&src[lo..mid], &src[mid..hi], &mut dst[lo..hi]);
+            merged += 1;
+            ends[merged] = hi;
+        }
+        r = merged;
+        in_b = !in_b;
+    }
+    if in_b {
+        *a = b;
+    }
+}
+
+/// More runs than this are left to the std sort (see [`sort_runs`]).
+const MAX_MERGED_RUNS: usize = 16;
+
+/// Merge the sorted `x` and `y` into `out` (of their total length).
+fn merge_into(x: &[u32], y: &[u32], out: &mut [u32]) {
+    // Let `y` end with the largest value: it then cannot run out while `x` lasts (equal values
+    // are taken from `x` first), so only `x` is watched.
+    let (x, y) = match (x.last(), y.last()) {
+        (Some(xl), Some(yl)) if xl > yl => (y, x),
+        (Some(_), Some(_)) => (x, y),
+        _ => {
+            out[..x.len()].copy_from_slice(x);
+            out[x.len()..].copy_from_slice(y);
+            return;
+        }
+    };
+    let (mut i, mut j) = (0, 0);
+    for &xv in x {
+        while y[j] < xv {
+            out[i + j] = y[j];
+            j += 1;
+        }
+        out[i + j] = xv;
+        i += 1;
+    }
+    out[i + j..].copy_from_slice(&y[j..]);
 }
 
 /// maskApi.c's last step of `rleFrPoly` as written (a second array, the unstable sort), the
@@ -1237,6 +1314,25 @@ mod tests {
                 }
             }
             prop_assert_eq!(boundary_to_rle(a.clone(), h, w), boundary_to_rle_reference(a, h, w));
+        }
+
+        #[test]
+        fn sort_runs_sorts(parts in proptest::collection::vec((proptest::collection::vec(0u32..50, 0..30), 0u8..3), 0..25)) {
+            // Ascending, descending and unordered stretches of small values (many repeats),
+            // from none to more runs than are merged.
+            let mut a: Vec<u32> = Vec::new();
+            for (mut v, kind) in parts {
+                match kind {
+                    0 => v.sort_unstable(),
+                    1 => v.sort_unstable_by(|x, y| y.cmp(x)),
+                    _ => {}
+                }
+                a.extend(v);
+            }
+            let mut expected = a.clone();
+            expected.sort_unstable();
+            sort_runs(&mut a);
+            prop_assert_eq!(a, expected);
         }
 
         #[test]
