@@ -888,6 +888,11 @@ impl<'a> Reader<'a> {
                 Ok(())
             }
             Kind::Array => {
+                // Arrays of plain numbers (boxes, polygons, keypoints) are checked on the fast
+                // path; anything else it does not take is walked below.
+                if self.fast_number_array(|_| false, &mut Vec::new()).is_some() {
+                    return Ok(());
+                }
                 self.begin_array()?;
                 let mut first = true;
                 let mut i = 0;
