@@ -541,10 +541,26 @@ struct DetRaw {
     det: Detection,
     /// `bbox` key present and non-empty (loadRes' branch test).
     has_bbox: bool,
-    mask: Option<(MaskInfo, DetMaskSrc)>,
-    /// Offset of the keypoints in the chunk's arena.
+    /// Index of the mask in the chunk's `masks` (kept out of here: keypoint detections have
+    /// none, and a small element keeps the per-chunk vectors small).
+    mask: Option<u32>,
+    /// Offset of the keypoints in the chunk's `kps`.
     kps: Option<usize>,
     start: usize,
+}
+
+/// What a chunk of the results file collects besides its [`DetRaw`]s.
+#[derive(Default)]
+struct DetChunk {
+    kps: Vec<f64>,
+    masks: Vec<(MaskInfo, DetMaskSrc)>,
+}
+
+impl json::ChunkState for DetChunk {
+    fn reserve_like_first(&mut self, n: usize) {
+        self.kps.reserve_like_first(n);
+        self.masks.reserve_like_first(n);
+    }
 }
 
 /// Where a detection's mask is, before the masks of all chunks are put together.
@@ -566,7 +582,8 @@ pub fn parse_results(path: &Path, text: FileBytes, gt: &Dataset, iou_type: IouTy
         return Err(located(path, buf, "", JsonError { message: format!("a results file must be a list of detections ({})", e.message), ..e }).with_hint(RES_HINT));
     }
     let segm = iou_type == IouType::Segm;
-    let parse_det = |r: &mut Reader<'_>, arena: &mut Vec<f64>| -> JResult<DetRaw> {
+    let parse_det = |r: &mut Reader<'_>, chunk: &mut DetChunk| -> JResult<DetRaw> {
+        let arena = &mut chunk.kps;
         let start = r.pos();
         r.begin_object()?;
         let (mut image, mut category, mut bbox, mut score) = (None, None, None::<Xywh>, None);
@@ -609,10 +626,13 @@ pub fn parse_results(path: &Path, text: FileBytes, gt: &Dataset, iou_type: IouTy
         }
         let image = image.ok_or_else(|| JsonError::new(start, "missing field \"image_id\""))?;
         let mask = match seg {
-            Some((pos, raw)) => Some(match to_mask(raw, image_hw(gt, image), pos, buf).map_err(|e| e.in_key("segmentation"))? {
-                Mask::Text { span: (a, b), info } => (info, DetMaskSrc::Text(a, b)),
-                Mask::Counts(rle) => (rle.stats().info(), DetMaskSrc::Counts(rle.counts)),
-            }),
+            Some((pos, raw)) => {
+                chunk.masks.push(match to_mask(raw, image_hw(gt, image), pos, buf).map_err(|e| e.in_key("segmentation"))? {
+                    Mask::Text { span: (a, b), info } => (info, DetMaskSrc::Text(a, b)),
+                    Mask::Counts(rle) => (rle.stats().info(), DetMaskSrc::Counts(rle.counts)),
+                });
+                Some(chunk.masks.len() as u32 - 1)
+            }
             None => None,
         };
         Ok(DetRaw {
@@ -654,7 +674,8 @@ pub fn parse_results(path: &Path, text: FileBytes, gt: &Dataset, iou_type: IouTy
     let mut masks_out = DtMasks::empty();
     let mut kps_out = DetKeypoints { stride: 2 * k, ..Default::default() };
     let mut i = 0;
-    for (raws, arena) in chunks {
+    for (raws, chunk) in chunks {
+        let DetChunk { kps: arena, masks: mut chunk_masks } = chunk;
         let chunk_first = i;
         for d in raws {
             let mut det = d.det;
@@ -666,7 +687,7 @@ pub fn parse_results(path: &Path, text: FileBytes, gt: &Dataset, iou_type: IouTy
                     areas.push(det.area());
                 }
                 ResultsBranch::Segm => {
-                    let Some((info, _)) = &d.mask else {
+                    let Some((info, _)) = d.mask.map(|m| &chunk_masks[m as usize]) else {
                         return Err(err_at(i, d.start, "missing field \"segmentation\" (the first detection has one, so pycocotools reads it from every detection)".into()));
                     };
                     areas.push(info.area as f64);
@@ -685,7 +706,10 @@ pub fn parse_results(path: &Path, text: FileBytes, gt: &Dataset, iou_type: IouTy
             }
             if segm {
                 let (info, src) = match d.mask {
-                    Some(m) => m,
+                    Some(m) => {
+                        let (info, src) = &mut chunk_masks[m as usize];
+                        (*info, std::mem::replace(src, DetMaskSrc::Text(0, 0)))
+                    }
                     None if d.has_bbox => {
                         // loadRes' bbox branch: the box as the polygon [x1,y1, x1,y2, x2,y2, x2,y1].
                         let b = det.bbox;
