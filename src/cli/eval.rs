@@ -179,5 +179,11 @@ pub fn run(a: EvalArgs) -> Result<()> {
             t_eval.as_secs_f64()
         );
     }
+    // The process exits right after this (main calls `process::exit`): leave the large
+    // structures, and the mapped results file, to the OS instead of freeing and unmapping them
+    // piece by piece while the worker threads are still alive.
+    std::mem::forget(ev);
+    std::mem::forget(sh);
+    std::mem::forget((gt, res, shapes));
     Ok(())
 }
