@@ -245,6 +245,7 @@ impl Dataset {
         r.begin_object().map_err(|e| loc(JsonError { message: format!("the top level must be an object ({})", e.message), ..e }))?;
         let mut first = true;
         let mut annotations = None;
+        let parse_ann = |r: &mut Reader<'_>| parse_annotation_with(r, strict);
         while let Some(k) = r.next_key(&mut first).map_err(loc)? {
             let slot = match &*k {
                 "images" => Some(0),
@@ -259,7 +260,7 @@ impl Dataset {
                     // path of the other arrays, which reports it only if this key is the last.
                     r.skip_ws();
                     let open = r.pos();
-                    match json::parse_array_par(buf, open, buf.len(), |r: &mut Reader<'_>| parse_annotation_with(r, strict)) {
+                    match json::parse_array_par(buf, open, buf.len(), parse_ann) {
                         Ok((anns, end)) => {
                             annotations = Some(anns);
                             spans[1] = Some((open, end));
@@ -295,7 +296,7 @@ impl Dataset {
         let (images, _) = json::parse_array_par(buf, io, ie, parse_image).map_err(|e| pre("images", e))?;
         let annotations = match annotations {
             Some(a) => a,
-            None => json::parse_array_par(buf, ao, ae, |r: &mut Reader<'_>| parse_annotation_with(r, strict)).map_err(|e| pre("annotations", e))?.0,
+            None => json::parse_array_par(buf, ao, ae, parse_ann).map_err(|e| pre("annotations", e))?.0,
         };
         let (categories, _) = json::parse_array_par(buf, co, ce, parse_category).map_err(|e| pre("categories", e))?;
 

@@ -541,9 +541,9 @@ struct DetRaw {
     det: Detection,
     /// `bbox` key present and non-empty (loadRes' branch test).
     has_bbox: bool,
-    /// Index of the mask in the chunk's `masks` (kept out of here: keypoint detections have
-    /// none, and a small element keeps the per-chunk vectors small).
-    mask: Option<u32>,
+    /// A mask was read: the chunk's next one in `masks` (kept out of here: keypoint detections
+    /// have none, and a small element keeps the per-chunk vectors small).
+    has_mask: bool,
     /// Offset of the keypoints in the chunk's `kps`.
     kps: Option<usize>,
     start: usize,
@@ -625,16 +625,13 @@ pub fn parse_results(path: &Path, text: FileBytes, gt: &Dataset, iou_type: IouTy
             }
         }
         let image = image.ok_or_else(|| JsonError::new(start, "missing field \"image_id\""))?;
-        let mask = match seg {
-            Some((pos, raw)) => {
-                chunk.masks.push(match to_mask(raw, image_hw(gt, image), pos, buf).map_err(|e| e.in_key("segmentation"))? {
-                    Mask::Text { span: (a, b), info } => (info, DetMaskSrc::Text(a, b)),
-                    Mask::Counts(rle) => (rle.stats().info(), DetMaskSrc::Counts(rle.counts)),
-                });
-                Some(chunk.masks.len() as u32 - 1)
-            }
-            None => None,
-        };
+        let has_mask = seg.is_some();
+        if let Some((pos, raw)) = seg {
+            chunk.masks.push(match to_mask(raw, image_hw(gt, image), pos, buf).map_err(|e| e.in_key("segmentation"))? {
+                Mask::Text { span: (a, b), info } => (info, DetMaskSrc::Text(a, b)),
+                Mask::Counts(rle) => (rle.stats().info(), DetMaskSrc::Counts(rle.counts)),
+            });
+        }
         Ok(DetRaw {
             det: Detection {
                 image,
@@ -643,7 +640,7 @@ pub fn parse_results(path: &Path, text: FileBytes, gt: &Dataset, iou_type: IouTy
                 score: score.ok_or_else(|| JsonError::new(start, "missing field \"score\""))?,
             },
             has_bbox,
-            mask,
+            has_mask,
             kps,
             start,
         })
@@ -660,7 +657,7 @@ pub fn parse_results(path: &Path, text: FileBytes, gt: &Dataset, iou_type: IouTy
     let branch = match chunks.first().and_then(|(v, _)| v.first()) {
         None => ResultsBranch::Segm,
         Some(d) if d.has_bbox => ResultsBranch::Bbox,
-        Some(d) if d.mask.is_some() => ResultsBranch::Segm,
+        Some(d) if d.has_mask => ResultsBranch::Segm,
         Some(d) if d.kps.is_some() => ResultsBranch::Keypoints,
         Some(d) => {
             let need = if segm { "\"bbox\" or \"segmentation\"" } else { "\"bbox\" or \"keypoints\"" };
@@ -675,10 +672,12 @@ pub fn parse_results(path: &Path, text: FileBytes, gt: &Dataset, iou_type: IouTy
     let mut kps_out = DetKeypoints { stride: 2 * k, ..Default::default() };
     let mut i = 0;
     for (raws, chunk) in chunks {
-        let DetChunk { kps: arena, masks: mut chunk_masks } = chunk;
+        let DetChunk { kps: arena, masks: chunk_masks } = chunk;
+        let mut chunk_masks = chunk_masks.into_iter();
         let chunk_first = i;
         for d in raws {
             let mut det = d.det;
+            let mask = if d.has_mask { chunk_masks.next() } else { None };
             match branch {
                 ResultsBranch::Bbox => {
                     if !d.has_bbox {
@@ -687,7 +686,7 @@ pub fn parse_results(path: &Path, text: FileBytes, gt: &Dataset, iou_type: IouTy
                     areas.push(det.area());
                 }
                 ResultsBranch::Segm => {
-                    let Some((info, _)) = d.mask.map(|m| &chunk_masks[m as usize]) else {
+                    let Some((info, _)) = &mask else {
                         return Err(err_at(i, d.start, "missing field \"segmentation\" (the first detection has one, so pycocotools reads it from every detection)".into()));
                     };
                     areas.push(info.area as f64);
@@ -705,11 +704,8 @@ pub fn parse_results(path: &Path, text: FileBytes, gt: &Dataset, iou_type: IouTy
                 }
             }
             if segm {
-                let (info, src) = match d.mask {
-                    Some(m) => {
-                        let (info, src) = &mut chunk_masks[m as usize];
-                        (*info, std::mem::replace(src, DetMaskSrc::Text(0, 0)))
-                    }
+                let (info, src) = match mask {
+                    Some(m) => m,
                     None if d.has_bbox => {
                         // loadRes' bbox branch: the box as the polygon [x1,y1, x1,y2, x2,y2, x2,y1].
                         let b = det.bbox;

@@ -542,25 +542,21 @@ pub fn intersect_runs(a: &[(u32, u32)], b: &[(u32, u32)]) -> u32 {
         return 0;
     };
     // Skip what ends before the other mask starts (binary search), then merge.
-    let mut i = a.partition_point(|r| r.1 <= b0.0);
-    let mut j = b.partition_point(|r| r.1 <= a0.0);
-    let mut inter = 0u32;
-    while i < a.len() && j < b.len() {
-        let ((sa, ea), (sb, eb)) = (a[i], b[j]);
-        let (s, e) = (sa.max(sb), ea.min(eb));
-        if e > s {
-            inter += e - s;
+    let mut sink = IntersectRuns::new(b);
+    sink.j = b.partition_point(|r| r.1 <= a0.0);
+    for &(s, e) in &a[a.partition_point(|r| r.1 <= b0.0)..] {
+        if s >= sink.end {
+            break;
         }
-        i += (ea <= eb) as usize;
-        j += (eb <= ea) as usize;
+        sink.run(s, e);
     }
-    inter
+    sink.inter
 }
 
 /// The pixels a mask's runs of 1s share with `gt`'s foreground intervals, counted while the
 /// mask is decoded: a [`CountSink`] that is [`CountSink::full`] once past the last interval, so
-/// the rest of the mask need not be decoded. For `plain` masks (positions fit u32), as
-/// [`RunBuilder`] then [`intersect_runs`] would count them (property-tested).
+/// the rest of the mask need not be decoded. For `plain` masks (positions fit u32). The merge of
+/// [`intersect_runs`] too, fed with runs already decoded.
 #[derive(Debug)]
 pub struct IntersectRuns<'a> {
     gt: &'a [(u32, u32)],
@@ -575,6 +571,20 @@ impl<'a> IntersectRuns<'a> {
     pub fn new(gt: &'a [(u32, u32)]) -> Self {
         IntersectRuns { gt, j: 0, pos: 0, end: gt.last().map_or(0, |r| r.1), inter: 0 }
     }
+
+    /// Count the run `[s, e)` of 1s (runs come in increasing order).
+    #[inline(always)]
+    fn run(&mut self, s: u32, e: u32) {
+        let gt = self.gt;
+        while self.j < gt.len() && gt[self.j].1 <= s {
+            self.j += 1;
+        }
+        let mut k = self.j;
+        while k < gt.len() && gt[k].0 < e {
+            self.inter += e.min(gt[k].1) - s.max(gt[k].0);
+            k += 1;
+        }
+    }
 }
 
 impl CountSink for IntersectRuns<'_> {
@@ -587,15 +597,7 @@ impl CountSink for IntersectRuns<'_> {
     fn ones(&mut self, c: u32) {
         let (s, e) = (self.pos, self.pos.wrapping_add(c));
         self.pos = e;
-        let gt = self.gt;
-        while self.j < gt.len() && gt[self.j].1 <= s {
-            self.j += 1;
-        }
-        let mut k = self.j;
-        while k < gt.len() && gt[k].0 < e {
-            self.inter += e.min(gt[k].1) - s.max(gt[k].0);
-            k += 1;
-        }
+        self.run(s, e);
     }
 
     #[inline(always)]
@@ -1505,6 +1507,7 @@ mod tests {
             let text = json_escaped(a.to_compressed().as_bytes());
             let got = decode_json_text(&text, IntersectRuns::new(&rb)).unwrap().inter;
             prop_assert_eq!(got, intersect_runs(&ra, &rb));
+            prop_assert_eq!(got as usize, m1.iter().zip(&m2).filter(|(x, y)| **x != 0 && **y != 0).count());
         }
 
         #[test]

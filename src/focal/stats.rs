@@ -250,19 +250,11 @@ impl<'a> Side<'a> {
         // The j smallest of a bin average at most the bin's mean.
         let mean_cap = j as f64 * (sb / nb as f64);
         if let Some(h) = self.refined.l2.get(&b) {
-            let (mut lo, mut hi, mut rem) = (0.0, 0.0, j);
-            for (i, &c) in h.iter().enumerate() {
-                if rem == 0 {
-                    break;
-                }
-                if c == 0 {
-                    continue;
-                }
-                let take = c.min(rem);
+            let (mut lo, mut hi) = (0.0, 0.0);
+            for (i, take) in smallest_first(&h[..], j) {
                 let (a, z) = self.cell_partial((b << 8) | i as u32, gamma, take, needs);
                 lo += a;
                 hi += z;
-                rem -= take;
             }
             return (lo, hi.min(mean_cap).max(lo));
         }
@@ -280,17 +272,9 @@ impl<'a> Side<'a> {
     /// Bracket of the sum of the `take` smallest losses inside 24-bit cell `p`.
     fn cell_partial(&self, p: u32, gamma: Gamma, take: u64, needs: &mut Vec<Need>) -> (f64, f64) {
         if let Some(h) = self.refined.l3.get(&p) {
-            let (mut s, mut rem) = (0.0, take);
-            for (i, &c) in h.iter().enumerate() {
-                if rem == 0 {
-                    break;
-                }
-                if c == 0 {
-                    continue;
-                }
-                let t = c.min(rem);
+            let mut s = 0.0;
+            for (i, t) in smallest_first(&h[..], take) {
                 s += t as f64 * loss_of((p << 8) | i as u32, self.positive, gamma);
-                rem -= t;
             }
             return (s, s);
         }
@@ -539,6 +523,20 @@ where
         })
         .collect();
     parts.into_iter().reduce(merge).unwrap_or_else(init)
+}
+
+/// The sub-bins of histogram `h` (counts in ascending key order) that hold its `n` smallest
+/// elements: (index, how many of them), empty sub-bins skipped.
+fn smallest_first(h: &[u64], n: u64) -> impl Iterator<Item = (usize, u64)> + '_ {
+    let mut rem = n;
+    h.iter().enumerate().map_while(move |(i, &c)| {
+        if rem == 0 {
+            return None;
+        }
+        let t = c.min(rem);
+        rem -= t;
+        Some((i, t))
+    }).filter(|&(_, t)| t > 0)
 }
 
 #[cfg(test)]

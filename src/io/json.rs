@@ -81,12 +81,20 @@ fn load8(b: &[u8], p: usize) -> Option<u64> {
     Some(u64::from_le_bytes(w))
 }
 
-/// Whether all 8 bytes of a little-endian word are ASCII digits (fast_float's SWAR test).
+/// fast_float's SWAR digit test: the high bit of every byte of a little-endian word that is not
+/// an ASCII digit. A carry or borrow can only corrupt the flags of bytes after the first flagged
+/// one, so the first flag and whether there is one are exact.
+#[inline(always)]
+fn non_digit_bytes(v: u64) -> u64 {
+    let a = v.wrapping_add(0x4646_4646_4646_4646);
+    let b = v.wrapping_sub(ZEROS8);
+    (a | b) & HIGH
+}
+
+/// Whether all 8 bytes of a little-endian word are ASCII digits.
 #[inline]
 fn all_digits8(v: u64) -> bool {
-    let a = v.wrapping_add(0x4646_4646_4646_4646);
-    let b = v.wrapping_sub(0x3030_3030_3030_3030);
-    (a | b) & 0x8080_8080_8080_8080 == 0
+    non_digit_bytes(v) == 0
 }
 
 /// The value of 8 ASCII digits (first digit in the lowest byte), fast_float's SWAR conversion.
@@ -105,17 +113,25 @@ fn parse_digits8(v: u64) -> u64 {
 /// `'0'` in every byte.
 const ZEROS8: u64 = 0x3030_3030_3030_3030;
 
+/// 1 in every byte, and every byte's high bit.
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGH: u64 = 0x8080_8080_8080_8080;
+
+/// The high bit of the bytes of `w` equal to `c`: exact for the first such byte and for whether
+/// there is one (a borrow only runs upward from a match).
+#[inline(always)]
+fn bytes_equal(w: u64, c: u8) -> u64 {
+    let x = w ^ (ONES * c as u64);
+    x.wrapping_sub(ONES) & !x & HIGH
+}
+
 /// `10^n` for the digit counts of one 8-byte word.
 const POW10_U64: [u64; 9] = [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000];
 
-/// How many ASCII digits a little-endian word starts with (0..=8). The SWAR test of
-/// [`all_digits8`] flags every byte that is not a digit; a carry or borrow can only corrupt the
-/// flags of bytes after the first flagged one, which are not looked at.
+/// How many ASCII digits a little-endian word starts with (0..=8).
 #[inline(always)]
 fn digit_run8(w: u64) -> usize {
-    let a = w.wrapping_add(0x4646_4646_4646_4646);
-    let b = w.wrapping_sub(ZEROS8);
-    ((a | b) & 0x8080_8080_8080_8080).trailing_zeros() as usize / 8
+    non_digit_bytes(w).trailing_zeros() as usize / 8
 }
 
 /// The value of the first `n` (0..=8) digit bytes of a little-endian word: they are moved to the
@@ -552,10 +568,7 @@ impl<'a> Reader<'a> {
         // Eight bytes at a time: the first byte that is a quote, a backslash, a control byte or
         // not ASCII (exact for the first such byte: borrows only run upward from it).
         while let Some(w) = load8(b, q) {
-            const ONES: u64 = 0x0101_0101_0101_0101;
-            const HIGH: u64 = 0x8080_8080_8080_8080;
-            let zero_in = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
-            let stop = zero_in(w ^ (ONES * b'"' as u64)) | zero_in(w ^ (ONES * b'\\' as u64)) | ((w.wrapping_sub(ONES * 0x20) | w) & HIGH);
+            let stop = bytes_equal(w, b'"') | bytes_equal(w, b'\\') | ((w.wrapping_sub(ONES * 0x20) | w) & HIGH);
             if stop != 0 {
                 q += stop.trailing_zeros() as usize / 8;
                 break;
@@ -698,8 +711,6 @@ impl<'a> Reader<'a> {
     #[inline]
     pub fn plain_string_span(&mut self, lo: u8, hi: u8) -> Option<(usize, usize)> {
         debug_assert!(0x20 < lo && lo <= hi && hi < 0x7f);
-        const ONES: u64 = 0x0101_0101_0101_0101;
-        const HIGH: u64 = 0x8080_8080_8080_8080;
         self.skip_ws();
         let b = self.buf;
         if b.get(self.pos) != Some(&b'"') {
@@ -711,12 +722,9 @@ impl<'a> Reader<'a> {
         loop {
             // Whole words: a byte below `lo` borrows and one above `hi` carries into its high bit
             // (bytes with the high bit already set are caught by `w`); borrows and carries only
-            // come from flagged bytes, so a word with no flag is all in range. Backslashes are
-            // found by the exact zero-byte test on `w ^ '\\'`.
+            // come from flagged bytes, so a word with no flag is all in range.
             while let Some(w) = load8(b, p) {
-                let x = w ^ (ONES * b'\\' as u64);
-                let backslash = x.wrapping_sub(ONES) & !x & HIGH;
-                if (w.wrapping_sub(below) | w.wrapping_add(above) | w | backslash) & HIGH != 0 {
+                if (w.wrapping_sub(below) | w.wrapping_add(above) | w | bytes_equal(w, b'\\')) & HIGH != 0 {
                     break;
                 }
                 p += 8;
@@ -1394,8 +1402,7 @@ mod tests {
         }
     }
 
-    /// Parse `text` as a JSON number with our reader and with Rust's (correctly rounded) parser.
-    /// Our value of `text` and Rust's. Each number is read both at the very end of the buffer
+    /// Our value of `text` and Rust's (correctly rounded) parser's. Each number is read both at the very end of the buffer
     /// (the general parser) and followed by more text (the fast path where its shape allows);
     /// the two must agree bit for bit, and the fast number array and skip must agree too.
     fn both(text: &str) -> (f64, f64) {
