@@ -153,3 +153,47 @@ fn bad_flags_exit_2() {
     let o = run(&["frobnicate"]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+/// Regression (issue 10): values nested a million deep in a field nobody reads aborted the
+/// process with a stack overflow (SIGABRT, exit 134). They are skipped now, in every subcommand
+/// that reads COCO JSON and for every IoU type; truncated deep nesting is exit 2 with a place.
+#[test]
+fn hostile_nesting_is_skipped_or_refused_never_a_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    let n = 1_000_000;
+    let deep_arr = format!("{}{}", "[".repeat(n), "]".repeat(n));
+    let preds = write(&dir, "preds.json", format!("[{{\"image_id\": 42, \"category_id\": 18, \"bbox\": [258.15, 41.29, 348.26, 243.78], \"score\": 0.236, \"extra\": {}}}]", deep_arr).as_bytes());
+    let gt_text = std::fs::read_to_string(fixture(GT)).unwrap();
+    let m = 300_000;
+    let deep_obj = format!("{}1{}", "{\"a\":".repeat(m), "}".repeat(m));
+    let gt = write(&dir, "gt.json", format!("{{\"info\": {}, {}", deep_obj, &gt_text.trim_start()[1..]).as_bytes());
+    let (p, g) = (preds.to_str().unwrap(), gt.to_str().unwrap());
+    let fb = fixture("coco-val2014-100/fakebbox100_results.json");
+    let fb = fb.to_str().unwrap();
+    let gt_fixture = fixture(GT);
+    let gt_fixture = gt_fixture.to_str().unwrap();
+    for args in [
+        vec!["eval", p, "--gt", gt_fixture],
+        vec!["eval", p, "--gt", gt_fixture, "--iou-type", "segm"],
+        vec!["eval", fb, "--gt", g],
+        vec!["eval", fb, "--gt", g, "--iou-type", "segm"],
+        vec!["assign", "--gt", g, "--max-images", "2"],
+    ] {
+        let o = run(&args);
+        assert_eq!(o.status.code(), Some(0), "{:?}: {}", args, stderr(&o));
+        assert!(!stderr(&o).contains("overflow"), "{:?}: {}", args, stderr(&o));
+    }
+    // Truncated inside the nesting: bad input, with the path into it.
+    let cut = write(&dir, "cut.json", format!("[{{\"image_id\": 42, \"extra\": {}", "[".repeat(n)).as_bytes());
+    let o = run(&["eval", cut.to_str().unwrap(), "--gt", gt_fixture]);
+    assert_bad_input(&o, "cut.json", &["[0].extra[0][0]", "end of file"]);
+}
+
+#[test]
+fn hint_says_expected_once() {
+    for o in [eval_preds(""), eval_gt("")] {
+        let err = stderr(&o);
+        assert!(err.contains("hint: expected a COCO"), "{}", err);
+        assert!(!err.contains("expected expected"), "{}", err);
+    }
+}

@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 PY=.venv/bin/python
-[ -x "$PY" ] || PY=/work/venv/bin/python
+[ -x "$PY" ] || bash scripts/setup-venv.sh
 [ -x target/release/retina-tools ] || cargo build --release -q
 exec "$PY" scripts/conformance/eval_segm_kp.py --bin target/release/retina-tools \
   --cases "${SEGM_KP_CASES:-300}" --seed "${SEGM_KP_SEED:-0}" "$@"

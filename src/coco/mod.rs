@@ -94,11 +94,11 @@ pub fn located(path: &Path, buf: &[u8], prefix: &str, e: JsonError) -> Error {
 
 pub(crate) fn check_file_start(path: &Path, buf: &[u8], what: &str) -> Result<()> {
     if buf.iter().all(|b| b.is_ascii_whitespace()) {
-        return Err(Error::in_file(path, "", "the file is empty").with_hint(format!("expected {}", what)));
+        return Err(Error::in_file(path, "", "the file is empty").with_hint(what));
     }
     // JSON text never contains NUL bytes; images, archives and numpy files do, early on.
     if buf.iter().take(4096).any(|&b| b == 0) {
-        return Err(Error::in_file(path, "", "this is not a JSON text (binary data)").with_hint(format!("expected {}", what)));
+        return Err(Error::in_file(path, "", "this is not a JSON text (binary data)").with_hint(what));
     }
     Ok(())
 }

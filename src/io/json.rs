@@ -914,41 +914,88 @@ impl<'a> Reader<'a> {
         self.buf[self.pos..].starts_with(b"null")
     }
 
-    /// Skip one value of any kind, validating its grammar.
+    /// Skip one value of any kind, validating its grammar. Iterative, with an explicit stack of
+    /// open containers: a value nested a million deep (in a field nobody reads) is skipped in
+    /// bounded stack space instead of overflowing the thread's stack.
     pub fn skip_value(&mut self) -> JResult<()> {
-        match self.peek_kind()? {
-            Kind::Object => {
-                self.begin_object()?;
-                let mut first = true;
-                while let Some(key) = self.next_key(&mut first)? {
-                    self.skip_value().map_err(|e| e.in_key(&key))?;
-                }
-                Ok(())
+        let mut open: Vec<SkipFrame<'a>> = Vec::new();
+        self.skip_value_iter(&mut open).map_err(|mut e| {
+            // The path reads from the outside in; built once (linear, not a prepend per level),
+            // and for hostile depths the middle levels are elided so the message stays one line.
+            let part = |f: &SkipFrame<'_>| match f {
+                SkipFrame::Object { key: Some(k), .. } => format!(".{}", k),
+                SkipFrame::Array { current: Some(i), .. } => format!("[{}]", i),
+                _ => String::new(),
+            };
+            let mut path = String::new();
+            if open.len() <= 2 * PATH_EDGE {
+                open.iter().for_each(|f| path.push_str(&part(f)));
+            } else {
+                open[..PATH_EDGE].iter().for_each(|f| path.push_str(&part(f)));
+                path.push_str(&format!("…({} levels)…", open.len() - 2 * PATH_EDGE));
+                open[open.len() - PATH_EDGE..].iter().for_each(|f| path.push_str(&part(f)));
             }
-            Kind::Array => {
-                // Arrays of plain numbers (boxes, polygons, keypoints) are checked on the fast
-                // path; anything else it does not take is walked below.
-                if self.fast_number_array(|_| false, &mut Vec::new()).is_some() {
-                    return Ok(());
+            e.path = path + &e.path;
+            e
+        })
+    }
+
+    fn skip_value_iter(&mut self, open: &mut Vec<SkipFrame<'a>>) -> JResult<()> {
+        loop {
+            // One value at the current position; a container opens a frame.
+            match self.peek_kind()? {
+                Kind::Object => {
+                    self.begin_object()?;
+                    open.push(SkipFrame::Object { key: None, first: true });
                 }
-                self.begin_array()?;
-                let mut first = true;
-                let mut i = 0;
-                while self.next_element(&mut first)? {
-                    self.skip_value().map_err(|e| e.in_index(i))?;
-                    i += 1;
+                Kind::Array => {
+                    // Arrays of plain numbers (boxes, polygons, keypoints) are checked on the
+                    // fast path; anything else it does not take is walked element by element.
+                    if self.fast_number_array(|_| false, &mut Vec::new()).is_none() {
+                        self.begin_array()?;
+                        open.push(SkipFrame::Array { current: None, next: 0, first: true });
+                    }
                 }
-                Ok(())
+                Kind::String => {
+                    self.string()?;
+                }
+                Kind::Number => self.skip_number()?,
+                Kind::Bool => {
+                    self.bool_like()?;
+                }
+                Kind::Null => {
+                    if self.buf[self.pos..].starts_with(b"null") {
+                        self.pos += 4;
+                    } else {
+                        return self.unexpected("a JSON value");
+                    }
+                }
             }
-            Kind::String => self.string().map(|_| ()),
-            Kind::Number => self.skip_number(),
-            Kind::Bool => self.bool_like().map(|_| ()),
-            Kind::Null => {
-                if self.buf[self.pos..].starts_with(b"null") {
-                    self.pos += 4;
-                    Ok(())
-                } else {
-                    self.unexpected("a JSON value")
+            // Move to the next value to skip, closing the containers that end here.
+            loop {
+                match open.last_mut() {
+                    None => return Ok(()),
+                    Some(SkipFrame::Object { key, first }) => {
+                        *key = None;
+                        match self.next_key(first)? {
+                            Some(k) => {
+                                *key = Some(k);
+                                break;
+                            }
+                            None => {
+                                open.pop();
+                            }
+                        }
+                    }
+                    Some(SkipFrame::Array { current, next, first }) => {
+                        *current = None;
+                        if self.next_element(first)? {
+                            *current = Some(*next);
+                            *next += 1;
+                            break;
+                        }
+                        open.pop();
+                    }
                 }
             }
         }
@@ -1161,6 +1208,16 @@ static STRUCTURAL: [bool; 256] = {
     t[b'}' as usize] = true;
     t
 };
+
+/// An open container of [`Reader::skip_value`]: where it stands (the key or index whose value is
+/// being skipped, for the error path) and whether its first member is still to come.
+/// Levels of a skipped value's path shown at each end of an error path; deeper ones are elided.
+const PATH_EDGE: usize = 16;
+
+enum SkipFrame<'a> {
+    Object { key: Option<Cow<'a, str>>, first: bool },
+    Array { current: Option<usize>, next: usize, first: bool },
+}
 
 fn describe_byte(b: u8) -> String {
     if b.is_ascii_graphic() {
@@ -1591,6 +1648,38 @@ mod tests {
         assert!(r.skip_value().is_err());
         let mut r = Reader::new(b"[1,2,]");
         assert!(r.skip_value().is_err());
+    }
+
+    #[test]
+    fn skip_error_paths_name_the_innermost_member() {
+        let path = |t: &str| Reader::new(t.as_bytes()).skip_value().unwrap_err().path;
+        assert_eq!(path(r#"{"a": [1, {"b": [1, x]}]}"#), ".a[1].b[1]");
+        // A malformed key or separator belongs to the container, not to its last member.
+        assert_eq!(path(r#"{"a": {"b": 1 "c": 2}}"#), ".a");
+        assert_eq!(path(r#"[[1, 2] 3]"#), "");
+        assert_eq!(path(r#"{"a": "\q"}"#), ".a");
+    }
+
+    #[test]
+    fn skip_survives_hostile_nesting() {
+        // Regression (issue 10): a million nested arrays, and 300,000 nested objects, in a value
+        // nobody reads overflowed the stack of the recursive skip (SIGABRT).
+        let n = 1_000_000;
+        let text = format!("{}{}", "[".repeat(n), "]".repeat(n));
+        let mut r = Reader::new(text.as_bytes());
+        r.skip_value().unwrap();
+        r.expect_end().unwrap();
+        let n = 300_000;
+        let text = format!("{}1{}", "{\"a\":".repeat(n), "}".repeat(n));
+        let mut r = Reader::new(text.as_bytes());
+        r.skip_value().unwrap();
+        r.expect_end().unwrap();
+        // Truncated: an error, with the path down to the innermost open member.
+        let text = "[".repeat(n);
+        let e = Reader::new(text.as_bytes()).skip_value().unwrap_err();
+        assert!(e.message.contains("end of file"), "{}", e.message);
+        // n open arrays; the innermost failed before its first element, so it adds no index.
+        assert_eq!(e.path, format!("{}…({} levels)…{}", "[0]".repeat(16), n - 32, "[0]".repeat(15)));
     }
 
     fn parse_ids(text: &str) -> JResult<Vec<i128>> {
