@@ -6,6 +6,8 @@
 //! - [`anchors`]: RetinaNet anchor grids per framework convention (Detectron, detectron2,
 //!   torchvision, mmdet), bit-for-bit.
 //! - [`assign`]: anchor → GT matching per convention, box targets, coverage statistics.
+//! - [`diagnose`]: why the AP is what it is (TIDE as tidecv, confusion/calibration/F-scores as
+//!   hotcoco, missed objects vs anchors, suspected annotation errors).
 //! - [`eval`]: COCOeval, bit-for-bit with pycocotools (evaluate → accumulate → summarize).
 //! - [`focal`]: focal-loss statistics on dumped logits (CPU and WGSL backends, Fig. 4 curves).
 //! - [`io`]: the parallel positioned JSON reader, atomic writes, `.npy`/`.npz`.
@@ -17,6 +19,7 @@
 pub mod anchors;
 pub mod assign;
 pub mod coco;
+pub mod diagnose;
 pub mod error;
 pub mod eval;
 pub mod focal;

@@ -127,7 +127,14 @@ pub struct Matched {
     pub empty: Vec<bool>,
     /// Per sorted detection: bit 0 = some state is [`TP`], bit 1 = some state is [`IGNORED`].
     pub flags: Vec<u8>,
+    /// Only when asked for ([`match_units`]' `record`): per sorted detection and IoU threshold
+    /// (`T` per detection), the GT annotation index it matched in the first area range, or
+    /// [`NO_MATCH`]. This is pycocotools' `dtMatches` of `areaRng[0]` (by annotation, not id).
+    pub gt_match: Vec<u32>,
 }
+
+/// [`Matched::gt_match`] of a detection that matched nothing.
+pub const NO_MATCH: u32 = u32::MAX;
 
 pub const HAS_TP: u8 = 1;
 pub const HAS_IGNORED: u8 = 2;
@@ -185,7 +192,9 @@ struct Scratch {
 ///
 /// `shapes` is `None` for bbox; for segm and keypoints it supplies the IoU (mask IoU or OKS), the
 /// detections' loadRes areas and the keypoint GT ignore flags.
-pub fn match_units(gt: &Dataset, res: &Results, p: &Params, setup: &Setup, g: &Grouped, shapes: Option<&Shapes<'_>>, progress: &dyn crate::progress::Progress) -> Matched {
+/// With `record`, also fill [`Matched::gt_match`] (the matches of the first area range).
+#[allow(clippy::too_many_arguments)]
+pub fn match_units(gt: &Dataset, res: &Results, p: &Params, setup: &Setup, g: &Grouped, shapes: Option<&Shapes<'_>>, record: bool, progress: &dyn crate::progress::Progress) -> Matched {
     let n_units = g.gt_start.len() - 1;
     let max_det = *setup.max_dets.last().unwrap_or(&0);
     let a_n = p.area_rng.len();
@@ -203,6 +212,8 @@ pub fn match_units(gt: &Dataset, res: &Results, p: &Params, setup: &Setup, g: &G
     let mut npig = vec![0u32; n_units * a_n];
     let mut empty = vec![false; n_units];
     let mut flags = vec![0u8; total];
+    let mut gt_match = if record { vec![NO_MATCH; total * t_n] } else { Vec::new() };
+    let gm_stride = if record { t_n } else { 0 };
 
     // Split the outputs into per-unit slices so units can run in parallel without sharing.
     struct Job<'s> {
@@ -211,6 +222,7 @@ pub fn match_units(gt: &Dataset, res: &Results, p: &Params, setup: &Setup, g: &G
         fl: &'s mut [u8],
         st: &'s mut [u8],
         npig: &'s mut [u32],
+        gm: &'s mut [u32],
     }
     let mut jobs: Vec<Job<'_>> = Vec::with_capacity(n_units);
     {
@@ -218,6 +230,7 @@ pub fn match_units(gt: &Dataset, res: &Results, p: &Params, setup: &Setup, g: &G
         let mut fl_rest: &mut [u8] = &mut flags;
         let mut st_rest: &mut [u8] = &mut states;
         let mut np_rest: &mut [u32] = &mut npig;
+        let mut gm_rest: &mut [u32] = &mut gt_match;
         // Units with neither GT nor detections are pycocotools' `None`: marked here, no job.
         for (u, e) in empty.iter_mut().enumerate() {
             *e = g.gt_start[u] == g.gt_start[u + 1] && g.dt_start[u] == g.dt_start[u + 1];
@@ -232,8 +245,10 @@ pub fn match_units(gt: &Dataset, res: &Results, p: &Params, setup: &Setup, g: &G
             st_rest = e;
             let (f, h) = std::mem::take(&mut np_rest).split_at_mut(a_n);
             np_rest = h;
+            let (gm, gm_b) = std::mem::take(&mut gm_rest).split_at_mut(d * gm_stride);
+            gm_rest = gm_b;
             if !empty[u] {
-                jobs.push(Job { u, dt: a, fl: fa, st: c, npig: f });
+                jobs.push(Job { u, dt: a, fl: fa, st: c, npig: f, gm });
             }
         }
     }
@@ -357,6 +372,9 @@ pub fn match_units(gt: &Dataset, res: &Results, p: &Params, setup: &Setup, g: &G
                         let st = match m {
                             Some(mp) => {
                                 s.gtm[mp] = true;
+                                if record && a == 0 {
+                                    job.gm[di * t_n + t] = gts[s.gt_perm[mp] as usize];
+                                }
                                 if s.p_ig[mp] {
                                     IGNORED
                                 } else if s.p_id_nonzero[mp] {
@@ -375,5 +393,5 @@ pub fn match_units(gt: &Dataset, res: &Results, p: &Params, setup: &Setup, g: &G
         },
     );
     progress.finish();
-    Matched { off, dt_sorted, states, npig, empty, flags }
+    Matched { off, dt_sorted, states, npig, empty, flags, gt_match }
 }

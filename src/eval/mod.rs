@@ -325,6 +325,19 @@ pub fn run(gt: &Dataset, res: &Results, p: &Params, progress: &dyn Progress) -> 
 
 /// Evaluate with the shapes segm/keypoints compare (`None` for bbox).
 pub fn run_with(gt: &Dataset, res: &Results, shapes: Option<&Shapes<'_>>, p: &Params, progress: &dyn Progress) -> Result<Evaluation> {
+    run_detailed(gt, res, shapes, p, false, progress).map(|(ev, _)| ev)
+}
+
+/// The per-image results behind an [`Evaluation`], for analyses that re-read them (diagnose):
+/// the resolved sets, the grouping into (category, image) units and the per-detection matches.
+pub struct Detail {
+    pub setup: Setup,
+    pub grouped: evaluate::Grouped,
+    pub matched: evaluate::Matched,
+}
+
+/// [`run_with`], keeping the [`Detail`]; `record_matches` fills [`evaluate::Matched::gt_match`].
+pub fn run_detailed(gt: &Dataset, res: &Results, shapes: Option<&Shapes<'_>>, p: &Params, record_matches: bool, progress: &dyn Progress) -> Result<(Evaluation, Detail)> {
     if p.iou_type != IouType::Bbox && shapes.is_none() {
         return Err(Error::internal(format!("{} evaluation needs the segmentations/keypoints (load them with coco::shapes)", p.iou_type.name())));
     }
@@ -336,7 +349,7 @@ pub fn run_with(gt: &Dataset, res: &Results, shapes: Option<&Shapes<'_>>, p: &Pa
     let grouped = evaluate::group(gt, res, &setup);
     let notes = quirk_notes(gt, res, p, &setup, &grouped);
     timer.lap("index (group per image and category)");
-    let matched = evaluate::match_units(gt, res, p, &setup, &grouped, shapes, progress);
+    let matched = evaluate::match_units(gt, res, p, &setup, &grouped, shapes, record_matches, progress);
     timer.lap("IoU + match");
     let arrays = accumulate::accumulate(res, &setup, &p.iou_thrs, &p.rec_thrs, p.area_rng.len(), setup.img_ids.len(), &matched);
     timer.lap("accumulate");
@@ -345,7 +358,7 @@ pub fn run_with(gt: &Dataset, res: &Results, shapes: Option<&Shapes<'_>>, p: &Pa
     let lines = specs.iter().zip(&stats).map(|(s, &v)| summarize::format_line(s, p, v)).collect();
     let counts = Counts { images: setup.img_ids.len(), gt: grouped.gt.len(), dets: grouped.dt.len() };
     let cat_ids = if setup.use_cats { setup.cat_ids.clone() } else { vec![-1] };
-    Ok(Evaluation {
+    let ev = Evaluation {
         params: p.clone(),
         img_ids: setup.img_ids.clone(),
         cat_ids,
@@ -356,7 +369,8 @@ pub fn run_with(gt: &Dataset, res: &Results, shapes: Option<&Shapes<'_>>, p: &Pa
         lines,
         counts,
         notes,
-    })
+    };
+    Ok((ev, Detail { setup, grouped, matched }))
 }
 
 impl Evaluation {

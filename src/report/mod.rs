@@ -11,7 +11,7 @@ use serde::Serialize;
 use std::path::Path;
 
 /// An id as a JSON number when it fits 64 bits, as a string beyond.
-fn id_json(id: Id) -> serde_json::Value {
+pub fn id_json(id: Id) -> serde_json::Value {
     if let Ok(v) = i64::try_from(id) {
         serde_json::Value::from(v)
     } else if let Ok(v) = u64::try_from(id) {

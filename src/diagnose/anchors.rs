@@ -1,0 +1,1 @@
+//! Missed GT that no anchor could catch. (Being written.)

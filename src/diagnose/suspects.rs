@@ -1,0 +1,1 @@
+//! Likely annotation errors. (Being written.)
