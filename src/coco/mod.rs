@@ -78,6 +78,26 @@ pub struct Results {
     pub detections: Vec<Detection>,
     /// Detections whose category is not among the GT categories (pycocotools drops them silently).
     pub unknown_category: usize,
+    /// `(detection index, category_id)` of those detections, in detection order: tidecv scores
+    /// each such category as a class of its own.
+    pub unknown_category_ids: Vec<(u32, Id)>,
+}
+
+impl Results {
+    /// Build from detections, counting those of unknown categories; `unknown_ids` holds, per
+    /// parsed chunk, the `category_id` of each of its unknown-category detections in order.
+    pub(crate) fn from_chunks(chunks: Vec<(Vec<Detection>, Vec<Id>)>) -> Results {
+        let total: usize = chunks.iter().map(|(v, _)| v.len()).sum();
+        let mut detections = Vec::with_capacity(total);
+        let mut unknown_category_ids = Vec::new();
+        for (items, ids) in chunks {
+            let first = detections.len();
+            let unknown = items.iter().enumerate().filter(|(_, d)| d.category == u32::MAX).map(|(i, _)| (first + i) as u32);
+            unknown_category_ids.extend(unknown.zip(ids));
+            detections.extend(items);
+        }
+        Results { unknown_category: unknown_category_ids.len(), detections, unknown_category_ids }
+    }
 }
 
 /// Turn a positioned JSON error into the crate error: `FILE: PATH (line L, column C): MESSAGE`.
@@ -142,9 +162,9 @@ pub(crate) fn read_result_image(r: &mut Reader<'_>, gt: &Dataset) -> JResult<u32
 
 /// A result's `category_id`, resolved to the GT category index, or `u32::MAX` for a category
 /// the GT does not have (pycocotools drops those detections; the caller counts them).
-pub(crate) fn read_result_category(r: &mut Reader<'_>, gt: &Dataset) -> JResult<u32> {
+pub(crate) fn read_result_category(r: &mut Reader<'_>, gt: &Dataset) -> JResult<(u32, Id)> {
     let id = r.int()?;
-    Ok(gt.category_index.get(&id).copied().unwrap_or(u32::MAX))
+    Ok((gt.category_index.get(&id).copied().unwrap_or(u32::MAX), id))
 }
 
 fn parse_image(r: &mut Reader<'_>) -> JResult<Image> {
@@ -348,7 +368,7 @@ impl Results {
             return Err(located(path, buf, "", JsonError { message: format!("a results file must be a list of detections ({})", e.message), ..e })
                 .with_hint(RES_HINT));
         }
-        let parse_det = |r: &mut Reader<'_>| -> JResult<Detection> {
+        let parse_det = |r: &mut Reader<'_>, unknown_ids: &mut Vec<Id>| -> JResult<Detection> {
             let start = r.pos();
             r.begin_object()?;
             let (mut image, mut category, mut bbox, mut score) = (None, None, None, None);
@@ -362,19 +382,23 @@ impl Results {
                     _ => r.skip_value().map_err(|e| e.in_key(&k))?,
                 }
             }
-            Ok(Detection {
+            let (category, category_id) = category.ok_or_else(|| JsonError::new(start, "missing field \"category_id\""))?;
+            let det = Detection {
                 image: image.ok_or_else(|| JsonError::new(start, "missing field \"image_id\""))?,
-                category: category.ok_or_else(|| JsonError::new(start, "missing field \"category_id\""))?,
+                category,
                 bbox: bbox.ok_or_else(|| JsonError::new(start, "missing field \"bbox\" (bbox evaluation needs [x, y, width, height])"))?,
                 score: score.ok_or_else(|| JsonError::new(start, "missing field \"score\""))?,
-            })
+            };
+            if category == u32::MAX {
+                unknown_ids.push(category_id);
+            }
+            Ok(det)
         };
-        let (detections, end) = json::parse_array_par(buf, open, buf.len(), parse_det)
+        let (chunks, end) = json::parse_array_par_with(buf, open, buf.len(), parse_det)
             .map_err(|e| located(path, buf, "", e).or_hint(RES_HINT))?;
         let mut tail = Reader::at(buf, end);
         tail.expect_end().map_err(|e| located(path, buf, "", e).or_hint(RES_HINT))?;
-        let unknown_category = detections.iter().filter(|d| d.category == u32::MAX).count();
-        Ok(Results { detections, unknown_category })
+        Ok(Results::from_chunks(chunks))
     }
 }
 
@@ -411,5 +435,6 @@ mod tests {
         assert!(e.message.contains("[0].score") && e.message.contains("NaN"), "{}", e.message);
         let r = Results::parse(Path::new("r.json"), br#"[{"image_id": 1, "category_id": 7, "bbox": [1,2,3,4], "score": 1}]"#, &d).unwrap();
         assert_eq!(r.unknown_category, 1);
+        assert_eq!(r.unknown_category_ids, vec![(0, 7)]);
     }
 }

@@ -553,6 +553,8 @@ struct DetRaw {
 #[derive(Default)]
 struct DetChunk {
     kps: Vec<f64>,
+    /// `category_id` of each detection whose category the GT lacks, in order.
+    unknown_ids: Vec<super::Id>,
     masks: Vec<(MaskInfo, DetMaskSrc)>,
 }
 
@@ -625,6 +627,7 @@ pub fn parse_results(path: &Path, text: FileBytes, gt: &Dataset, iou_type: IouTy
             }
         }
         let image = image.ok_or_else(|| JsonError::new(start, "missing field \"image_id\""))?;
+        let (category, category_id) = category.ok_or_else(|| JsonError::new(start, "missing field \"category_id\""))?;
         let has_mask = seg.is_some();
         if let Some((pos, raw)) = seg {
             chunk.masks.push(match to_mask(raw, image_hw(gt, image), pos, buf).map_err(|e| e.in_key("segmentation"))? {
@@ -632,10 +635,13 @@ pub fn parse_results(path: &Path, text: FileBytes, gt: &Dataset, iou_type: IouTy
                 Mask::Counts(rle) => (rle.stats().info(), DetMaskSrc::Counts(rle.counts)),
             });
         }
+        if category == u32::MAX {
+            chunk.unknown_ids.push(category_id);
+        }
         Ok(DetRaw {
             det: Detection {
                 image,
-                category: category.ok_or_else(|| JsonError::new(start, "missing field \"category_id\""))?,
+                category,
                 bbox: bbox.unwrap_or([0.0; 4]),
                 score: score.ok_or_else(|| JsonError::new(start, "missing field \"score\""))?,
             },
@@ -670,10 +676,12 @@ pub fn parse_results(path: &Path, text: FileBytes, gt: &Dataset, iou_type: IouTy
     let mut dets = Vec::with_capacity(n);
     let mut masks_out = DtMasks::empty();
     let mut kps_out = DetKeypoints { stride: 2 * k, ..Default::default() };
+    let mut unknown_category_ids = Vec::new();
     let mut i = 0;
     for (raws, chunk) in chunks {
-        let DetChunk { kps: arena, masks: chunk_masks } = chunk;
+        let DetChunk { kps: arena, masks: chunk_masks, unknown_ids } = chunk;
         let mut chunk_masks = chunk_masks.into_iter();
+        let mut unknown_ids = unknown_ids.into_iter();
         let chunk_first = i;
         for d in raws {
             let mut det = d.det;
@@ -733,6 +741,9 @@ pub fn parse_results(path: &Path, text: FileBytes, gt: &Dataset, iou_type: IouTy
                     None => return Err(err_at(i, d.start, "missing field \"keypoints\" (keypoints evaluation needs it)".into())),
                 }
             }
+            if det.category == u32::MAX {
+                unknown_category_ids.extend(unknown_ids.next().map(|id| (i as u32, id)));
+            }
             dets.push(det);
             i += 1;
         }
@@ -741,9 +752,9 @@ pub fn parse_results(path: &Path, text: FileBytes, gt: &Dataset, iou_type: IouTy
             kps_out.chunks.push(arena);
         }
     }
-    let unknown_category = dets.iter().filter(|d| d.category == u32::MAX).count();
+    let unknown_category = unknown_category_ids.len();
     if masks_out.src.iter().any(|s| matches!(s, MaskSrc::Text(..))) {
         masks_out.text = text;
     }
-    Ok((Results { detections: dets, unknown_category }, DtShapes { branch, areas, masks: masks_out, keypoints: kps_out }))
+    Ok((Results { detections: dets, unknown_category, unknown_category_ids }, DtShapes { branch, areas, masks: masks_out, keypoints: kps_out }))
 }
