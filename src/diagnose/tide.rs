@@ -616,3 +616,137 @@ impl Tide {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! Small scenes whose expected numbers were obtained by running tidecv 1.0.1 on the same
+    //! data (`datasets.COCO` / `COCOResult`, `TIDE().evaluate(..., mode=TIDE.BOX)`).
+    use super::*;
+    use crate::coco::{Dataset, Results};
+    use crate::eval::Params;
+    use crate::progress::NoProgress;
+    use std::path::Path;
+
+    type Ann = (i64, i64, [f64; 4], bool);
+    type Det = (i64, i64, [f64; 4], f64);
+
+    fn scene(images: &[i64], anns: &[Ann], dets: &[Det], cats: &[i64]) -> Tide {
+        let images: Vec<_> = images.iter().map(|i| serde_json::json!({"id": i, "width": 200, "height": 200})).collect();
+        let anns: Vec<_> = anns
+            .iter()
+            .enumerate()
+            .map(|(k, (im, c, b, crowd))| serde_json::json!({"id": k + 1, "image_id": im, "category_id": c, "bbox": b, "area": b[2] * b[3], "iscrowd": *crowd as i32}))
+            .collect();
+        let cats: Vec<_> = cats.iter().map(|c| serde_json::json!({"id": c, "name": format!("c{}", c)})).collect();
+        let gt = serde_json::json!({"images": images, "annotations": anns, "categories": cats}).to_string();
+        let res: Vec<_> = dets.iter().map(|(im, c, b, s)| serde_json::json!({"image_id": im, "category_id": c, "bbox": b, "score": s})).collect();
+        let res = serde_json::Value::from(res).to_string();
+        let gt = Dataset::parse(Path::new("gt.json"), gt.as_bytes()).expect("scene GT parses");
+        let res = Results::parse(Path::new("res.json"), res.as_bytes(), &gt).expect("scene results parse");
+        let params = Params::new(IouType::Bbox);
+        tide(&Input { gt: &gt, res: &res, shapes: None, params: &params }, &TideConfig::default(), &NoProgress).expect("tide runs")
+    }
+
+    fn check(t: &Tide, ap: f64, main: [f64; 6], special: [f64; 2], counts: [u64; 6]) {
+        let close = |a: f64, b: f64| (a - b).abs() <= 1e-12;
+        assert!(close(t.ap, ap), "ap {:?} vs tidecv {:?}", t.ap, ap);
+        for i in 0..6 {
+            assert!(close(t.main[i], main[i]), "main.{} {:?} vs tidecv {:?}", ERROR_NAMES[i], t.main[i], main[i]);
+        }
+        for i in 0..2 {
+            assert!(close(t.special[i], special[i]), "special.{} {:?} vs tidecv {:?}", SPECIAL_NAMES[i], t.special[i], special[i]);
+        }
+        assert_eq!(t.counts, counts);
+    }
+
+    #[test]
+    fn every_error_type_once() {
+        // Image 1: GT A (c1), B (c2), C (c1, missed), a c1 crowd, D (c2); image 2 has no GT.
+        let t = scene(
+            &[1, 2],
+            &[
+                (1, 1, [0., 0., 10., 10.], false),
+                (1, 2, [20., 20., 10., 10.], false),
+                (1, 1, [50., 50., 10., 10.], false),
+                (1, 1, [100., 100., 50., 50.], true),
+                (1, 2, [150., 0., 20., 20.], false),
+            ],
+            &[
+                (1, 1, [0., 0., 10., 10.], 0.9),     // true positive on A
+                (1, 1, [1., 0., 10., 10.], 0.8),     // Dupe of A
+                (1, 1, [20., 20., 10., 10.], 0.7),   // Cls: c1 on B
+                (1, 2, [150., 0., 20., 45.], 0.65),  // Loc: IoU 400/900 with D
+                (1, 1, [110., 110., 20., 20.], 0.6), // inside the crowd: ignored, yet a Bkg error
+                (1, 2, [5., 0., 10., 10.], 0.55),    // Both: c2 over A at IoU 1/3
+                (1, 1, [70., 150., 10., 10.], 0.5),  // Bkg
+                (2, 2, [0., 0., 10., 10.], 0.4),     // Bkg: image without GT
+            ],
+            &[1, 2],
+        );
+        check(&t, 25.247524752475247, [25.247524752475247, 25.247524752475247, 0.0, 0.0, 0.0, 24.752475247524753], [0.0, 24.752475247524753], [1, 1, 1, 1, 3, 1]);
+    }
+
+    #[test]
+    fn tied_scores_keep_file_order_and_false_neg_can_be_negative() {
+        // The FalseNeg fix puts the false positives before the true positives of equal score,
+        // which lowers the AP: tidecv does not clamp special errors.
+        let t = scene(
+            &[1],
+            &[(1, 1, [0., 0., 10., 10.], false), (1, 1, [30., 0., 10., 10.], false), (1, 1, [60., 0., 10., 10.], false)],
+            &[(1, 1, [100., 100., 10., 10.], 0.5), (1, 1, [0., 0., 10., 10.], 0.5), (1, 1, [30., 0., 10., 10.], 0.5), (1, 1, [150., 150., 10., 10.], 0.5), (1, 1, [61., 0., 10., 10.], 0.25)],
+            &[1],
+        );
+        check(&t, 64.42244224422443, [0.0, 0.0, 0.0, 0.0, 35.57755775577557, 0.0], [35.57755775577557, -4.422442244224328], [0, 0, 0, 0, 2, 0]);
+    }
+
+    #[test]
+    fn crowd_of_category_minus_one_ignores_any_class_and_needs_iou_above_pos() {
+        let t = scene(
+            &[1],
+            &[(1, 1, [0., 0., 10., 10.], false), (1, -1, [100., 100., 40., 40.], true), (1, 2, [0., 100., 20., 20.], true)],
+            &[
+                (1, 1, [0., 0., 10., 10.], 0.9),
+                (1, 2, [110., 110., 10., 10.], 0.8), // ignored by the -1 crowd
+                (1, 2, [10., 100., 20., 20.], 0.7),  // crowd IoU exactly 0.5: not ignored
+                (1, 2, [5., 100., 20., 20.], 0.6),   // crowd IoU 0.75: ignored
+            ],
+            &[1, 2],
+        );
+        check(&t, 50.0, [0.0, 0.0, 0.0, 0.0, 50.0, 0.0], [0.0, 0.0], [0, 0, 0, 0, 3, 0]);
+    }
+
+    #[test]
+    fn iou_equal_to_pos_matches_and_a_second_one_is_loc_not_dupe() {
+        let t = scene(&[1], &[(1, 1, [0., 0., 20., 20.], false)], &[(1, 1, [0., 0., 20., 40.], 0.9), (1, 1, [0., 0., 20., 40.], 0.8)], &[1]);
+        check(&t, 100.0, [0.0; 6], [0.0, 0.0], [0, 1, 0, 0, 0, 0]);
+    }
+
+    #[test]
+    fn at_most_100_detections_per_image() {
+        // The one true positive is the 101st by score: dropped, so its GT is missed.
+        let mut dets: Vec<Det> = (0..100).map(|i| (1, 1, [150., 150., 5., 5.], 0.9 - 0.001 * i as f64)).collect();
+        dets.push((1, 1, [0., 0., 10., 10.], 0.01));
+        let t = scene(&[1], &[(1, 1, [0., 0., 10., 10.], false)], &dets, &[1]);
+        check(&t, 0.0, [0.0; 6], [0.0, 0.0], [0, 0, 0, 0, 100, 1]);
+    }
+
+    #[test]
+    fn each_unknown_category_is_a_class_of_ap_zero() {
+        let t = scene(
+            &[1],
+            &[(1, 1, [0., 0., 10., 10.], false), (1, 2, [30., 30., 10., 10.], false)],
+            &[(1, 1, [0., 0., 10., 10.], 0.9), (1, 2, [30., 30., 10., 10.], 0.8), (1, 7, [60., 60., 10., 10.], 0.7), (1, 8, [90., 60., 10., 10.], 0.6), (1, 8, [0., 0., 10., 10.], 0.5)],
+            &[1, 2],
+        );
+        check(&t, 50.0, [0.0, 0.0, 0.0, 0.0, 16.66666666666667, 0.0], [0.0, 0.0], [1, 0, 0, 0, 2, 0]);
+    }
+
+    #[test]
+    fn class_ap_is_tidecvs_101_point_ap() {
+        // APDataObject: push (0.9,T) (0.8,F) (0.8,T) (0.5,F) (0.3,T) (0.3,F), 5 GT -> get_ap().
+        let pts: Vec<Point> = [(0.9, true), (0.8, false), (0.8, true), (0.5, false), (0.3, true), (0.3, false)].iter().map(|&(score, tp)| Point { score, tp }).collect();
+        assert_eq!(class_ap(&pts, 5), 45.874587458745914);
+        assert_eq!(class_ap(&pts, 0), 0.0);
+        assert_eq!(class_ap(&[], 3), 0.0);
+    }
+}
