@@ -174,7 +174,7 @@ def make_case(seed):
     rng.shuffle(dets)
     if rng.random() < 0.3:
         pos = rng.choice([0.1, 0.3, 0.5, 0.6, 0.75, 0.9])
-        bg = rng.choice([0.0, 0.05, 0.1, 0.2, 0.3])
+        bg = rng.choice([b for b in [0.0, 0.05, 0.1, 0.2, 0.3] if b <= pos])  # the CLI wants bg <= pos
     else:
         pos, bg = 0.5, 0.1
     gt = {"images": images, "annotations": anns,
