@@ -65,6 +65,10 @@ impl Default for TideConfig {
 pub const ERROR_NAMES: [&str; 6] = ["Cls", "Loc", "Both", "Dupe", "Bkg", "Miss"];
 pub const SPECIAL_NAMES: [&str; 2] = ["FalsePos", "FalseNeg"];
 
+/// A crowd region of this `category_id` ignores detections of any class (`quantify.py`:
+/// `ignore_region['class'] == pred_elem['class'] or ignore_region['class'] == -1`).
+const ANY_CLASS: Id = -1;
+
 /// Detections per image tidecv keeps: `datasets.COCO` builds `Data(name, max_dets=100)`.
 pub const MAX_DETS: usize = 100;
 
@@ -289,6 +293,8 @@ fn eval_image(inp: &Input<'_>, cfg: &TideConfig, ious: &Ious<'_>, unknown: &FxHa
 
     let mut used = vec![Used::Unmatched; np];
     let mut st = vec![GtState { used: false, usable: false, best_score: BEST_SCORE_INIT, best: None }; ng];
+    // Greedy, in score order: the best same-class GT by IoU (first on ties, numpy's argmax over
+    // a row where used GT columns were zeroed) is taken if its IoU is >= pos.
     if ng > 0 {
         let mut buffer: Vec<f64> = (0..np * ng).map(|k| cls_iou(k / ng, k % ng)).collect();
         for p in 0..np {
@@ -307,7 +313,7 @@ fn eval_image(inp: &Input<'_>, cfg: &TideConfig, ious: &Ious<'_>, unknown: &FxHa
         ious.fill(&preds, &[c], true, crowd_iou, shape_scratch);
         let ccls = anns[c as usize].category_id;
         for p in 0..np {
-            if used[p] != Used::Matched && crowd_iou[p] > cfg.pos_thr && (ccls == pcls[p] || ccls == -1) {
+            if used[p] != Used::Matched && crowd_iou[p] > cfg.pos_thr && (ccls == pcls[p] || ccls == ANY_CLASS) {
                 used[p] = Used::Ignored;
             }
         }
@@ -576,6 +582,7 @@ pub fn tide(inp: &Input<'_>, cfg: &TideConfig, progress: &dyn Progress) -> Resul
         (IouType::Segm, None) => return Err(Error::internal("TIDE on segm needs the masks (load them with coco::shapes)")),
         (IouType::Keypoints, _) => return Err(Error::input("TIDE has no keypoints mode (tidecv evaluates boxes or masks)").with_hint("use --iou-type bbox or segm")),
     };
+    let timer = crate::progress::PhaseTimer::from_env();
     let unknown: FxHashMap<u32, Id> = inp.res.unknown_category_ids.iter().copied().collect();
     let grouping = group(inp.gt, inp.res);
     let ious = Ious { gt: inp.gt, res: inp.res, shapes };
@@ -595,15 +602,21 @@ pub fn tide(inp: &Input<'_>, cfg: &TideConfig, progress: &dyn Progress) -> Resul
         .collect();
     progress.finish();
     let run = Run::build(outs);
-    Ok(tide_of_run(&run, cfg))
+    timer.lap("TIDE: match and classify per image");
+    let t = tide_of_run(&run, cfg);
+    timer.lap("TIDE: fix each error type, recompute AP");
+    Ok(t)
 }
 
 fn tide_of_run(run: &Run, cfg: &TideConfig) -> Tide {
     let ap = run.map();
     let types = [ErrorType::Cls, ErrorType::Loc, ErrorType::Both, ErrorType::Dupe, ErrorType::Bkg, ErrorType::Miss];
+    // The eight re-scorings are independent (tidecv's are not progressive): one task each.
+    let modes: Vec<FixMode> = types.iter().map(|&t| FixMode::Main(t)).chain([FixMode::FalsePos, FixMode::FalseNeg]).collect();
+    let maps: Vec<f64> = modes.par_iter().map(|&m| run.fixed_map(m)).collect();
     // `max(new_ap - last_ap, 0)`: negative deltas (binning effects) are clamped.
-    let main = types.map(|t| (run.fixed_map(FixMode::Main(t)) - ap).max(0.0));
-    let special = [run.fixed_map(FixMode::FalsePos) - ap, run.fixed_map(FixMode::FalseNeg) - ap];
+    let main: [f64; 6] = std::array::from_fn(|i| (maps[i] - ap).max(0.0));
+    let special = [maps[6] - ap, maps[7] - ap];
     let mut counts = [0u64; 6];
     for e in &run.errors {
         counts[e.kind as usize] += 1;

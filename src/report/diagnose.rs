@@ -141,7 +141,7 @@ pub fn text(dg: &Diagnosis) -> String {
 }
 
 fn tide_hint(i: usize) -> &'static str {
-    ["right box, wrong class", "right class, box IoU in [bg, pos)", "wrong class and box", "duplicate of a matched detection", "on background (IoU < bg)", "GT no detection found"][i]
+    ["right box, wrong class", "right class, box IoU in [bg, pos]", "wrong class and box", "duplicate of a matched detection", "on background (IoU <= bg)", "GT no detection found"][i]
 }
 
 pub(crate) fn trunc(s: &str, n: usize) -> String {
