@@ -437,4 +437,26 @@ mod tests {
         assert_eq!(r.unknown_category, 1);
         assert_eq!(r.unknown_category_ids, vec![(0, 7)]);
     }
+
+    #[test]
+    fn unknown_category_ids_survive_parallel_chunks() {
+        // ~2 MB of results: parsed in several chunks; every 997th detection has an unknown
+        // category, and a repeated key keeps only its last value (as in Python).
+        let d = Dataset::parse(Path::new("gt.json"), GT.as_bytes()).unwrap();
+        let mut text = String::from("[");
+        let mut want = Vec::new();
+        for i in 0..20000u32 {
+            let cat = if i % 997 == 5 { 1000 + (i % 3) as i128 } else { 3 };
+            if cat != 3 {
+                want.push((i, cat));
+            }
+            let sep = if i == 0 { "" } else { ",\n" };
+            text.push_str(&format!("{}{{\"image_id\": 1, \"category_id\": 77, \"category_id\": {}, \"bbox\": [1.5, 2.25, 3.125, 4.0625], \"score\": 0.123456789}}", sep, cat));
+        }
+        text.push(']');
+        let r = Results::parse(Path::new("r.json"), text.as_bytes(), &d).unwrap();
+        assert_eq!(r.detections.len(), 20000);
+        assert_eq!(r.unknown_category, want.len());
+        assert_eq!(r.unknown_category_ids, want);
+    }
 }
