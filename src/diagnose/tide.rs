@@ -500,8 +500,8 @@ impl Run {
                 pts[s].push(transform(*p));
             }
         }
-        for c in 0..k {
-            let v = gt_pos[c] - if mode == FixMode::FalseNeg { self.false_negatives[c] } else { 0 };
+        for (c, (&n, &fneg)) in gt_pos.iter().zip(&self.false_negatives).enumerate() {
+            let v = n - if mode == FixMode::FalseNeg { fneg } else { 0 };
             let s = obj(c, &mut slot, &mut pts, &mut num);
             num[s] += v;
         }
