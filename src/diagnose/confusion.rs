@@ -1,10 +1,32 @@
-//! Cross-category confusion matrix with hotcoco 1.3.0's `COCOeval.confusion_matrix` semantics.
-//! (Being written.)
+//! Cross-category confusion matrix with hotcoco 1.3.0's `COCOeval.confusion_matrix(iou_thr,
+//! max_det, min_score)` semantics: rows are GT categories, columns predicted categories, index K
+//! is background (a missed GT in the last column, an unmatched detection in the last row).
+//!
+//! hotcoco does not reuse COCO's per-category matching here: it matches **every** detection of an
+//! image against **every** GT of the image, whatever their categories ([`match_across_categories`],
+//! written once here). Its rules, each checked against hotcoco 1.3.0 on hand-made cases (tests
+//! below):
+//! - GT: the image's non-crowd annotations of the evaluated categories, category by category in
+//!   `cat_ids` order, file order inside a category. Crowd GT take no part at all (a detection on
+//!   a crowd region is a background false positive), and the `ignore` field plays no role.
+//! - Detections: the evaluated categories' detections of the image, in the same category-major
+//!   order, minus those with `score < min_score`; stably sorted by descending score (so ties go
+//!   by category order, then file order) and cut to `max_det` **per image, all categories
+//!   together** (default: the largest maxDets).
+//! - Greedy in that order: a detection takes the still-unmatched GT of highest IoU with
+//!   `IoU >= iou_thr` (no `1 - 1e-10` clamp); among equal IoUs the *last* GT in the order wins.
+//!   IoU is plain (never crowd): the evaluator's box IoU, or its mask IoU for segm.
+//! - `normalized`: each row divided by its sum (all zeros for an empty row).
+//!
+//! It reads the evaluator's grouping ([`Detail::grouped`], whose (category, image) units hold
+//! exactly those GT and detection lists) and its resolved image and category sets.
 
 use super::Input;
 use crate::coco::Id;
-use crate::eval::{Detail, Evaluation};
+use crate::eval::{evaluate, Detail, Evaluation, IouType, ShapeScratch};
+use crate::geom::coco_box_iou;
 use crate::Result;
+use rayon::prelude::*;
 
 #[derive(Debug, Clone, Copy)]
 pub struct ConfusionConfig {
@@ -25,8 +47,144 @@ pub struct Confusion {
     pub normalized: Vec<Vec<f64>>,
 }
 
-pub fn confusion(_inp: &Input<'_>, _ev: &Evaluation, _detail: &Detail, _cfg: &ConfusionConfig) -> Result<Confusion> {
-    Err(crate::Error::internal("the confusion matrix is not implemented yet"))
+impl Confusion {
+    /// The off-diagonal cells between two categories (background excluded), largest first, ties
+    /// in row-major order: `(gt category index, predicted category index, count)`.
+    pub fn most_confused(&self, n: usize) -> Vec<(usize, usize, u64)> {
+        let k = self.cat_ids.len();
+        let mut v: Vec<(usize, usize, u64)> = (0..k)
+            .flat_map(|i| (0..k).map(move |j| (i, j)))
+            .filter(|&(i, j)| i != j)
+            .map(|(i, j)| (i, j, self.matrix[i][j]))
+            .filter(|x| x.2 > 0)
+            .collect();
+        v.sort_by(|a, b| b.2.cmp(&a.2));
+        v.truncate(n);
+        v
+    }
+}
+
+pub fn confusion(inp: &Input<'_>, _ev: &Evaluation, detail: &Detail, cfg: &ConfusionConfig) -> Result<Confusion> {
+    if !cfg.iou_thr.is_finite() {
+        return Err(crate::Error::input(format!("--confusion-iou: {} is not a number", cfg.iou_thr)).with_hint("e.g. --confusion-iou 0.5"));
+    }
+    let setup = &detail.setup;
+    let g = &detail.grouped;
+    let (gt, res) = (inp.gt, inp.res);
+    // The evaluated categories, in evaluation order (the matrix axis). With useCats=0 the
+    // evaluator still resolves them; the matrix keeps them apart.
+    let cat_ids = setup.cat_ids.clone();
+    let k = cat_ids.len();
+    let side = k + 1;
+    let max_det = cfg.max_det.unwrap_or_else(|| setup.max_dets.last().copied().unwrap_or(100));
+    let n_img = setup.img_ids.len();
+    // Matrix axis position of a GT annotation / detection, from its category.
+    let gt_pos = |a: u32| -> usize {
+        let c = gt.category_index.get(&gt.annotations[a as usize].category_id).copied();
+        c.map(|c| setup.cat_pos[c as usize] as usize).unwrap_or(usize::MAX)
+    };
+    let dt_pos = |d: u32| -> usize { setup.cat_pos[res.detections[d as usize].category as usize] as usize };
+    // Per image: its GT and detections, category-major. With useCats the units of image i are
+    // (k, i) for every k; with useCats=0 the single unit of image i already concatenates its
+    // categories in cat_ids order.
+    let units_of = |i: usize| -> Vec<usize> {
+        if setup.use_cats {
+            (0..k).map(|c| c * n_img + i).collect()
+        } else {
+            vec![i]
+        }
+    };
+    let boxes = inp.shapes.filter(|s| s.iou_type == IouType::Segm).is_none();
+    let locals: Vec<Vec<u64>> = (0..n_img)
+        .into_par_iter()
+        .map_init(ShapeScratch::default, |scratch, i| {
+            let mut local = vec![0u64; side * side];
+            let units = units_of(i);
+            let mut gts: Vec<u32> = Vec::new();
+            let mut dts: Vec<u32> = Vec::new();
+            for &u in &units {
+                gts.extend(g.gt[g.gt_start[u] as usize..g.gt_start[u + 1] as usize].iter().copied().filter(|&a| !gt.annotations[a as usize].iscrowd));
+                dts.extend(
+                    g.dt[g.dt_start[u] as usize..g.dt_start[u + 1] as usize]
+                        .iter()
+                        .copied()
+                        .filter(|&d| cfg.min_score.is_none_or(|ms| res.detections[d as usize].score >= ms)),
+                );
+            }
+            evaluate::sort_by_score(&mut dts, res);
+            dts.truncate(max_det);
+            let mut ious = Vec::with_capacity(dts.len() * gts.len());
+            if boxes {
+                for &d in &dts {
+                    let db = &res.detections[d as usize].bbox;
+                    ious.extend(gts.iter().map(|&a| coco_box_iou(db, &gt.annotations[a as usize].bbox, false)));
+                }
+            } else if let Some(sh) = inp.shapes {
+                // Crowd GT were filtered out above, so the mask IoU is the plain one.
+                sh.fill_ious(gt, &dts, &gts, &mut ious, scratch);
+            }
+            let matches = match_across_categories(&ious, dts.len(), gts.len(), cfg.iou_thr);
+            let mut gt_taken = vec![false; gts.len()];
+            for (di, m) in matches.iter().enumerate() {
+                let col = dt_pos(dts[di]);
+                match m {
+                    Some(gi) => {
+                        gt_taken[*gi] = true;
+                        local[gt_pos(gts[*gi]) * side + col] += 1;
+                    }
+                    None => local[k * side + col] += 1,
+                }
+            }
+            for (gi, taken) in gt_taken.iter().enumerate() {
+                if !taken {
+                    local[gt_pos(gts[gi]) * side + k] += 1;
+                }
+            }
+            local
+        })
+        .collect();
+    let mut flat = vec![0u64; side * side];
+    for l in &locals {
+        for (a, b) in flat.iter_mut().zip(l) {
+            *a += b;
+        }
+    }
+    let matrix: Vec<Vec<u64>> = flat.chunks(side).map(|r| r.to_vec()).collect();
+    let normalized = matrix
+        .iter()
+        .map(|row| {
+            let s: u64 = row.iter().sum();
+            row.iter().map(|&x| if s == 0 { 0.0 } else { x as f64 / s as f64 }).collect()
+        })
+        .collect();
+    Ok(Confusion { iou_thr: cfg.iou_thr, max_det, min_score: cfg.min_score, cat_ids, matrix, normalized })
+}
+
+/// hotcoco's cross-category greedy matching of one image: `ious` is `[nd x ng]` row-major, the
+/// detections in score order. Each detection, in turn, takes the unmatched GT of highest IoU
+/// with `IoU >= iou_thr`; `>=` makes the last of equal IoUs win. Returns each detection's GT.
+pub fn match_across_categories(ious: &[f64], nd: usize, ng: usize, iou_thr: f64) -> Vec<Option<usize>> {
+    let mut taken = vec![false; ng];
+    let mut out = Vec::with_capacity(nd);
+    for di in 0..nd {
+        let row = &ious[di * ng..(di + 1) * ng];
+        let mut best = iou_thr;
+        let mut m = None;
+        for (gi, &v) in row.iter().enumerate() {
+            if taken[gi] {
+                continue;
+            }
+            if v >= best {
+                best = v;
+                m = Some(gi);
+            }
+        }
+        if let Some(gi) = m {
+            taken[gi] = true;
+        }
+        out.push(m);
+    }
+    out
 }
 
 impl Confusion {
