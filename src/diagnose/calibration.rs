@@ -158,3 +158,98 @@ impl Calibration {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnose::testkit::{case, g, Case, D, G};
+
+    const B: [f64; 4] = [0.0, 0.0, 10.0, 10.0];
+
+    fn cal(c: &Case, n_bins: usize, iou_thr: f64) -> Result<Calibration> {
+        let (ev, detail) = c.eval();
+        calibration(&c.input(), &ev, &detail, &CalibrationConfig { n_bins, iou_thr })
+    }
+
+    fn mixed() -> Case {
+        let gts: Vec<G> = vec![g(1, 1, B), g(2, 1, B), g(2, 1, [30.0, 30.0, 5.0, 5.0]), g(1, 2, [20.0, 20.0, 10.0, 9.0])];
+        let s = [0.0, 0.0, 3.0, 3.0];
+        let dets: Vec<D> = vec![
+            (1, 1, [0.0, 0.0, 10.0, 9.0], 0.95),
+            (1, 1, [50.0, 50.0, 10.0, 10.0], 0.9),
+            (2, 1, B, 0.8),
+            (2, 1, [1.0, 1.0, 10.0, 10.0], 0.7),
+            (1, 2, [20.0, 20.0, 10.0, 10.0], 0.6),
+            (1, 2, s, 1.0),
+            (2, 2, s, 0.0),
+            (2, 2, s, 0.3),
+            (2, 2, s, 0.7),
+        ];
+        case(&[1, 2], &gts, &dets)
+    }
+
+    fn close(a: f64, b: f64) {
+        assert!((a - b).abs() <= 1e-12, "{} != {}", a, b);
+    }
+
+    // Expected: hotcoco 1.3.0's `calibration(n_bins, iou_threshold)` on the same case.
+    #[test]
+    fn ten_bins_at_050() {
+        let r = cal(&mixed(), 10, 0.5).unwrap();
+        close(r.ece, 0.4611111111111111);
+        close(r.mce, 0.7);
+        assert_eq!(r.num_detections, 9);
+        let counts: Vec<u64> = r.bins.iter().map(|b| b.count).collect();
+        assert_eq!(counts, vec![1, 0, 0, 1, 0, 0, 1, 2, 1, 3]);
+        close(r.bins[9].avg_confidence, 0.9500000000000001);
+        close(r.bins[9].avg_accuracy, 0.3333333333333333);
+        assert_eq!((r.bins[6].avg_confidence, r.bins[6].avg_accuracy), (0.6, 1.0));
+        assert_eq!((r.bins[1].lower, r.bins[1].upper), (0.1, 0.2));
+        assert_eq!(r.per_category.len(), 2);
+        close(r.per_category[0].1, 0.4375);
+        close(r.per_category[1].1, 0.48000000000000004);
+    }
+
+    #[test]
+    fn other_bins_and_thresholds() {
+        let c = mixed();
+        let r = cal(&c, 4, 0.75).unwrap();
+        close(r.ece, 0.32777777777777783);
+        close(r.mce, 0.4125000000000001);
+        close(r.bins[2].avg_confidence, 0.6666666666666666);
+        close(r.per_category[0].1, 0.3375000000000001);
+        close(r.per_category[1].1, 0.31999999999999995);
+        let r = cal(&c, 3, 0.5).unwrap();
+        close(r.ece, 0.4166666666666668);
+        close(r.mce, 0.5083333333333335);
+        assert_eq!(r.bins[0].upper, 0.3333333333333333);
+        close(r.bins[2].avg_confidence, 0.8416666666666668);
+        let r = cal(&c, 1, 0.95).unwrap();
+        close(r.ece, 0.55);
+        close(r.bins[0].avg_confidence, 0.6611111111111111);
+        // Looked up within 1e-9; 0.53 is not an evaluated threshold.
+        assert_eq!(cal(&c, 10, 0.55000000001).unwrap().ece, cal(&c, 10, 0.5).unwrap().ece);
+        assert!(cal(&c, 10, 0.53).is_err());
+    }
+
+    #[test]
+    fn crowd_matches_and_detections_past_max_dets_are_not_counted() {
+        let r = cal(&case(&[1, 2], &[(1, 1, B, true, 0)], &[(1, 1, B, 0.9)]), 10, 0.5).unwrap();
+        assert_eq!((r.ece, r.mce, r.num_detections), (0.0, 0.0, 0));
+        assert!(r.per_category.is_empty());
+        // The out-of-range score is past maxDets: no error.
+        let mut c = case(&[1, 2], &[g(1, 1, B)], &[(1, 1, B, 0.9), (1, 1, B, -0.5)]);
+        c.params.max_dets = vec![1];
+        let r = cal(&c, 10, 0.5).unwrap();
+        close(r.ece, 0.09999999999999998);
+        assert_eq!(r.num_detections, 1);
+    }
+
+    #[test]
+    fn scores_outside_0_1_are_an_error_naming_the_first_in_evaluation_order() {
+        let s = [50.0, 50.0, 5.0, 5.0];
+        let c = case(&[1, 2], &[g(1, 1, B)], &[(1, 1, B, 1.2), (1, 1, s, 1.7), (1, 1, s, -1.0), (2, 1, s, 3.0)]);
+        let e = cal(&c, 10, 0.5).unwrap_err().to_string();
+        assert!(e.contains("found 1.7 (4 of 4 out of range)"), "{}", e);
+    }
+}

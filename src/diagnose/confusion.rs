@@ -196,3 +196,80 @@ impl Confusion {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnose::testkit::{case, g, Case, D, G};
+
+    const B: [f64; 4] = [0.0, 0.0, 10.0, 10.0];
+
+    fn cm(c: &Case, iou_thr: f64, max_det: Option<usize>, min_score: Option<f64>) -> Confusion {
+        let (ev, detail) = c.eval();
+        confusion(&c.input(), &ev, &detail, &ConfusionConfig { iou_thr, max_det, min_score }).unwrap()
+    }
+    fn two(gts: &[G], dets: &[D]) -> Case {
+        case(&[1, 2], gts, dets)
+    }
+
+    // Every expected matrix below is hotcoco 1.3.0's `confusion_matrix(...)['matrix']` on the case.
+    #[test]
+    fn confused_and_background_cells() {
+        let c = two(&[g(1, 1, B), g(1, 2, [20.0, 20.0, 10.0, 10.0])], &[(1, 2, B, 0.9), (1, 2, [20.0, 20.0, 10.0, 10.0], 0.8), (2, 1, B, 0.3)]);
+        let r = cm(&c, 0.5, None, None);
+        assert_eq!(r.matrix, vec![vec![0, 1, 0], vec![0, 1, 0], vec![1, 0, 0]]);
+        assert_eq!(r.normalized, vec![vec![0.0, 1.0, 0.0], vec![0.0, 1.0, 0.0], vec![1.0, 0.0, 0.0]]);
+        assert_eq!(r.max_det, 100);
+    }
+
+    #[test]
+    fn tied_scores_go_by_category_order_not_file_order() {
+        let want = vec![vec![1, 0, 0], vec![0, 0, 0], vec![0, 1, 0]];
+        assert_eq!(cm(&two(&[g(1, 1, B)], &[(1, 2, B, 0.9), (1, 1, B, 0.9)]), 0.5, None, None).matrix, want);
+        assert_eq!(cm(&two(&[g(1, 1, B)], &[(1, 1, B, 0.9), (1, 2, B, 0.9)]), 0.5, None, None).matrix, want);
+    }
+
+    #[test]
+    fn equal_iou_gt_the_last_in_category_then_file_order_wins() {
+        let want = vec![vec![0, 0, 1], vec![1, 0, 0], vec![0, 0, 0]];
+        assert_eq!(cm(&two(&[g(1, 1, B), g(1, 2, B)], &[(1, 1, B, 0.9)]), 0.5, None, None).matrix, want);
+        assert_eq!(cm(&two(&[g(1, 2, B), g(1, 1, B)], &[(1, 1, B, 0.9)]), 0.5, None, None).matrix, want);
+        // Same category, ids 5 then 3 in the file: file order (not id order) decides.
+        let gts = [(1, 1, B, false, 5), (1, 1, [5.0, 0.0, 10.0, 10.0], false, 3)];
+        let r = cm(&two(&gts, &[(1, 1, [2.5, 0.0, 10.0, 10.0], 0.9), (1, 1, [5.0, 0.0, 10.0, 10.0], 0.8)]), 0.5, None, None);
+        assert_eq!(r.matrix, vec![vec![1, 0, 1], vec![0, 0, 0], vec![1, 0, 0]]);
+        assert_eq!(r.normalized[0], vec![0.5, 0.0, 0.5]);
+    }
+
+    #[test]
+    fn crowd_gt_take_no_part() {
+        let r = cm(&two(&[(1, 1, B, true, 0)], &[(1, 1, B, 0.9)]), 0.5, None, None);
+        assert_eq!(r.matrix, vec![vec![0, 0, 0], vec![0, 0, 0], vec![1, 0, 0]]);
+    }
+
+    #[test]
+    fn max_det_is_per_image_over_all_categories_and_min_score_comes_first() {
+        let c = two(&[g(1, 1, B), g(1, 2, [50.0, 50.0, 10.0, 10.0])], &[(1, 1, B, 0.5), (1, 2, [50.0, 50.0, 10.0, 10.0], 0.9)]);
+        assert_eq!(cm(&c, 0.5, Some(1), None).matrix, vec![vec![0, 0, 1], vec![0, 1, 0], vec![0, 0, 0]]);
+        assert_eq!(cm(&c, 0.5, Some(1), Some(0.95)).matrix, vec![vec![0, 0, 1], vec![0, 0, 1], vec![0, 0, 0]]);
+        // score == min_score is kept.
+        let c = two(&[g(1, 1, B)], &[(1, 1, B, 0.5)]);
+        assert_eq!(cm(&c, 0.5, None, Some(0.5)).matrix[0], vec![1, 0, 0]);
+        assert_eq!(cm(&c, 0.5, None, Some(0.5000001)).matrix[0], vec![0, 0, 1]);
+    }
+
+    #[test]
+    fn iou_equal_to_the_threshold_matches_without_clamp() {
+        let c = two(&[g(1, 1, B)], &[(1, 1, [0.0, 0.0, 10.0, 5.0], 0.5)]);
+        assert_eq!(cm(&c, 0.5, None, None).matrix, vec![vec![1, 0, 0], vec![0, 0, 0], vec![0, 0, 0]]);
+        assert_eq!(cm(&c, 1.0, None, None).matrix, vec![vec![0, 0, 1], vec![0, 0, 0], vec![1, 0, 0]]);
+    }
+
+    #[test]
+    fn default_max_det_is_the_largest_max_dets() {
+        let dets: Vec<D> = (1..12).map(|i| (1, 1, [0.0, 0.0, 10.0, 9.0], 0.1 * i as f64)).collect();
+        let mut c = two(&[g(1, 1, B)], &dets);
+        c.params.max_dets = vec![100, 10];
+        assert_eq!(cm(&c, 0.5, None, None).matrix, vec![vec![1, 0, 0], vec![0, 0, 0], vec![10, 0, 0]]);
+    }
+}

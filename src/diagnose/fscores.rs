@@ -137,6 +137,9 @@ fn per_class_operating_points(inp: &Input<'_>, ev: &Evaluation, detail: &Detail,
                 }
                 i += 1;
             }
+            if tp + fp == 0 {
+                continue; // only ignored detections so far
+            }
             let (prec, rec) = (tp as f64 / (tp + fp) as f64, tp as f64 / npig as f64);
             let f = f_beta(prec, rec, beta);
             if f > best.f {
@@ -154,5 +157,113 @@ impl FScores {
             "beta": self.beta, "F": self.f, "F_50": self.f_50, "F_75": self.f_75,
             "per_class": self.per_class.iter().map(|c| serde_json::json!({"category_id": crate::report::id_json(c.category_id), "f": c.f, "precision": c.precision, "recall": c.recall, "score_thr": c.score_thr})).collect::<Vec<_>>(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnose::testkit::{case, g, Case, D, G};
+
+    const B: [f64; 4] = [0.0, 0.0, 10.0, 10.0];
+
+    fn fs(c: &Case, beta: f64) -> FScores {
+        let (ev, detail) = c.eval();
+        fscores(&c.input(), &ev, &detail, beta).unwrap()
+    }
+
+    fn close(a: f64, b: f64) {
+        assert!((a - b).abs() <= 1e-12, "{} != {}", a, b);
+    }
+
+    // Expected: hotcoco 1.3.0's `f_scores(beta)` on the same case.
+    #[test]
+    fn f1_f2_f05() {
+        let gts: Vec<G> = vec![g(1, 1, B), g(2, 1, B), g(2, 1, [30.0, 30.0, 5.0, 5.0]), g(1, 2, [20.0, 20.0, 10.0, 9.0])];
+        let dets: Vec<D> = vec![
+            (1, 1, [0.0, 0.0, 10.0, 9.0], 0.95),
+            (1, 1, [50.0, 50.0, 10.0, 10.0], 0.9),
+            (2, 1, B, 0.8),
+            (2, 1, [1.0, 1.0, 10.0, 10.0], 0.7),
+            (1, 2, [20.0, 20.0, 10.0, 10.0], 0.6),
+        ];
+        let c = case(&[1, 2], &gts, &dets);
+        for (beta, f, f50) in [(1.0, 0.7650753768844221, 0.8316582914572863), (2.0, 0.764128256513026, 0.8306613226452906), (0.5, 0.7866761679644048, 0.8556034482758619)] {
+            let r = fs(&c, beta);
+            close(r.f, f);
+            close(r.f_50, f50);
+            close(r.f_75, f50);
+        }
+    }
+
+    #[test]
+    fn reads_the_largest_max_dets_not_the_100_slot() {
+        let mut dets: Vec<D> = (0..120).map(|i| (1, 1, [80.0, 80.0, 5.0, 5.0], 0.9 - 0.001 * i as f64)).collect();
+        dets.push((1, 1, B, 0.5));
+        dets.push((1, 1, [50.0, 50.0, 10.0, 10.0], 0.4));
+        let mut c = case(&[1, 2], &[g(1, 1, B), g(1, 1, [50.0, 50.0, 10.0, 10.0])], &dets);
+        let r = fs(&c, 1.0);
+        assert_eq!((r.f, r.f_50, r.f_75), (0.0, 0.0, 0.0));
+        c.params.max_dets = vec![1, 100, 300];
+        let r = fs(&c, 1.0);
+        close(r.f, 0.032258064516129024);
+        close(r.f_50, 0.03225806451612903);
+        // Per class: both TP come last, so the best cut keeps all 122 detections.
+        let pc = &r.per_class[0];
+        assert_eq!((pc.category_id, pc.score_thr, pc.recall), (1, Some(0.4), 1.0));
+        close(pc.precision, 2.0 / 122.0);
+    }
+
+    /// The per-class operating point against a brute force: for every candidate threshold,
+    /// evaluate only the detections with `score >= s` and count TP/FP from the evaluator's states.
+    #[test]
+    fn per_class_operating_point_equals_brute_force() {
+        let mut rng = 12345u64;
+        let mut next = || {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            (rng >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let mut gts: Vec<G> = Vec::new();
+        let mut dets: Vec<D> = Vec::new();
+        for img in 1..=2 {
+            for _ in 0..8 {
+                let cat = 1 + (next() * 2.0) as i64;
+                let b = [next() * 60.0, next() * 60.0, 5.0 + next() * 30.0, 5.0 + next() * 30.0];
+                gts.push((img, cat, b, next() < 0.1, 0));
+                for _ in 0..2 {
+                    let j = [b[0] + next() * 6.0 - 3.0, b[1] + next() * 6.0 - 3.0, b[2], b[3]];
+                    // Scores on a coarse grid: ties across and within images.
+                    dets.push((img, if next() < 0.8 { cat } else { 3 - cat }, j, (next() * 10.0).floor() / 10.0));
+                }
+            }
+            dets.push((img, 1, [80.0, 80.0, 10.0, 10.0], 0.9));
+        }
+        for beta in [1.0, 2.0, 0.5] {
+            let c = case(&[1, 2], &gts, &dets);
+            let got = fs(&c, beta).per_class;
+            for k in 0..2usize {
+                let mut best = (0.0f64, None);
+                let mut scores: Vec<f64> = c.res.detections.iter().filter(|d| d.category == k as u32).map(|d| d.score).collect();
+                scores.sort_by(|a, b| b.total_cmp(a));
+                scores.dedup();
+                for &s in &scores {
+                    let mut sub = case(&[1, 2], &gts, &dets.iter().copied().filter(|d| d.3 >= s).collect::<Vec<_>>());
+                    sub.params.iou_thrs = vec![0.5];
+                    sub.params.area_rng.truncate(1);
+                    sub.params.cat_ids = Some(vec![k as i128 + 1]);
+                    let (_, d) = sub.eval();
+                    let (tp, fp) = d.matched.states.iter().fold((0u64, 0u64), |(t, f), &x| (t + (x == TP) as u64, f + (x == crate::eval::evaluate::FP) as u64));
+                    let npig: u64 = d.matched.npig.iter().map(|&x| x as u64).sum();
+                    let f = f_beta(tp as f64 / (tp + fp) as f64, tp as f64 / npig as f64, beta);
+                    if f > best.0 {
+                        best = (f, Some(s));
+                    }
+                }
+                let pc = got.iter().find(|x| x.category_id == k as i128 + 1).unwrap();
+                assert_eq!((pc.f, pc.score_thr), best, "category {} beta {}", k + 1, beta);
+            }
+        }
     }
 }
