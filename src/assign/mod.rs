@@ -358,27 +358,90 @@ fn select_images(ds: &Dataset, cfg: &AssignConfig) -> Result<Vec<u32>> {
     Ok(ids.iter().map(|id| ds.image_index[id]).collect())
 }
 
+/// What every image's matching needs, prepared once per run: the matcher parameters, the class
+/// index of each category and the annotations of each image.
+struct Prepared<'a> {
+    ds: &'a Dataset,
+    cfg: &'a AssignConfig,
+    params: MatchParams,
+    class_index: FxHashMap<Id, i32>,
+    by_image: FxHashMap<Id, Vec<&'a Annotation>>,
+    orphans: usize,
+}
+
+impl<'a> Prepared<'a> {
+    fn new(ds: &'a Dataset, cfg: &'a AssignConfig) -> Result<Prepared<'a>> {
+        cfg.validate()?;
+        let cats = ds.sorted_category_ids();
+        let class_index = cats.iter().enumerate().map(|(i, &c)| (c, i as i32)).collect();
+        let mut by_image: FxHashMap<Id, Vec<&Annotation>> = FxHashMap::default();
+        let mut orphans = 0usize;
+        for a in &ds.annotations {
+            if ds.image_index.contains_key(&a.image_id) {
+                by_image.entry(a.image_id).or_default().push(a);
+            } else {
+                orphans += 1;
+            }
+        }
+        Ok(Prepared { ds, cfg, params: cfg.match_params(), class_index, by_image, orphans })
+    }
+
+    /// One image (index into `ds.images`) resized, its grid, its GT and the matcher's output.
+    fn image(&self, ii: u32) -> Result<(gt::Resized, Grid, ImageGt, Matching)> {
+        let image = &self.ds.images[ii as usize];
+        let (h0, w0) = gt::check_image(image)?;
+        let resized = gt::resize(self.cfg.anchors.convention, h0, w0, self.cfg.resize);
+        let grid = self.cfg.anchors.grid(resized.height.max(1), resized.width.max(1)).map_err(|e| Error { message: format!("image {}: {}", image.id, e.message), ..e })?;
+        let anns = self.by_image.get(&image.id).map(|v| v.as_slice()).unwrap_or(&[]);
+        let class_of = |c: Id| -> Result<i32> {
+            self.class_index.get(&c).copied().ok_or_else(|| Error::input(format!("an annotation has category_id {}, which is not among the categories", c)).with_hint("every annotation's category_id must be listed in \"categories\""))
+        };
+        let g = gt::image_gt(self.cfg.anchors.convention, image, &resized, anns, class_of)?;
+        let m = match_image(&grid, &g.boxes, &self.params);
+        Ok((resized, grid, g, m))
+    }
+}
+
+/// What the matcher gives one GT box: the anchors it labels foreground for it and the box's best
+/// anchor IoU (float32, in the framework's operation order).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct GtAnchors {
+    pub foreground: u64,
+    pub best_iou: f32,
+}
+
+/// For the images `images` (indices into `ds.images`), each kept GT box's [`GtAnchors`], keyed
+/// by (image id, annotation id). Boxes the convention drops (crowd, empty) are absent. Exactly
+/// the matching `run` (and `--out-dir`) performs with the same config.
+pub fn gt_anchors(ds: &Dataset, cfg: &AssignConfig, images: &[u32], progress: &dyn Progress) -> Result<FxHashMap<(Id, Id), GtAnchors>> {
+    let prep = Prepared::new(ds, cfg)?;
+    progress.start("anchors", images.len() as u64);
+    let per_image: Vec<Result<Vec<((Id, Id), GtAnchors)>>> = images
+        .par_iter()
+        .map(|&ii| {
+            let (_, _, g, m) = prep.image(ii)?;
+            let mut fg = vec![0u64; g.boxes.len()];
+            for h in m.hits.iter().filter(|h| h.fg) {
+                fg[h.gt as usize] += 1;
+            }
+            let id = ds.images[ii as usize].id;
+            progress.inc(1);
+            Ok((0..g.boxes.len()).map(|j| ((id, g.ann_ids[j]), GtAnchors { foreground: fg[j], best_iou: m.gt_best_iou[j] })).collect())
+        })
+        .collect();
+    progress.finish();
+    let mut out = FxHashMap::default();
+    for r in per_image {
+        out.extend(r?);
+    }
+    Ok(out)
+}
+
 /// Run assignment over `ds` and return the statistics (and write `--out-dir` files).
 pub fn run(ds: &Dataset, cfg: &AssignConfig, progress: &dyn Progress) -> Result<Stats> {
-    cfg.validate()?;
-    let conv = cfg.anchors.convention;
-    let params = cfg.match_params();
-    let cats = ds.sorted_category_ids();
-    let class_index: FxHashMap<Id, i32> = cats.iter().enumerate().map(|(i, &c)| (c, i as i32)).collect();
-    let class_of = |c: Id| -> Result<i32> {
-        class_index.get(&c).copied().ok_or_else(|| Error::input(format!("an annotation has category_id {}, which is not among the categories", c)).with_hint("every annotation's category_id must be listed in \"categories\""))
-    };
-    let mut by_image: FxHashMap<Id, Vec<&Annotation>> = FxHashMap::default();
-    let mut orphans = 0usize;
-    for a in &ds.annotations {
-        if ds.image_index.contains_key(&a.image_id) {
-            by_image.entry(a.image_id).or_default().push(a);
-        } else {
-            orphans += 1;
-        }
-    }
-    if orphans > 0 {
-        progress.note(&format!("{} annotations refer to images absent from \"images\"; they are skipped", orphans));
+    let prep = Prepared::new(ds, cfg)?;
+    if prep.orphans > 0 {
+        progress.note(&format!("{} annotations refer to images absent from \"images\"; they are skipped", prep.orphans));
     }
     let images = select_images(ds, cfg)?;
     for &i in &images {
@@ -387,7 +450,6 @@ pub fn run(ds: &Dataset, cfg: &AssignConfig, progress: &dyn Progress) -> Result<
     if let Some(dir) = &cfg.out_dir {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, "create the directory", &e))?;
     }
-    let no_anns: Vec<&Annotation> = Vec::new();
     let mut total = Stats::empty(cfg);
     progress.start("assign", images.len() as u64);
     for (ci, chunk) in images.chunks(CHUNK).enumerate() {
@@ -396,12 +458,7 @@ pub fn run(ds: &Dataset, cfg: &AssignConfig, progress: &dyn Progress) -> Result<
             .enumerate()
             .map(|(k, &ii)| {
                 let image = &ds.images[ii as usize];
-                let (h0, w0) = gt::check_image(image)?;
-                let resized = gt::resize(conv, h0, w0, cfg.resize);
-                let grid = cfg.anchors.grid(resized.height.max(1), resized.width.max(1)).map_err(|e| Error { message: format!("image {}: {}", image.id, e.message), ..e })?;
-                let anns = by_image.get(&image.id).unwrap_or(&no_anns);
-                let g = gt::image_gt(conv, image, &resized, anns, class_of)?;
-                let m = match_image(&grid, &g.boxes, &params);
+                let (resized, grid, g, m) = prep.image(ii)?;
                 if let Some(dir) = &cfg.out_dir {
                     let t = anchor_targets(&grid, &g, &m)?;
                     let path = dir.join(format!("{}.npz", image.id));

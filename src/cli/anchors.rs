@@ -40,6 +40,13 @@ pub struct AnchorArgs {
     /// Whose anchors (and matcher) to reproduce, bit for bit.
     #[arg(long, value_enum, default_value = "detectron2")]
     pub convention: ConventionArg,
+    #[command(flatten)]
+    pub grid: GridArgs,
+}
+
+/// The overrides of a convention's anchor grid (shared by `anchors`, `assign` and `diagnose`).
+#[derive(Args, Debug, Clone)]
+pub struct GridArgs {
     /// Pyramid levels, e.g. 3-7 (stride 2^level).
     #[arg(long, value_name = "LO-HI")]
     pub levels: Option<String>,
@@ -65,7 +72,13 @@ pub struct AnchorArgs {
 
 impl AnchorArgs {
     pub fn config(&self) -> Result<AnchorConfig> {
-        let mut c = AnchorConfig::new(self.convention.into());
+        self.grid.config(self.convention)
+    }
+}
+
+impl GridArgs {
+    pub fn config(&self, convention: ConventionArg) -> Result<AnchorConfig> {
+        let mut c = AnchorConfig::new(convention.into());
         if let Some(s) = &self.levels {
             c.levels = anchors::parse_levels(s)?;
             if self.sizes.is_none() {
@@ -93,6 +106,23 @@ impl AnchorArgs {
         };
         c.validate()?;
         Ok(c)
+    }
+
+    /// The flags as given, to print a command line that reproduces them.
+    pub fn flags(&self) -> Vec<String> {
+        let mut f = Vec::new();
+        let mut push = |name: &str, v: Option<String>| {
+            if let Some(v) = v {
+                f.push(format!("--{} {}", name, v));
+            }
+        };
+        push("levels", self.levels.clone());
+        push("sizes", self.sizes.clone());
+        push("scales-per-octave", self.scales_per_octave.map(|v| v.to_string()));
+        push("aspect-ratios", self.aspect_ratios.clone());
+        push("offset", self.offset.map(|v| v.to_string()));
+        push("size-divisibility", self.size_divisibility.map(|v| v.to_string()));
+        f
     }
 }
 

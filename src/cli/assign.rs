@@ -19,24 +19,8 @@ pub struct AssignArgs {
     pub gt: PathBuf,
     #[command(flatten)]
     pub anchor: AnchorArgs,
-    /// IoU at or above which an anchor is foreground.
-    #[arg(long, value_name = "F", default_value_t = 0.5)]
-    pub pos_iou: f32,
-    /// IoU below which an anchor is background (between the two: ignored).
-    #[arg(long, value_name = "F", default_value_t = 0.4)]
-    pub neg_iou: f32,
-    /// Add each GT's best anchors (ties included) as the convention does (the default for all four).
-    #[arg(long, overrides_with = "no_low_quality")]
-    pub low_quality: bool,
-    /// Paper rule only: no low-quality matches.
-    #[arg(long)]
-    pub no_low_quality: bool,
-    /// Resize each image as the convention does: shortest edge, max size.
-    #[arg(long, value_name = "SHORT,MAX", default_value = "800,1333")]
-    pub resize: String,
-    /// Use anchors for the original image size (no resize).
-    #[arg(long)]
-    pub no_resize: bool,
+    #[command(flatten)]
+    pub matcher: MatcherArgs,
     /// Only these image ids (comma list).
     #[arg(long, value_name = "LIST")]
     pub image_ids: Option<String>,
@@ -59,24 +43,67 @@ pub struct AssignArgs {
     pub global: GlobalArgs,
 }
 
+/// The matcher and resize flags (shared by `assign` and `diagnose --anchors`).
+#[derive(Args, Debug, Clone)]
+pub struct MatcherArgs {
+    /// IoU at or above which an anchor is foreground.
+    #[arg(long, value_name = "F", default_value_t = 0.5)]
+    pub pos_iou: f32,
+    /// IoU below which an anchor is background (between the two: ignored).
+    #[arg(long, value_name = "F", default_value_t = 0.4)]
+    pub neg_iou: f32,
+    /// Add each GT's best anchors (ties included) as the convention does (the default for all four).
+    #[arg(long, overrides_with = "no_low_quality")]
+    pub low_quality: bool,
+    /// Paper rule only: no low-quality matches.
+    #[arg(long)]
+    pub no_low_quality: bool,
+    /// Resize each image as the convention does: shortest edge, max size.
+    #[arg(long, value_name = "SHORT,MAX", default_value = "800,1333")]
+    pub resize: String,
+    /// Use anchors for the original image size (no resize).
+    #[arg(long)]
+    pub no_resize: bool,
+}
+
+impl MatcherArgs {
+    /// Set the matcher and resize fields of `c`.
+    pub fn apply(&self, c: &mut AssignConfig) -> Result<()> {
+        c.pos_iou = self.pos_iou;
+        c.neg_iou = self.neg_iou;
+        if self.no_low_quality && self.low_quality {
+            return Err(Error::input("--low-quality and --no-low-quality contradict each other"));
+        }
+        c.low_quality = if self.no_low_quality { Some(false) } else if self.low_quality { Some(true) } else { None };
+        c.resize = if self.no_resize {
+            None
+        } else {
+            let v = parse_list::<u32>("--resize", &self.resize)?;
+            if v.len() != 2 {
+                return Err(Error::input(format!("--resize: expected SHORT,MAX, got '{}'", self.resize)).with_hint("e.g. --resize 800,1333, or --no-resize"));
+            }
+            Some(Resize { short: v[0], max: v[1] })
+        };
+        Ok(())
+    }
+
+    /// The flags as an `assign` command line states them.
+    pub fn flags(&self) -> Vec<String> {
+        let mut f = vec![if self.no_resize { "--no-resize".to_string() } else { format!("--resize {}", self.resize) }];
+        f.push(format!("--pos-iou {} --neg-iou {}", self.pos_iou, self.neg_iou));
+        if self.no_low_quality {
+            f.push("--no-low-quality".into());
+        } else if self.low_quality {
+            f.push("--low-quality".into());
+        }
+        f
+    }
+}
+
 fn config_from(a: &AssignArgs) -> Result<AssignConfig> {
     let mut c = AssignConfig::new(a.anchor.convention.into());
     c.anchors = a.anchor.config()?;
-    c.pos_iou = a.pos_iou;
-    c.neg_iou = a.neg_iou;
-    if a.no_low_quality && a.low_quality {
-        return Err(Error::input("--low-quality and --no-low-quality contradict each other"));
-    }
-    c.low_quality = if a.no_low_quality { Some(false) } else if a.low_quality { Some(true) } else { None };
-    c.resize = if a.no_resize {
-        None
-    } else {
-        let v = parse_list::<u32>("--resize", &a.resize)?;
-        if v.len() != 2 {
-            return Err(Error::input(format!("--resize: expected SHORT,MAX, got '{}'", a.resize)).with_hint("e.g. --resize 800,1333, or --no-resize"));
-        }
-        Some(Resize { short: v[0], max: v[1] })
-    };
+    a.matcher.apply(&mut c)?;
     if let Some(s) = &a.image_ids {
         c.image_ids = Some(parse_list::<Id>("--image-ids", s)?);
     }

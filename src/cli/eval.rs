@@ -26,6 +26,27 @@ pub struct EvalArgs {
     /// Ground-truth file (COCO instances JSON).
     #[arg(long, value_name = "GT")]
     pub gt: PathBuf,
+    #[command(flatten)]
+    pub params: ParamArgs,
+    /// Print a per-category table (AP, AP50, AP75, APs/m/l, AR100) after the summary.
+    #[arg(long)]
+    pub per_class: bool,
+    /// Write the machine-readable result to PATH ('-' = stdout instead of the text).
+    #[arg(long, value_name = "PATH")]
+    pub json: Option<PathBuf>,
+    /// Write pycocotools' precision [T,R,K,A,M], recall [T,K,A,M] and scores arrays to an .npz.
+    #[arg(long, value_name = "PATH.npz")]
+    pub arrays: Option<PathBuf>,
+    /// Draw precision/recall curves (IoU .50, .75, .50:.95; one panel per area) to .svg or .png.
+    #[arg(long, value_name = "PATH")]
+    pub plot_pr: Option<PathBuf>,
+    #[command(flatten)]
+    pub global: GlobalArgs,
+}
+
+/// pycocotools' evaluation parameters, shared by `eval` and the analyses built on it.
+#[derive(Args, Debug, Clone)]
+pub struct ParamArgs {
     /// What to compare.
     #[arg(long, value_enum, default_value = "bbox")]
     pub iou_type: IouTypeArg,
@@ -44,23 +65,9 @@ pub struct EvalArgs {
     /// Evaluate only these category ids (comma list).
     #[arg(long, value_name = "LIST")]
     pub cat_ids: Option<String>,
-    /// Print a per-category table (AP, AP50, AP75, APs/m/l, AR100) after the summary.
-    #[arg(long)]
-    pub per_class: bool,
-    /// Write the machine-readable result to PATH ('-' = stdout instead of the text).
-    #[arg(long, value_name = "PATH")]
-    pub json: Option<PathBuf>,
-    /// Write pycocotools' precision [T,R,K,A,M], recall [T,K,A,M] and scores arrays to an .npz.
-    #[arg(long, value_name = "PATH.npz")]
-    pub arrays: Option<PathBuf>,
-    /// Draw precision/recall curves (IoU .50, .75, .50:.95; one panel per area) to .svg or .png.
-    #[arg(long, value_name = "PATH")]
-    pub plot_pr: Option<PathBuf>,
     /// Keypoint sigmas for OKS, comma list, one per keypoint (default: COCO's 17 person sigmas).
     #[arg(long, value_name = "LIST")]
     pub kpt_sigmas: Option<String>,
-    #[command(flatten)]
-    pub global: GlobalArgs,
 }
 
 fn parse_area_rng(items: &[String]) -> Result<Vec<AreaRange>> {
@@ -82,7 +89,7 @@ fn parse_area_rng(items: &[String]) -> Result<Vec<AreaRange>> {
     Ok(out)
 }
 
-fn params_from(a: &EvalArgs) -> Result<Params> {
+pub fn params_from(a: &ParamArgs) -> Result<Params> {
     let iou_type = match a.iou_type {
         IouTypeArg::Bbox => IouType::Bbox,
         IouTypeArg::Segm => IouType::Segm,
@@ -108,6 +115,34 @@ fn params_from(a: &EvalArgs) -> Result<Params> {
             return Err(Error::input(format!("--kpt-sigmas: '{}' must be positive finite numbers", s)).with_hint("e.g. --kpt-sigmas 0.025,0.025,0.035"));
         }
     }
+    Ok(p)
+}
+
+/// GT, results and (segm/keypoints) their shapes, loaded as `params.iou_type` needs them.
+pub type Loaded = (Dataset, Results, Option<(shapes::GtShapes, shapes::DtShapes)>);
+
+pub fn load(preds: &std::path::Path, gt_path: &std::path::Path, params: &Params) -> Result<Loaded> {
+    let k = params.kpt_sigmas.len();
+    if params.iou_type == IouType::Bbox {
+        let gt = Dataset::load(gt_path)?;
+        let res = Results::load(preds, &gt)?;
+        Ok((gt, res, None))
+    } else {
+        let timer = retina_tools::progress::PhaseTimer::from_env();
+        let buf = retina_tools::io::read_file(gt_path)?;
+        let gt = Dataset::parse(gt_path, &buf)?;
+        timer.lap("parse GT");
+        let gs = shapes::GtShapes::parse(gt_path, &buf, &gt, params.iou_type, k)?;
+        drop(buf);
+        timer.lap("parse GT shapes");
+        let (res, ds) = shapes::load_results(preds, &gt, params.iou_type, k)?;
+        timer.lap("parse results + shapes");
+        Ok((gt, res, Some((gs, ds))))
+    }
+}
+
+pub fn run(a: EvalArgs) -> Result<()> {
+    let params = params_from(&a.params)?;
     for path in [&a.arrays, &a.plot_pr].into_iter().flatten() {
         if path.as_os_str() == "-" {
             return Err(Error::input("--arrays/--plot-pr need a file path, not '-'"));
@@ -116,31 +151,10 @@ fn params_from(a: &EvalArgs) -> Result<Params> {
     if let Some(p) = &a.plot_pr {
         report::plot::PlotFormat::from_path(p)?;
     }
-    Ok(p)
-}
-
-pub fn run(a: EvalArgs) -> Result<()> {
-    let params = params_from(&a)?;
     let bar = Bar::new(a.global.quiet);
     let t0 = Instant::now();
     bar.start("loading", 0);
-    let k = params.kpt_sigmas.len();
-    let (gt, res, shapes) = if params.iou_type == IouType::Bbox {
-        let gt = Dataset::load(&a.gt)?;
-        let res = Results::load(&a.preds, &gt)?;
-        (gt, res, None)
-    } else {
-        let timer = retina_tools::progress::PhaseTimer::from_env();
-        let buf = retina_tools::io::read_file(&a.gt)?;
-        let gt = Dataset::parse(&a.gt, &buf)?;
-        timer.lap("parse GT");
-        let gs = shapes::GtShapes::parse(&a.gt, &buf, &gt, params.iou_type, k)?;
-        drop(buf);
-        timer.lap("parse GT shapes");
-        let (res, ds) = shapes::load_results(&a.preds, &gt, params.iou_type, k)?;
-        timer.lap("parse results + shapes");
-        (gt, res, Some((gs, ds)))
-    };
+    let (gt, res, shapes) = load(&a.preds, &a.gt, &params)?;
     bar.finish();
     let t_load = t0.elapsed();
     let sh = shapes.as_ref().map(|(g, d)| eval::Shapes::new(&gt, g, d, &params));

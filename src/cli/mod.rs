@@ -3,6 +3,7 @@
 
 mod anchors;
 mod assign;
+mod diagnose;
 mod eval;
 mod focal;
 mod progress_bar;
@@ -25,6 +26,8 @@ enum Command {
     Eval(eval::EvalArgs),
     /// Print or write a RetinaNet anchor grid, bit for bit as a framework makes it.
     Anchors(anchors::AnchorsCmdArgs),
+    /// Why the AP is what it is: TIDE, confusion, calibration, F-scores, suspects, anchor misses.
+    Diagnose(diagnose::DiagnoseArgs),
     /// Match anchors to COCO ground truth per framework convention; coverage statistics.
     Assign(assign::AssignArgs),
     /// Focal-loss statistics of dumped logits (FL, CE, α-CE, FL*; γ sweep; Fig. 4 curves).
@@ -79,6 +82,10 @@ pub fn main() -> Result<()> {
         Command::Eval(a) => {
             a.global.apply()?;
             eval::run(a)
+        }
+        Command::Diagnose(a) => {
+            a.global.apply()?;
+            diagnose::run(a)
         }
         Command::Anchors(a) => {
             a.global.apply()?;

@@ -47,23 +47,6 @@ pub struct Confusion {
     pub normalized: Vec<Vec<f64>>,
 }
 
-impl Confusion {
-    /// The off-diagonal cells between two categories (background excluded), largest first, ties
-    /// in row-major order: `(gt category index, predicted category index, count)`.
-    pub fn most_confused(&self, n: usize) -> Vec<(usize, usize, u64)> {
-        let k = self.cat_ids.len();
-        let mut v: Vec<(usize, usize, u64)> = (0..k)
-            .flat_map(|i| (0..k).map(move |j| (i, j)))
-            .filter(|&(i, j)| i != j)
-            .map(|(i, j)| (i, j, self.matrix[i][j]))
-            .filter(|x| x.2 > 0)
-            .collect();
-        v.sort_by(|a, b| b.2.cmp(&a.2));
-        v.truncate(n);
-        v
-    }
-}
-
 pub fn confusion(inp: &Input<'_>, _ev: &Evaluation, detail: &Detail, cfg: &ConfusionConfig) -> Result<Confusion> {
     if !cfg.iou_thr.is_finite() {
         return Err(crate::Error::input(format!("--confusion-iou: {} is not a number", cfg.iou_thr)).with_hint("e.g. --confusion-iou 0.5"));

@@ -27,6 +27,130 @@ pub struct Input<'a> {
     pub params: &'a Params,
 }
 
+use crate::assign::AssignConfig;
+use crate::error::{Error, Result};
+use crate::eval::{ClassRow, Evaluation, IouType};
+use crate::progress::Progress;
+
+/// Which sections to compute.
+#[derive(Debug, Clone, Copy)]
+pub struct Sections {
+    pub tide: bool,
+    pub confusion: bool,
+    pub calibration: bool,
+    pub fscores: bool,
+    pub suspects: bool,
+}
+
+impl Sections {
+    /// The default: every section but the anchor one (which needs a convention).
+    pub const ALL: Sections = Sections { tide: true, confusion: true, calibration: true, fscores: true, suspects: true };
+}
+
+/// Everything `diagnose` needs beyond the evaluation parameters.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub sections: Sections,
+    pub tide: tide::TideConfig,
+    pub confusion: confusion::ConfusionConfig,
+    pub calibration: calibration::CalibrationConfig,
+    pub fscore_beta: f64,
+    pub suspect_score: f64,
+    pub suspects_top: usize,
+    /// The anchor section: `assign`'s config and the flags that reproduce it.
+    pub anchors: Option<(AssignConfig, String)>,
+}
+
+impl Config {
+    /// Defaults as hotcoco's and tidecv's (DESIGN.md §2).
+    pub fn new() -> Config {
+        Config {
+            sections: Sections::ALL,
+            tide: tide::TideConfig { pos_thr: 0.5, bg_thr: 0.1 },
+            confusion: confusion::ConfusionConfig { iou_thr: 0.5, max_det: None, min_score: None },
+            calibration: calibration::CalibrationConfig { n_bins: 10, iou_thr: 0.5 },
+            fscore_beta: 1.0,
+            suspect_score: 0.9,
+            suspects_top: 20,
+            anchors: None,
+        }
+    }
+
+    pub fn validate(&self) -> Result<()> {
+        let unit = |name: &str, v: f64| -> Result<()> {
+            if (0.0..=1.0).contains(&v) {
+                Ok(())
+            } else {
+                Err(Error::input(format!("{}: {} is not in [0, 1]", name, v)).with_hint(format!("{} takes an IoU or score between 0 and 1", name)))
+            }
+        };
+        unit("--tide-pos-thr", self.tide.pos_thr)?;
+        unit("--tide-bg-thr", self.tide.bg_thr)?;
+        unit("--confusion-iou", self.confusion.iou_thr)?;
+        unit("--calibration-iou", self.calibration.iou_thr)?;
+        if self.tide.bg_thr > self.tide.pos_thr {
+            return Err(Error::input(format!("--tide-bg-thr {} is above --tide-pos-thr {}", self.tide.bg_thr, self.tide.pos_thr)).with_hint("TIDE's background threshold is the lower one (defaults 0.1 and 0.5)"));
+        }
+        if self.calibration.n_bins == 0 {
+            return Err(Error::input("--calibration-bins must be at least 1").with_hint("e.g. --calibration-bins 10"));
+        }
+        if !(self.fscore_beta.is_finite() && self.fscore_beta > 0.0) {
+            return Err(Error::input(format!("--fscore-beta {} must be a positive number", self.fscore_beta)).with_hint("1 weighs precision and recall alike"));
+        }
+        if self.confusion.max_det == Some(0) {
+            return Err(Error::input("--confusion-max-det must be at least 1"));
+        }
+        Ok(())
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config::new()
+    }
+}
+
+/// Everything `diagnose` found.
+pub struct Diagnosis {
+    pub ev: Evaluation,
+    pub per_class: Vec<ClassRow>,
+    pub tide: Option<tide::Tide>,
+    pub confusion: Option<confusion::Confusion>,
+    pub calibration: Option<calibration::Calibration>,
+    pub fscores: Option<fscores::FScores>,
+    pub suspects: Option<suspects::Suspects>,
+    pub anchors: Option<anchors::AnchorSection>,
+    /// Category id → name, for the reports.
+    pub names: rustc_hash::FxHashMap<crate::coco::Id, String>,
+}
+
+/// Run the evaluation once (keeping its per-image matches) and every selected section on it.
+pub fn run(inp: &Input<'_>, cfg: &Config, progress: &dyn Progress) -> Result<Diagnosis> {
+    cfg.validate()?;
+    if inp.params.iou_type == IouType::Keypoints {
+        return Err(Error::input("diagnose compares boxes or masks: --iou-type keypoints is not supported").with_hint("use --iou-type bbox or segm"));
+    }
+    let (ev, detail) = crate::eval::run_detailed(inp.gt, inp.res, inp.shapes, inp.params, true, progress)?;
+    let per_class = ev.per_class(inp.gt);
+    let s = cfg.sections;
+    let tide = if s.tide { Some(tide::tide(inp, &cfg.tide, progress)?) } else { None };
+    let confusion = if s.confusion { Some(confusion::confusion(inp, &ev, &detail, &cfg.confusion)?) } else { None };
+    let calibration = if s.calibration { Some(calibration::calibration(inp, &ev, &detail, &cfg.calibration)?) } else { None };
+    let fscores = if s.fscores { Some(fscores::fscores(inp, &ev, &detail, cfg.fscore_beta)?) } else { None };
+    let suspects = if s.suspects {
+        let evaluated: Vec<bool> = detail.setup.img_rank.iter().map(|&r| r != u32::MAX).collect();
+        Some(suspects::suspects(inp, &evaluated, cfg.suspect_score, cfg.suspects_top))
+    } else {
+        None
+    };
+    let anchors = match &cfg.anchors {
+        Some((acfg, flags)) => Some(anchors::anchor_section(inp, &detail, acfg, flags.clone(), progress)?),
+        None => None,
+    };
+    let names = inp.gt.categories.iter().map(|c| (c.id, c.name.clone())).collect();
+    Ok(Diagnosis { ev, per_class, tide, confusion, calibration, fscores, suspects, anchors, names })
+}
+
 /// Hand-made cases for the sections' unit tests: a small GT and results, evaluated once as the
 /// CLI does (`run_detailed` with `record_matches`). Expected values in the tests come from
 /// hotcoco 1.3.0 run on the same cases.

@@ -1,6 +1,8 @@
 //! Rendering shared by the subcommands: JSON documents, text tables, array files and plots.
 
 pub mod assign;
+pub mod diagnose;
+pub mod html;
 pub mod plot;
 
 use crate::coco::Id;
@@ -66,8 +68,17 @@ struct EvalJson<'a> {
 
 /// The `eval --json` document. Floats are written in shortest round-trip form.
 pub fn eval_json(ev: &Evaluation, rows: &[ClassRow]) -> String {
+    serde_json::to_string_pretty(&eval_doc(ev, rows)).unwrap_or_else(|e| format!("{{\"error\": \"{}\"}}", e))
+}
+
+/// The `eval --json` document as a value (other documents extend it).
+pub fn eval_value(ev: &Evaluation, rows: &[ClassRow]) -> serde_json::Value {
+    serde_json::to_value(eval_doc(ev, rows)).unwrap_or(serde_json::Value::Null)
+}
+
+fn eval_doc<'a>(ev: &'a Evaluation, rows: &'a [ClassRow]) -> EvalJson<'a> {
     let p = &ev.params;
-    let doc = EvalJson {
+    EvalJson {
         iou_type: p.iou_type.name(),
         stats: &ev.stats,
         stat_names: &ev.stat_names,
@@ -97,8 +108,7 @@ pub fn eval_json(ev: &Evaluation, rows: &[ClassRow]) -> String {
         },
         counts: CountsJson { images: ev.counts.images, gt: ev.counts.gt, dets: ev.counts.dets },
         notes: &ev.notes,
-    };
-    serde_json::to_string_pretty(&doc).unwrap_or_else(|e| format!("{{\"error\": \"{}\"}}", e))
+    }
 }
 
 /// Fixed-width per-category table (values in %, -1 shown as `-`).
