@@ -6,8 +6,8 @@ Each seeded case is a small COCO-like data set, bbox or segm (polygons and RLE m
 cross-category confusions, crowd GT, images without GT, detections of categories absent from
 the GT, score ties (also across categories), scores on bin edges, 0 and 1, sometimes >100
 detections per image, scores outside [0, 1] (calibration must fail, as hotcoco raises), and
-varied parameters (confusion IoU / max_det / min_score, calibration bins and IoU, F beta,
-maxDets, image and category subsets). hotcoco runs in-process, retina-tools as the binary;
+empty results lists, and varied parameters (confusion IoU / max_det / min_score, calibration bins and IoU, F beta,
+maxDets, image and category subsets, useCats=0, area ranges with and without `all`). hotcoco runs in-process, retina-tools as the binary;
 the confusion matrix must be equal cell for cell, every other number within 1e-12.
 
     diagnose_hotcoco.py --bin target/release/retina-tools --cases 300 [--seed 0] [--keep DIR]
@@ -118,9 +118,8 @@ def make_case(seed):
     rng.shuffle(dets)
     if dets and rng.random() < 0.04:
         dets[0]["score"] = rng.choice([1.5, -0.25])  # outside [0, 1]: calibration must fail
-    if not dets:
-        dets = [{"image_id": img_ids[0], "category_id": cat_ids[0], "score": 0.5,
-                 **({"segmentation": encode(rand_mask(nrng, H, W, 1))} if segm else {"bbox": [1, 1, 5, 5]})}]
+    if rng.random() < 0.02:
+        dets = []  # an empty results list
     args = {
         "confusion_iou": rng.choice([0.5, 0.5, 0.3, 0.75, 0.1]),
         "confusion_max_det": rng.choice([None, None, 1, 3, 10]),
@@ -136,6 +135,14 @@ def make_case(seed):
         params["img_ids"] = sorted(rng.sample(img_ids, rng.randint(1, n_img)))
     if rng.random() < 0.1 and n_cat > 1:
         params["cat_ids"] = sorted(rng.sample(cat_ids, rng.randint(1, n_cat)))
+    if rng.random() < 0.08:
+        params["use_cats"] = 0
+    if rng.random() < 0.1:
+        params["area_rng"] = rng.choice([
+            [["all", 0, 1e10], ["small", 0, 100], ["large", 100, 1e10]],
+            [["big", 200, 1e10], ["all", 0, 1e10]],
+            [["mid", 50, 2000], ["any", 0, 1e10]],  # no "all": hotcoco falls back to the first
+        ])
     gt = {"images": images, "annotations": anns, "categories": [{"id": c, "name": "c%d" % c} for c in cat_ids]}
     return ("segm" if segm else "bbox"), gt, dets, args, params
 
@@ -160,7 +167,11 @@ def reference(gt_path, dt_path, iou_type, a, params):
         G = hotcoco.COCO(gt_path)
         E = hotcoco.COCOeval(G, G.loadRes(dt_path), iou_type)
         for k, v in params.items():
-            setattr(E.params, k, v)
+            if k == "area_rng":
+                E.params.area_rng = [[lo, hi] for _, lo, hi in v]
+                E.params.area_rng_lbl = [lbl for lbl, _, _ in v]
+            else:
+                setattr(E.params, k, v)
         cm = E.confusion_matrix(a["confusion_iou"], a["confusion_max_det"], a["confusion_min_score"])
         E.evaluate()
         E.accumulate()
@@ -187,6 +198,10 @@ def ours(binary, gt_path, dt_path, iou_type, a, params):
     for k, flag in (("max_dets", "--max-dets"), ("img_ids", "--img-ids"), ("cat_ids", "--cat-ids")):
         if k in params:
             cmd += [flag, ",".join(map(str, params[k]))]
+    if params.get("use_cats") == 0:
+        cmd += ["--no-cats"]
+    if "area_rng" in params:
+        cmd += ["--area-rng"] + ["%s:%r,%r" % tuple(x) for x in params["area_rng"]]
     return subprocess.run(cmd, capture_output=True, text=True)
 
 
@@ -220,7 +235,11 @@ def compare(ref, out, worst):
             bad.append("bins[%d].count %d vs %d" % (i, b["count"], w["count"]))
         for ours_key, ref_key in (("lower", "bin_lower"), ("upper", "bin_upper"), ("avg_confidence", "avg_confidence"), ("avg_accuracy", "avg_accuracy")):
             num("bins[%d].%s" % (i, ours_key), b[ours_key], w[ref_key])
-    want_pc = {str(names[n]): v for n, v in cal["per_category"].items()}
+    # With useCats=0 hotcoco names its one pseudo-category `cat_<u64::MAX>`; ours is -1 (the
+    # category id pycocotools gives it).
+    def cat_key(n):
+        return str(names[n]) if n in names else ("-1" if n == "cat_%d" % (2**64 - 1) else n)
+    want_pc = {cat_key(n): v for n, v in cal["per_category"].items()}
     if set(k["per_category"]) != set(want_pc):
         bad.append("per_category keys %r vs %r" % (sorted(k["per_category"]), sorted(want_pc)))
     else:
