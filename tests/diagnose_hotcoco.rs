@@ -138,3 +138,23 @@ fn bbox_operating_points_equal_brute_force() {
         assert_eq!((pc.f, pc.score_thr), best, "category {}", cat);
     }
 }
+
+/// Where hotcoco raises, the CLI exits 2 with a hint: an IoU that is not an evaluated threshold,
+/// and scores outside [0, 1] (only with --calibration; the other sections still run without it).
+#[test]
+fn calibration_refusals_exit_2() {
+    let d = tempfile::tempdir().unwrap();
+    let gt = d.path().join("gt.json");
+    let dt = d.path().join("dt.json");
+    std::fs::write(&gt, r#"{"images": [{"id": 1, "width": 50, "height": 50}], "categories": [{"id": 1, "name": "a"}],
+        "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [0, 0, 10, 10], "area": 100, "iscrowd": 0}]}"#).unwrap();
+    std::fs::write(&dt, r#"[{"image_id": 1, "category_id": 1, "bbox": [0, 0, 10, 10], "score": 2.5}]"#).unwrap();
+    let (gt, dt) = (gt.to_str().unwrap(), dt.to_str().unwrap());
+    common::assert_exit2(&["diagnose", dt, "--gt", gt, "--calibration", "-q"], "found 2.5 (1 of 1 out of range)");
+    common::assert_exit2(&["diagnose", dt, "--gt", gt, "--calibration", "--calibration-iou", "0.53", "-q"], "--calibration-iou");
+    let o = common::run(&["diagnose", dt, "--gt", gt, "--confusion", "--fscores", "--json", "-", "-q"]);
+    assert_eq!(o.status.code(), Some(0), "{}", common::stderr(&o));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["confusion"]["matrix"], serde_json::json!([[1, 0], [0, 0]]));
+    assert_eq!(v["fscores"]["per_class"][0]["score_thr"], serde_json::json!(2.5));
+}

@@ -2,7 +2,7 @@
 """Conformance sweep for `retina-tools diagnose --confusion --calibration --fscores` against
 hotcoco 1.3.0's `COCOeval.confusion_matrix`, `.calibration` and `.f_scores`.
 
-Each seeded case is a small COCO-like data set, bbox or segm (polygons and RLE masks), with
+Each seeded case is a small COCO-like data set, bbox or segm (polygons and RLE masks; results with and without boxes), with
 cross-category confusions, crowd GT, images without GT, detections of categories absent from
 the GT, score ties (also across categories), scores on bin edges, 0 and 1, sometimes >100
 detections per image, scores outside [0, 1] (calibration must fail, as hotcoco raises), and
@@ -115,6 +115,11 @@ def make_case(seed):
                 cat = 1000 + rng.randint(0, 2)  # absent from the GT
             d.update({"image_id": im["id"], "category_id": cat, "score": score(rng, mode)})
             dets.append(d)
+    if segm and dets and rng.random() < 0.2:
+        # results that also carry boxes: loadRes takes its bbox branch (det area = box area)
+        for d in dets:
+            b = [float(x) for x in mask_utils.toBbox(d["segmentation"])]
+            d["bbox"] = [b[0], b[1], b[2] + rng.uniform(0, 3), b[3]]
     rng.shuffle(dets)
     if dets and rng.random() < 0.04:
         dets[0]["score"] = rng.choice([1.5, -0.25])  # outside [0, 1]: calibration must fail

@@ -54,7 +54,7 @@ pub struct Calibration {
 /// hotcoco's tolerance when it looks `iou_threshold` up among `params.iou_thrs`.
 const IOU_LOOKUP_TOL: f64 = 1e-9;
 
-pub fn calibration(_inp: &Input<'_>, ev: &Evaluation, detail: &Detail, cfg: &CalibrationConfig) -> Result<Calibration> {
+pub fn calibration(inp: &Input<'_>, ev: &Evaluation, detail: &Detail, cfg: &CalibrationConfig) -> Result<Calibration> {
     let p = &ev.params;
     if cfg.n_bins == 0 {
         return Err(crate::Error::input("--calibration-bins: at least 1 bin is needed").with_hint("e.g. --calibration-bins 10"));
@@ -66,7 +66,7 @@ pub fn calibration(_inp: &Input<'_>, ev: &Evaluation, detail: &Detail, cfg: &Cal
     let a_idx = area_all_index(p);
     let (a_n, t_n) = (p.area_rng.len(), p.iou_thrs.len());
     let mt = &detail.matched;
-    let res = _inp.res;
+    let res = inp.res;
     let n_img = detail.setup.img_ids.len();
     // (confidence, correct) per detection, in hotcoco's collection order; per category too.
     let mut all: Vec<(f64, bool)> = Vec::new();
