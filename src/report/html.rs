@@ -524,7 +524,8 @@ pub fn page(title: &str, dg: &Diagnosis) -> String {
         if let Some(f) = &dg.fscores {
             match f.per_class.iter().find(|c| c.category_id == r.category_id) {
                 Some(c) => {
-                    let _ = write!(o, "<td>{:.3}</td><td>{:.3}</td><td>{:.3}</td><td>{:.4}</td>", c.f, c.precision, c.recall, c.score_thr);
+                    let thr = c.score_thr.map(|t| format!("{:.4}", t)).unwrap_or_else(|| "-".into());
+                    let _ = write!(o, "<td>{:.3}</td><td>{:.3}</td><td>{:.3}</td><td>{}</td>", c.f, c.precision, c.recall, thr);
                 }
                 None => o.push_str("<td>-</td><td>-</td><td>-</td><td>-</td>"),
             }
