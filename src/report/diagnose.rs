@@ -116,7 +116,7 @@ pub fn text(dg: &Diagnosis) -> String {
         let _ = writeln!(s, "  {:<18} {:>6} {:>6} {:>9} {:>7} {:>11}", "class", "AP50", "best F", "precision", "recall", "score >=");
         for r in rows.iter().take(TEXT_CLASSES) {
             let a = ap50(r.category_id);
-            let _ = writeln!(s, "  {:<18} {:>6} {:>6.3} {:>9.3} {:>7.3} {:>11.4}", trunc(name(dg, r.category_id), 18), if a < 0.0 { "-".into() } else { format!("{:.1}", 100.0 * a) }, r.f, r.precision, r.recall, r.score_thr);
+            let _ = writeln!(s, "  {:<18} {:>6} {:>6.3} {:>9.3} {:>7.3} {:>11}", trunc(name(dg, r.category_id), 18), if a < 0.0 { "-".into() } else { format!("{:.1}", 100.0 * a) }, r.f, r.precision, r.recall, r.score_thr.map_or_else(|| "-".into(), |t| format!("{:.4}", t)));
         }
     }
     if let Some(sp) = &dg.suspects {

@@ -54,7 +54,7 @@ fn plot_err<E: std::fmt::Display>(path: &Path) -> impl Fn(E) -> Error + '_ {
     move |e| Error::internal(format!("{}: cannot draw the plot: {}", path.display(), e))
 }
 
-fn draw_panels<DB: DrawingBackend>(root: DrawingArea<DB, plotters::coord::Shift>, title: &str, panels: &[Panel], cols: usize) -> std::result::Result<(), String> {
+pub(crate) fn draw_panels<DB: DrawingBackend>(root: DrawingArea<DB, plotters::coord::Shift>, title: &str, panels: &[Panel], cols: usize) -> std::result::Result<(), String> {
     root.fill(&WHITE).map_err(|e| e.to_string())?;
     let root = root.titled(title, ("sans-serif", 22)).map_err(|e| e.to_string())?;
     let rows = panels.len().div_ceil(cols.max(1));
@@ -126,6 +126,12 @@ const COLORS: [RGBColor; 3] = [RGBColor(31, 119, 180), RGBColor(255, 127, 14), R
 /// PR curves: one panel per area range; curves for IoU .50, .75 and the mean over .50:.95, each
 /// the mean over categories (entries of -1 skipped) at the largest maxDet.
 pub fn pr_curves(path: &Path, ev: &Evaluation) -> Result<()> {
+    let (title, panels, cols, size) = pr_figure(ev);
+    draw_figure(path, &title, &panels, cols, size)
+}
+
+/// The PR figure of [`pr_curves`]: title, panels, columns and pixel size.
+pub(crate) fn pr_figure(ev: &Evaluation) -> (String, Vec<Panel>, usize, (u32, u32)) {
     let a = &ev.arrays;
     let p = &ev.params;
     let m = a.m - 1;
@@ -180,5 +186,6 @@ pub fn pr_curves(path: &Path, ev: &Evaluation) -> Result<()> {
     let cols = if panels.len() > 1 { 2 } else { 1 };
     let rows = panels.len().div_ceil(cols) as u32;
     let title = format!("Precision/recall ({}, maxDets={}, mean over categories)", p.iou_type.name(), ev.max_dets[m]);
-    draw_figure(path, &title, &panels, cols, (560 * cols as u32, 40 + 420 * rows))
+    let size = (560 * cols as u32, 40 + 420 * rows);
+    (title, panels, cols, size)
 }
