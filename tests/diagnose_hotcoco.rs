@@ -124,7 +124,7 @@ fn bbox_operating_points_equal_brute_force() {
         p.cat_ids = Some(vec![cat]);
         let mut best = (0.0f64, None);
         for &s in &scores {
-            let sub = Results { detections: res.detections.iter().filter(|d| d.score >= s).cloned().collect(), unknown_category: 0 };
+            let sub = Results { detections: res.detections.iter().filter(|d| d.score >= s).cloned().collect(), unknown_category: 0, unknown_category_ids: Vec::new() };
             let (_, d) = eval::run_detailed(&gt, &sub, None, &p, false, &NoProgress).unwrap();
             let tp = d.matched.states.iter().filter(|&&x| x == eval::evaluate::TP).count() as f64;
             let fp = d.matched.states.iter().filter(|&&x| x == eval::evaluate::FP).count() as f64;
