@@ -193,16 +193,11 @@ fn draw_confusion<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, dg: &Diagnos
     let mut chart = ChartBuilder::on(&root)
         .caption(title, ("sans-serif", 16))
         .margin(12)
-        .x_label_area_size(110)
+        .x_label_area_size(125)
         .y_label_area_size(110)
         .build_cartesian_2d(0.0..m as f64, 0.0..m as f64)
         .map_err(e2s)?;
-    let lx = labels.clone();
     let ly = labels.clone();
-    let fmt_x = move |x: &f64| -> String {
-        let i = x.floor() as usize;
-        if (x - x.floor() - 0.5).abs() < 1e-6 && i < lx.len() { lx[i].clone() } else { String::new() }
-    };
     let fmt_y = move |y: &f64| -> String {
         let i = (m as f64 - y - 0.5).round();
         if (y - y.floor() - 0.5).abs() < 1e-6 && i >= 0.0 && (i as usize) < ly.len() { ly[i as usize].clone() } else { String::new() }
@@ -210,16 +205,23 @@ fn draw_confusion<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, dg: &Diagnos
     chart
         .configure_mesh()
         .disable_mesh()
-        .x_labels(2 * m + 1)
+        .x_labels(0)
         .y_labels(2 * m + 1)
-        .x_label_formatter(&fmt_x)
         .y_label_formatter(&fmt_y)
-        .x_label_style(("sans-serif", 12).into_font().transform(FontTransform::Rotate90))
         .y_label_style(("sans-serif", 12))
-        .x_desc("predicted")
         .y_desc("ground truth")
         .draw()
         .map_err(e2s)?;
+    // Column labels drawn by hand, rotated, below each column (plotters' rotated tick labels
+    // start inside the plot area and get clipped).
+    for (col, l) in labels.iter().enumerate() {
+        let (px, py) = chart.backend_coord(&(col as f64 + 0.5, 0.0));
+        let font = ("sans-serif", 12).into_font().transform(FontTransform::Rotate90);
+        root.draw(&Text::new(l.clone(), (px + 6, py + 6), font)).map_err(e2s)?;
+    }
+    let (x0, y0) = chart.backend_coord(&(0.0, 0.0));
+    let (x1, _) = chart.backend_coord(&(m as f64, 0.0));
+    root.draw(&Text::new("predicted", ((x0 + x1) / 2 - 30, y0 + 100), ("sans-serif", 13))).map_err(e2s)?;
     for (r, &i) in idx.iter().enumerate() {
         let row: u64 = c.matrix[i].iter().sum();
         for (col, &j) in idx.iter().enumerate() {
