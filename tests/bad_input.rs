@@ -197,3 +197,23 @@ fn hint_says_expected_once() {
         assert!(!err.contains("expected expected"), "{}", err);
     }
 }
+
+/// `--json /dev/null` (or a FIFO, `/dev/stdout`) is written into, never replaced: the atomic
+/// rename is for regular files only. (Renaming over /dev/null as root replaced the device.)
+#[test]
+fn special_output_files_are_written_not_replaced() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("out.fifo");
+    assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    let reader = {
+        let f = fifo.clone();
+        std::thread::spawn(move || std::fs::read_to_string(f).unwrap())
+    };
+    let o = run(&["eval", fixture("coco-val2014-100/fakebbox100_results.json").to_str().unwrap(), "--gt", fixture(GT).to_str().unwrap(), "--json", fifo.to_str().unwrap(), "-q"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = reader.join().unwrap();
+    assert!(text.contains("\"stats\""), "{}", text);
+    use std::os::unix::fs::FileTypeExt;
+    assert!(std::fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo(), "the FIFO was replaced by a file");
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "a temporary file was left behind");
+}

@@ -130,19 +130,31 @@ pub fn run(inp: &Input<'_>, cfg: &Config, progress: &dyn Progress) -> Result<Dia
     if inp.params.iou_type == IouType::Keypoints {
         return Err(Error::input("diagnose compares boxes or masks: --iou-type keypoints is not supported").with_hint("use --iou-type bbox or segm"));
     }
+    let timer = crate::progress::PhaseTimer::from_env();
     let (ev, detail) = crate::eval::run_detailed(inp.gt, inp.res, inp.shapes, inp.params, true, progress)?;
     let per_class = ev.per_class(inp.gt);
+    timer.lap("diagnose: evaluation");
     let s = cfg.sections;
-    let tide = if s.tide { Some(tide::tide(inp, &cfg.tide, progress)?) } else { None };
-    let confusion = if s.confusion { Some(confusion::confusion(inp, &ev, &detail, &cfg.confusion)?) } else { None };
-    let calibration = if s.calibration { Some(calibration::calibration(inp, &ev, &detail, &cfg.calibration)?) } else { None };
-    let fscores = if s.fscores { Some(fscores::fscores(inp, &ev, &detail, cfg.fscore_beta)?) } else { None };
-    let suspects = if s.suspects {
-        let evaluated: Vec<bool> = detail.setup.img_rank.iter().map(|&r| r != u32::MAX).collect();
-        Some(suspects::suspects(inp, &evaluated, cfg.suspect_score, cfg.suspects_top))
-    } else {
-        None
-    };
+    // TIDE (its own matching) runs beside the sections that read the evaluation; each is
+    // deterministic on its own, so running them side by side changes no number.
+    let (tide, rest) = rayon::join(
+        || if s.tide { tide::tide(inp, &cfg.tide, progress).map(Some) } else { Ok(None) },
+        || -> Result<_> {
+            let confusion = if s.confusion { Some(confusion::confusion(inp, &ev, &detail, &cfg.confusion)?) } else { None };
+            let calibration = if s.calibration { Some(calibration::calibration(inp, &ev, &detail, &cfg.calibration)?) } else { None };
+            let fscores = if s.fscores { Some(fscores::fscores(inp, &ev, &detail, cfg.fscore_beta)?) } else { None };
+            let suspects = if s.suspects {
+                let evaluated: Vec<bool> = detail.setup.img_rank.iter().map(|&r| r != u32::MAX).collect();
+                Some(suspects::suspects(inp, &evaluated, cfg.suspect_score, cfg.suspects_top))
+            } else {
+                None
+            };
+            Ok((confusion, calibration, fscores, suspects))
+        },
+    );
+    let tide = tide?;
+    let (confusion, calibration, fscores, suspects) = rest?;
+    timer.lap("diagnose: sections");
     let anchors = match &cfg.anchors {
         Some((acfg, flags)) => Some(anchors::anchor_section(inp, &detail, acfg, flags.clone(), progress)?),
         None => None,

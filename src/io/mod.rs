@@ -48,6 +48,24 @@ pub fn read_file(path: &Path) -> Result<FileBytes> {
     Ok(FileBytes::Owned(v))
 }
 
+/// Put the finished temporary file `tmp` at `path`: renamed over it, unless `path` is not a
+/// regular file (`/dev/null`, `/dev/stdout`, a FIFO), which must not be replaced: then the content
+/// is copied into it and `tmp` removed.
+pub fn replace_with(tmp: &Path, path: &Path) -> std::io::Result<()> {
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_dir() => {
+            let _ = std::fs::remove_file(tmp);
+            Err(std::io::Error::other("is a directory"))
+        }
+        Ok(m) if !m.is_file() => {
+            let r = std::fs::File::options().write(true).open(path).and_then(|mut out| std::io::copy(&mut File::open(tmp)?, &mut out).map(|_| ()));
+            let _ = std::fs::remove_file(tmp);
+            r
+        }
+        _ => std::fs::rename(tmp, path),
+    }
+}
+
 /// Write `path` atomically: the content goes to a temporary file in the same directory, which is
 /// then renamed over `path`, so a reader never sees a half-written file and a failure leaves the
 /// previous file untouched.
@@ -68,7 +86,7 @@ pub fn write_atomic(path: &Path, write: impl FnOnce(&mut BufWriter<File>) -> std
         write(&mut w)?;
         let file = w.into_inner().map_err(|e| e.into_error())?;
         file.sync_all()?;
-        std::fs::rename(&tmp, path)
+        replace_with(&tmp, path)
     })();
     if let Err(e) = result {
         let _ = std::fs::remove_file(&tmp);

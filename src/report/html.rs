@@ -105,7 +105,7 @@ impl Figure {
             let _ = std::fs::remove_file(&tmp);
             return Err(Error::internal(format!("{}: cannot draw the plot: {}", path.display(), e)));
         }
-        std::fs::rename(&tmp, path).map_err(|e| Error::io(path, "write", &e))
+        crate::io::replace_with(&tmp, path).map_err(|e| Error::io(path, "write", &e))
     }
 }
 

@@ -109,7 +109,7 @@ pub fn draw_figure(path: &Path, title: &str, panels: &[Panel], cols: usize, size
         let _ = std::fs::remove_file(&tmp);
         return Err(plot_err(path)(e));
     }
-    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, "write", &e))
+    crate::io::replace_with(&tmp, path).map_err(|e| Error::io(path, "write", &e))
 }
 
 /// `1e10` rather than `10000000000` in titles.
