@@ -78,10 +78,12 @@ pub fn confusion(inp: &Input<'_>, _ev: &Evaluation, detail: &Detail, cfg: &Confu
         }
     };
     let boxes = inp.shapes.filter(|s| s.iou_type == IouType::Segm).is_none();
-    let locals: Vec<Vec<u64>> = (0..n_img)
+    // Counts are integers, so summing per-thread matrices in any order gives the same matrix:
+    // one matrix per rayon fold, not one per image (81x81 u64 per image was most of the time).
+    let flat = (0..n_img)
         .into_par_iter()
-        .map_init(ShapeScratch::default, |scratch, i| {
-            let mut local = vec![0u64; side * side];
+        .fold(|| (ShapeScratch::default(), vec![0u64; side * side]), |(mut scratch, mut local), i| {
+            let scratch = &mut scratch;
             let units = units_of(i);
             let mut gts: Vec<u32> = Vec::new();
             let mut dts: Vec<u32> = Vec::new();
@@ -123,15 +125,18 @@ pub fn confusion(inp: &Input<'_>, _ev: &Evaluation, detail: &Detail, cfg: &Confu
                     local[gt_pos(gts[gi]) * side + k] += 1;
                 }
             }
-            local
+            (std::mem::take(scratch), local)
         })
-        .collect();
-    let mut flat = vec![0u64; side * side];
-    for l in &locals {
-        for (a, b) in flat.iter_mut().zip(l) {
-            *a += b;
-        }
-    }
+        .map(|(_, local)| local)
+        .reduce(
+            || vec![0u64; side * side],
+            |mut a, b| {
+                for (x, y) in a.iter_mut().zip(&b) {
+                    *x += y;
+                }
+                a
+            },
+        );
     let matrix: Vec<Vec<u64>> = flat.chunks(side).map(|r| r.to_vec()).collect();
     let normalized = matrix
         .iter()
