@@ -90,9 +90,18 @@ pub fn group(gt: &Dataset, res: &Results, setup: &Setup) -> Grouped {
     for (j, a) in anns.iter().enumerate() {
         last_by_id.insert(a.id, j as u32);
     }
-    // getAnnIds filters on the listed annotation's category only when useCats.
+    // getAnnIds filters on the listed annotation's category only when useCats; lvis' get_ann_ids
+    // also keeps only `0 < area < inf`.
+    let lvis = setup.lvis.as_ref();
     let iter_keys: Vec<u32> = (0..anns.len())
-        .map(|j| if setup.use_cats && ann_cpos[j] == u32::MAX { u32::MAX } else { ann_img[j] })
+        .map(|j| {
+            let area_out = lvis.is_some() && !(anns[j].area > 0.0 && anns[j].area < f64::INFINITY);
+            if (setup.use_cats && ann_cpos[j] == u32::MAX) || area_out {
+                u32::MAX
+            } else {
+                ann_img[j]
+            }
+        })
         .collect();
     let all: Vec<u32> = (0..anns.len() as u32).collect();
     let (iter_order, _) = counting_sort(n_img, &iter_keys, &all);
@@ -103,9 +112,21 @@ pub fn group(gt: &Dataset, res: &Results, setup: &Setup) -> Grouped {
 
     // Detections: ids are 1..N in file order, so file order is the iteration order.
     let dets = &res.detections;
+    // LVIS (federated; it implies useCats, so a key is a unit): a detection is scored only where its category is verified present (the
+    // unit has GT) or verified absent (`neg_category_ids`), and only if the caps kept it.
     let dt_keys: Vec<u32> = dets
         .iter()
-        .map(|d| if d.category == u32::MAX { u32::MAX } else { key(setup.img_rank[d.image as usize], setup.cat_pos[d.category as usize]) })
+        .enumerate()
+        .map(|(i, d)| {
+            if d.category == u32::MAX {
+                return u32::MAX;
+            }
+            let k = key(setup.img_rank[d.image as usize], setup.cat_pos[d.category as usize]);
+            match lvis {
+                Some(f) if k != u32::MAX && !(f.det_keep[i] && (gt_start[k as usize + 1] > gt_start[k as usize] || f.neg[k as usize])) => u32::MAX,
+                _ => k,
+            }
+        })
         .collect();
     let dt_all: Vec<u32> = (0..dets.len() as u32).collect();
     let (dt_order, dt_starts) = counting_sort(n_keys, &dt_keys, &dt_all);
@@ -162,9 +183,11 @@ fn set_flags(states: &[u8], flags: &mut [u8], stride: usize) {
     }
 }
 
+/// State of a detection left unmatched (or matched to a GT with id 0): ignored outside the area
+/// range, and (LVIS) in a unit whose category is not exhaustively annotated on the image.
 #[inline]
-fn unmatched_state(det_area: f64, lo: f64, hi: f64) -> u8 {
-    if det_area < lo || det_area > hi {
+fn unmatched_state(det_area: f64, lo: f64, hi: f64, not_exhaustive: bool) -> u8 {
+    if det_area < lo || det_area > hi || not_exhaustive {
         IGNORED
     } else {
         FP
@@ -256,10 +279,14 @@ pub fn match_units(gt: &Dataset, res: &Results, p: &Params, setup: &Setup, g: &G
     progress.start("matching", n_units as u64);
     let anns = &gt.annotations;
     let dets = &res.detections;
+    // LVIS never reads `iscrowd`: plain IoU, and its own `ignore` field marks ignored GT.
+    let lvis = setup.lvis.as_ref();
+    let crowd = |ga: &crate::coco::Annotation| ga.iscrowd && lvis.is_none();
     jobs.par_iter_mut().with_min_len(64).for_each_init(
         Scratch::default,
         |s, job| {
             let u = job.u;
+            let ne = lvis.is_some_and(|f| f.not_exhaustive[u]);
             let gts = &g.gt[g.gt_start[u] as usize..g.gt_start[u + 1] as usize];
             let dts = &g.dt[g.dt_start[u] as usize..g.dt_start[u + 1] as usize];
             if u % 4096 == 0 {
@@ -279,7 +306,7 @@ pub fn match_units(gt: &Dataset, res: &Results, p: &Params, setup: &Setup, g: &G
                         let db = &dets[d as usize].bbox;
                         for &gi in gts {
                             let ga = &anns[gi as usize];
-                            s.ious.push(coco_box_iou(db, &ga.bbox, ga.iscrowd));
+                            s.ious.push(coco_box_iou(db, &ga.bbox, crowd(ga)));
                         }
                     }
                 }
@@ -298,7 +325,7 @@ pub fn match_units(gt: &Dataset, res: &Results, p: &Params, setup: &Setup, g: &G
                 for (a, rng) in p.area_rng.iter().enumerate() {
                     job.npig[a] = 0;
                     for di in 0..nd {
-                        let st = unmatched_state(s.det_area[di], rng.lo, rng.hi);
+                        let st = unmatched_state(s.det_area[di], rng.lo, rng.hi, ne);
                         job.st[di * stride + a * t_n..di * stride + (a + 1) * t_n].fill(st);
                     }
                 }
@@ -314,7 +341,8 @@ pub fn match_units(gt: &Dataset, res: &Results, p: &Params, setup: &Setup, g: &G
                 s.gt_ig.clear();
                 s.gt_ig.extend(gts.iter().map(|&gi| {
                     let ga = &anns[gi as usize];
-                    ga.iscrowd || shapes.is_some_and(|sh| sh.gt_ignored(gi)) || ga.area < rng.lo || ga.area > rng.hi
+                    let flagged = if lvis.is_some() { ga.ignore } else { ga.iscrowd };
+                    flagged || shapes.is_some_and(|sh| sh.gt_ignored(gi)) || ga.area < rng.lo || ga.area > rng.hi
                 }));
                 job.npig[a] = s.gt_ig.iter().filter(|&&x| !x).count() as u32;
                 // Stable sort of GT by ignore flag: non-ignored first, order kept. Everything the
@@ -325,7 +353,7 @@ pub fn match_units(gt: &Dataset, res: &Results, p: &Params, setup: &Setup, g: &G
                 s.p_ig.clear();
                 s.p_ig.extend(s.gt_perm.iter().map(|&g| s.gt_ig[g as usize]));
                 s.p_crowd.clear();
-                s.p_crowd.extend(s.gt_perm.iter().map(|&g| anns[gts[g as usize] as usize].iscrowd));
+                s.p_crowd.extend(s.gt_perm.iter().map(|&g| crowd(&anns[gts[g as usize] as usize])));
                 s.p_id_nonzero.clear();
                 s.p_id_nonzero.extend(s.gt_perm.iter().map(|&g| anns[gts[g as usize] as usize].id != 0));
                 s.p_iou.clear();
@@ -336,7 +364,7 @@ pub fn match_units(gt: &Dataset, res: &Results, p: &Params, setup: &Setup, g: &G
                 // Prefill every (det, t) of this area as unmatched; only detections whose best IoU
                 // reaches a threshold can change that at that threshold.
                 for di in 0..nd {
-                    let st = unmatched_state(s.det_area[di], rng.lo, rng.hi);
+                    let st = unmatched_state(s.det_area[di], rng.lo, rng.hi, ne);
                     job.st[di * stride + a * t_n..di * stride + (a + 1) * t_n].fill(st);
                 }
                 for (t, &thr) in p.iou_thrs.iter().enumerate() {
@@ -380,10 +408,10 @@ pub fn match_units(gt: &Dataset, res: &Results, p: &Params, setup: &Setup, g: &G
                                 } else if s.p_id_nonzero[mp] {
                                     TP
                                 } else {
-                                    unmatched_state(s.det_area[di], rng.lo, rng.hi)
+                                    unmatched_state(s.det_area[di], rng.lo, rng.hi, ne)
                                 }
                             }
-                            None => unmatched_state(s.det_area[di], rng.lo, rng.hi),
+                            None => unmatched_state(s.det_area[di], rng.lo, rng.hi, ne),
                         };
                         job.st[di * stride + a * t_n + t] = st;
                     }
