@@ -38,14 +38,20 @@ fn counting_sort(n: usize, keys: &[u32], items: &[u32]) -> (Vec<u32>, Vec<u32>) 
     for i in 0..n {
         starts[i + 1] += starts[i];
     }
-    let mut fill = starts.clone();
+    // Place with `starts[k]` as bucket k's cursor (no second array: with LVIS' millions of
+    // units the copy cost more than the sort); afterwards each cursor sits at the next bucket's
+    // start, so shifting by one restores the starts.
     let mut order = vec![0u32; starts[n] as usize];
     for (&k, &v) in keys.iter().zip(items) {
         if k != u32::MAX {
-            order[fill[k as usize] as usize] = v;
-            fill[k as usize] += 1;
+            order[starts[k as usize] as usize] = v;
+            starts[k as usize] += 1;
         }
     }
+    for i in (1..=n).rev() {
+        starts[i] = starts[i - 1];
+    }
+    starts[0] = 0;
     (order, starts)
 }
 
@@ -142,8 +148,12 @@ pub struct Matched {
     pub dt_sorted: Vec<u32>,
     /// Per sorted detection: `A * T` states ([`FP`], [`TP`], [`IGNORED`]), area-major.
     pub states: Vec<u8>,
-    /// Per unit and area range: number of non-ignored GT (`npig` contributions).
-    pub npig: Vec<u32>,
+    /// Per area range, number of non-ignored GT (`npig` contributions) of the units that have
+    /// GT, at `gt_off[u] * A + a` (units without GT contribute 0 and have no slots: LVIS has
+    /// millions of units, few with GT). Read it with [`Matched::npig`].
+    npig: Vec<u32>,
+    /// Per unit: its first GT in the grouping (`Grouped::gt_start`).
+    gt_off: Vec<u32>,
     /// Per unit: pycocotools' `evaluateImg` returned `None` (no GT and no detection).
     pub empty: Vec<bool>,
     /// Per sorted detection: bit 0 = some state is [`TP`], bit 1 = some state is [`IGNORED`].
@@ -156,6 +166,19 @@ pub struct Matched {
 
 /// [`Matched::gt_match`] of a detection that matched nothing.
 pub const NO_MATCH: u32 = u32::MAX;
+
+impl Matched {
+    /// Non-ignored GT of unit `u` in area range `a` (of `n_area`).
+    #[inline]
+    pub fn npig(&self, u: usize, a: usize, n_area: usize) -> u32 {
+        let g = self.gt_off[u] as usize;
+        if self.gt_off[u + 1] as usize > g {
+            self.npig[g * n_area + a]
+        } else {
+            0
+        }
+    }
+}
 
 pub const HAS_TP: u8 = 1;
 pub const HAS_IGNORED: u8 = 2;
@@ -232,7 +255,7 @@ pub fn match_units(gt: &Dataset, res: &Results, p: &Params, setup: &Setup, g: &G
     let total = off[n_units] as usize;
     let mut dt_sorted = vec![0u32; total];
     let mut states = vec![0u8; total * at];
-    let mut npig = vec![0u32; n_units * a_n];
+    let mut npig = vec![0u32; g.gt.len() * a_n];
     let mut empty = vec![false; n_units];
     let mut flags = vec![0u8; total];
     let mut gt_match = if record { vec![NO_MATCH; total * t_n] } else { Vec::new() };
@@ -266,7 +289,7 @@ pub fn match_units(gt: &Dataset, res: &Results, p: &Params, setup: &Setup, g: &G
             dt_rest = b;
             let (c, e) = std::mem::take(&mut st_rest).split_at_mut(d * at);
             st_rest = e;
-            let (f, h) = std::mem::take(&mut np_rest).split_at_mut(a_n);
+            let (f, h) = std::mem::take(&mut np_rest).split_at_mut((g.gt_start[u + 1] - g.gt_start[u]) as usize * a_n);
             np_rest = h;
             let (gm, gm_b) = std::mem::take(&mut gm_rest).split_at_mut(d * gm_stride);
             gm_rest = gm_b;
@@ -323,7 +346,6 @@ pub fn match_units(gt: &Dataset, res: &Results, p: &Params, setup: &Setup, g: &G
             if ng == 0 {
                 // No GT: every detection is unmatched; only the area test differs per range.
                 for (a, rng) in p.area_rng.iter().enumerate() {
-                    job.npig[a] = 0;
                     for di in 0..nd {
                         let st = unmatched_state(s.det_area[di], rng.lo, rng.hi, ne);
                         job.st[di * stride + a * t_n..di * stride + (a + 1) * t_n].fill(st);
@@ -421,5 +443,5 @@ pub fn match_units(gt: &Dataset, res: &Results, p: &Params, setup: &Setup, g: &G
         },
     );
     progress.finish();
-    Matched { off, dt_sorted, states, npig, empty, flags, gt_match }
+    Matched { off, dt_sorted, states, npig, gt_off: g.gt_start.clone(), empty, flags, gt_match }
 }

@@ -395,7 +395,11 @@ pub fn run_detailed(gt: &Dataset, res: &Results, shapes: Option<&Shapes<'_>>, p:
     let arrays = accumulate::accumulate(res, &setup, &p.iou_thrs, &p.rec_thrs, p.area_rng.len(), setup.img_ids.len(), &matched);
     timer.lap("accumulate");
     let specs = if p.protocol == Protocol::Lvis { lvis::stat_specs(p, &groups) } else { summarize::stat_specs(p) };
-    let stats: Vec<f64> = specs.iter().map(|s| summarize::summarize_one(&arrays, p, &setup.max_dets, s, None)).collect();
+    // Each stat is computed on its own (in its own fixed order), so they run in parallel.
+    let stats: Vec<f64> = {
+        use rayon::prelude::*;
+        specs.par_iter().map(|s| summarize::summarize_one(&arrays, p, &setup.max_dets, s, None)).collect()
+    };
     let lines = specs
         .iter()
         .zip(&stats)
