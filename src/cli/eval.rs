@@ -1,10 +1,12 @@
-//! `retina-tools eval PREDS --gt GT`: arguments → [`retina_tools::eval::Params`] → run → render.
+//! `retina-tools eval PREDS [--gt GT]`: arguments → [`retina_tools::eval::Params`] → run → render.
+//! Without `--gt` the ground truth is looked for where the frameworks keep it ([`find_gt`]); the
+//! protocol (COCO or LVIS) follows the GT unless `--protocol` says otherwise.
 
 use super::progress_bar::Bar;
 use super::{emit_json, parse_list, print_stdout, GlobalArgs};
 use clap::{Args, ValueEnum};
 use retina_tools::coco::{shapes, Dataset, Id, Results};
-use retina_tools::eval::{self, AreaRange, IouType, Params};
+use retina_tools::eval::{self, AreaRange, IouType, Params, Protocol};
 use retina_tools::progress::Progress;
 use retina_tools::{report, Error, Result};
 use std::path::PathBuf;
@@ -23,11 +25,22 @@ pub struct EvalArgs {
     /// Results file: a JSON list of {"image_id", "category_id", "bbox", "score"}.
     #[arg(value_name = "PREDS")]
     pub preds: PathBuf,
-    /// Ground-truth file (COCO instances JSON).
+    /// Ground-truth file (COCO or LVIS instances JSON, may be gzip-compressed). Default: the
+    /// first of $RETINA_GT, annotations/, coco/annotations/, datasets/coco/annotations/,
+    /// data/coco/annotations/ and $DETECTRON2_DATASETS/coco/annotations/ that holds
+    /// instances_val2017.json (person_keypoints_val2017.json for keypoints).
     #[arg(long, value_name = "GT")]
-    pub gt: PathBuf,
+    pub gt: Option<PathBuf>,
     #[command(flatten)]
     pub params: ParamArgs,
+    /// Evaluation protocol (default: lvis when the GT's images carry neg_category_ids and
+    /// not_exhaustive_category_ids and its categories a frequency, else coco).
+    #[arg(long, value_enum, value_name = "coco|lvis")]
+    pub protocol: Option<ProtocolArg>,
+    /// LVIS: keep at most N detections per category over the whole file, by score (the v1
+    /// 10,000 cap; off by default, as in lvis 0.5.3).
+    #[arg(long, value_name = "N")]
+    pub lvis_max_dets_per_cat: Option<usize>,
     /// Print a per-category table (AP, AP50, AP75, APs/m/l, AR100) after the summary.
     #[arg(long)]
     pub per_class: bool,
@@ -42,6 +55,61 @@ pub struct EvalArgs {
     pub plot_pr: Option<PathBuf>,
     #[command(flatten)]
     pub global: GlobalArgs,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ProtocolArg {
+    Coco,
+    Lvis,
+}
+
+/// The GT file name the frameworks use for this IoU type.
+fn gt_file_name(iou_type: IouTypeArg) -> &'static str {
+    match iou_type {
+        IouTypeArg::Keypoints => "person_keypoints_val2017.json",
+        _ => "instances_val2017.json",
+    }
+}
+
+/// The places `eval` looks for the ground truth without `--gt`, in order (DESIGN.md §2):
+/// `(where, path)`. `$RETINA_GT` is handled by [`find_gt`] before these.
+fn gt_places(name: &str) -> Vec<(String, PathBuf)> {
+    let mut v: Vec<(String, PathBuf)> = ["annotations", "coco/annotations", "datasets/coco/annotations", "data/coco/annotations"]
+        .iter()
+        .map(|d| {
+            let p = PathBuf::from(d).join(name);
+            (p.display().to_string(), p)
+        })
+        .collect();
+    match std::env::var_os("DETECTRON2_DATASETS").filter(|s| !s.is_empty()) {
+        Some(root) => {
+            let p = PathBuf::from(root).join("coco/annotations").join(name);
+            v.push((format!("$DETECTRON2_DATASETS/coco/annotations/{} ({})", name, p.display()), p));
+        }
+        None => v.push((format!("$DETECTRON2_DATASETS/coco/annotations/{} (not set)", name), PathBuf::new())),
+    }
+    v
+}
+
+/// Find the ground truth when `--gt` is not given: `$RETINA_GT` (which must exist), then the
+/// framework layouts under the current directory, then `$DETECTRON2_DATASETS`.
+pub fn find_gt(iou_type: IouTypeArg) -> Result<PathBuf> {
+    if let Some(v) = std::env::var_os("RETINA_GT").filter(|s| !s.is_empty()) {
+        let p = PathBuf::from(v);
+        if !p.is_file() {
+            return Err(Error::input(format!("$RETINA_GT is set to {}, which is not a file", p.display()))
+                .with_hint("point RETINA_GT at the ground-truth JSON, unset it, or pass --gt GT"));
+        }
+        return Ok(p);
+    }
+    let name = gt_file_name(iou_type);
+    let places = gt_places(name);
+    if let Some((_, p)) = places.iter().find(|(_, p)| !p.as_os_str().is_empty() && p.is_file()) {
+        return Ok(p.clone());
+    }
+    let tried: Vec<String> = std::iter::once("$RETINA_GT (not set)".to_string()).chain(places.into_iter().map(|(w, _)| w)).collect();
+    Err(Error::input(format!("no ground-truth file given and no {} found", name))
+        .with_hint(format!("looked in: {}; pass it with --gt GT, e.g. retina-tools eval preds.json --gt instances_val2017.json", tried.join(", "))))
 }
 
 /// pycocotools' evaluation parameters, shared by `eval` and the analyses built on it.
@@ -141,8 +209,40 @@ pub fn load(preds: &std::path::Path, gt_path: &std::path::Path, params: &Params)
     }
 }
 
+/// Settle the protocol from the flag or the GT, and give LVIS its defaults (maxDets 300).
+fn apply_protocol(a: &EvalArgs, gt: &Dataset, gt_path: &std::path::Path, params: &mut Params) -> Result<()> {
+    let lvis = match a.protocol {
+        Some(ProtocolArg::Lvis) => true,
+        Some(ProtocolArg::Coco) => false,
+        None => eval::lvis::detect(gt),
+    };
+    if !lvis {
+        if a.lvis_max_dets_per_cat.is_some() {
+            return Err(Error::input("--lvis-max-dets-per-cat applies to the LVIS protocol only").with_hint("add --protocol lvis, or drop the flag"));
+        }
+        return Ok(());
+    }
+    eval::lvis::validate(gt, gt_path)?;
+    params.protocol = Protocol::Lvis;
+    params.lvis_max_dets_per_cat = a.lvis_max_dets_per_cat;
+    if a.params.max_dets.is_none() {
+        params.max_dets = Params::lvis(params.iou_type).max_dets;
+    }
+    Ok(())
+}
+
 pub fn run(a: EvalArgs) -> Result<()> {
-    let params = params_from(&a.params)?;
+    let mut params = params_from(&a.params)?;
+    let gt_path = match &a.gt {
+        Some(p) => p.clone(),
+        None => {
+            let p = find_gt(a.params.iou_type)?;
+            if !a.global.quiet {
+                eprintln!("note: using ground truth {} (no --gt given)", p.display());
+            }
+            p
+        }
+    };
     for path in [&a.arrays, &a.plot_pr].into_iter().flatten() {
         if path.as_os_str() == "-" {
             return Err(Error::input("--arrays/--plot-pr need a file path, not '-'"));
@@ -154,7 +254,8 @@ pub fn run(a: EvalArgs) -> Result<()> {
     let bar = Bar::new(a.global.quiet);
     let t0 = Instant::now();
     bar.start("loading", 0);
-    let (gt, res, shapes) = load(&a.preds, &a.gt, &params)?;
+    let (gt, res, shapes) = load(&a.preds, &gt_path, &params)?;
+    apply_protocol(&a, &gt, &gt_path, &mut params)?;
     bar.finish();
     let t_load = t0.elapsed();
     let sh = shapes.as_ref().map(|(g, d)| eval::Shapes::new(&gt, g, d, &params));

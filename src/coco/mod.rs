@@ -19,12 +19,18 @@ pub struct Image {
     pub id: Id,
     pub width: Option<f64>,
     pub height: Option<f64>,
+    /// LVIS: categories verified absent from the image (`None` when the field is missing).
+    pub neg_category_ids: Option<Vec<Id>>,
+    /// LVIS: categories whose instances on the image are not all annotated.
+    pub not_exhaustive_category_ids: Option<Vec<Id>>,
 }
 
 #[derive(Debug, Clone)]
 pub struct Category {
     pub id: Id,
     pub name: String,
+    /// LVIS: the frequency group `r`, `c` or `f` (`None` when the field is missing).
+    pub frequency: Option<String>,
 }
 
 /// A ground-truth annotation, with the fields evaluation and matching use.
@@ -37,6 +43,9 @@ pub struct Annotation {
     /// The `area` field (segmentation area in COCO). pycocotools' area ranges use this, not the box.
     pub area: f64,
     pub iscrowd: bool,
+    /// The `ignore` field, as Python truthiness (false when absent or not a number/bool).
+    /// pycocotools overwrites it with `iscrowd`; the LVIS protocol reads it instead of `iscrowd`.
+    pub ignore: bool,
 }
 
 /// A ground-truth dataset. `images`/`categories` keep file order; lookups go through the maps.
@@ -51,6 +60,9 @@ pub struct Dataset {
     /// Where the `annotations` array is in the file text this was parsed from, so that
     /// segmentations and keypoints can be read from it without finding it again.
     pub annotations_span: Option<(usize, usize)>,
+    /// Set when some annotation has no `iscrowd`: the error COCO evaluation reports (pycocotools
+    /// reads the field), while the LVIS protocol, which never reads it, accepts the file.
+    pub missing_iscrowd: Option<Error>,
 }
 
 /// One detection of a results file, as pycocotools' `loadRes` sees it (bbox branch).
@@ -171,41 +183,82 @@ fn parse_image(r: &mut Reader<'_>) -> JResult<Image> {
     let start = r.pos();
     r.begin_object()?;
     let (mut id, mut width, mut height) = (None, None, None);
+    let (mut neg_category_ids, mut not_exhaustive_category_ids) = (None, None);
     let mut first = true;
     while let Some(k) = r.next_key(&mut first)? {
         match &*k {
             "id" => id = Some(r.int().map_err(|e| e.in_key("id"))?),
             "width" => width = Some(non_negative(r, "width").map_err(|e| e.in_key("width"))?),
             "height" => height = Some(non_negative(r, "height").map_err(|e| e.in_key("height"))?),
+            "neg_category_ids" => neg_category_ids = Some(id_list(r).map_err(|e| e.in_key("neg_category_ids"))?),
+            "not_exhaustive_category_ids" => not_exhaustive_category_ids = Some(id_list(r).map_err(|e| e.in_key("not_exhaustive_category_ids"))?),
             _ => r.skip_value().map_err(|e| e.in_key(&k))?,
         }
     }
     let id = id.ok_or_else(|| missing(r, start, "id", "every image needs an integer id"))?;
-    Ok(Image { id, width, height })
+    Ok(Image { id, width, height, neg_category_ids, not_exhaustive_category_ids })
+}
+
+/// A JSON list of integer ids.
+fn id_list(r: &mut Reader<'_>) -> JResult<Vec<Id>> {
+    r.begin_array()?;
+    let mut v = Vec::new();
+    let mut first = true;
+    while r.next_element(&mut first)? {
+        let i = v.len();
+        v.push(r.int().map_err(|e| e.in_index(i))?);
+    }
+    Ok(v)
+}
+
+/// Python truthiness of a number or bool; any other value reads as false (and is skipped).
+fn truthy(r: &mut Reader<'_>) -> JResult<bool> {
+    let mut probe = Reader::at(r.buf(), r.pos());
+    match probe.bool_like() {
+        Ok(b) => {
+            *r = probe;
+            Ok(b)
+        }
+        Err(_) => {
+            r.skip_value()?;
+            Ok(false)
+        }
+    }
 }
 
 fn parse_category(r: &mut Reader<'_>) -> JResult<Category> {
     let start = r.pos();
     r.begin_object()?;
-    let (mut id, mut name) = (None, None);
+    let (mut id, mut name, mut frequency) = (None, None, None);
     let mut first = true;
     while let Some(k) = r.next_key(&mut first)? {
         match &*k {
             "id" => id = Some(r.int().map_err(|e| e.in_key("id"))?),
             "name" => name = Some(r.string().map_err(|e| e.in_key("name"))?.into_owned()),
+            "frequency" => frequency = Some(r.string().map_err(|e| e.in_key("frequency"))?.into_owned()),
             _ => r.skip_value().map_err(|e| e.in_key(&k))?,
         }
     }
     let id = id.ok_or_else(|| missing(r, start, "id", "every category needs an integer id"))?;
-    Ok(Category { id, name: name.unwrap_or_else(|| id.to_string()) })
+    Ok(Category { id, name: name.unwrap_or_else(|| id.to_string()), frequency })
 }
 
-/// `strict`: `area` and `iscrowd` are required (bbox evaluation). Otherwise (anchor matching)
-/// a missing `area` is the box's `w*h` and a missing `iscrowd` is 0.
-fn parse_annotation_with(r: &mut Reader<'_>, strict: bool) -> JResult<Annotation> {
+/// How strictly annotations are read.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Strictness {
+    /// `area` and `iscrowd` are required (pycocotools reads both).
+    Strict,
+    /// `area` is required, a missing `iscrowd` is 0 (LVIS files have none).
+    NoCrowd,
+    /// Anchor matching: a missing `area` is the box's `w*h` and a missing `iscrowd` is 0.
+    Lenient,
+}
+
+fn parse_annotation_with(r: &mut Reader<'_>, mode: Strictness) -> JResult<Annotation> {
     let start = r.pos();
     r.begin_object()?;
     let (mut id, mut image_id, mut category_id, mut bbox, mut area, mut iscrowd) = (None, None, None, None, None, None);
+    let mut ignore = false;
     let mut first = true;
     while let Some(k) = r.next_key(&mut first)? {
         match &*k {
@@ -215,11 +268,14 @@ fn parse_annotation_with(r: &mut Reader<'_>, strict: bool) -> JResult<Annotation
             "bbox" => bbox = Some(read_bbox(r).map_err(|e| e.in_key("bbox"))?),
             "area" => area = Some(non_negative(r, "area").map_err(|e| e.in_key("area"))?),
             "iscrowd" => iscrowd = Some(r.bool_like().map_err(|e| e.in_key("iscrowd"))?),
+            "ignore" => ignore = truthy(r).map_err(|e| e.in_key("ignore"))?,
             _ => r.skip_value().map_err(|e| e.in_key(&k))?,
         }
     }
-    if !strict {
+    if mode != Strictness::Strict {
         iscrowd = iscrowd.or(Some(false));
+    }
+    if mode == Strictness::Lenient {
         if area.is_none() {
             area = bbox.map(|b: Xywh| b[2] * b[3]);
         }
@@ -231,6 +287,7 @@ fn parse_annotation_with(r: &mut Reader<'_>, strict: bool) -> JResult<Annotation
         bbox: bbox.ok_or_else(|| missing(r, start, "bbox", "[x, y, width, height] is needed for bbox evaluation"))?,
         area: area.ok_or_else(|| missing(r, start, "area", "pycocotools' area ranges use the annotation's area field"))?,
         iscrowd: iscrowd.ok_or_else(|| missing(r, start, "iscrowd", "pycocotools reads iscrowd of every ground-truth annotation; use 0"))?,
+        ignore,
     })
 }
 
@@ -249,14 +306,23 @@ impl Dataset {
     /// may omit `area` (then `w*h`) and `iscrowd` (then 0).
     pub fn load_lenient(path: &Path) -> Result<Dataset> {
         let buf = crate::io::read_file(path)?;
-        Dataset::parse_with(path, &buf, false)
+        Dataset::parse_with(path, &buf, Strictness::Lenient)
     }
 
+    /// Parse a ground-truth file. Annotations without `iscrowd` are accepted (as 0) and noted in
+    /// [`Dataset::missing_iscrowd`]: COCO evaluation refuses them, the LVIS protocol does not.
     pub fn parse(path: &Path, buf: &[u8]) -> Result<Dataset> {
-        Dataset::parse_with(path, buf, true)
+        match Dataset::parse_with(path, buf, Strictness::Strict) {
+            Err(e) if e.message.contains("missing field \"iscrowd\"") => {
+                let mut d = Dataset::parse_with(path, buf, Strictness::NoCrowd)?;
+                d.missing_iscrowd = Some(e);
+                Ok(d)
+            }
+            other => other,
+        }
     }
 
-    fn parse_with(path: &Path, buf: &[u8], strict: bool) -> Result<Dataset> {
+    fn parse_with(path: &Path, buf: &[u8], strict: Strictness) -> Result<Dataset> {
         check_file_start(path, buf, GT_HINT).map_err(|e| e.or_hint(GT_HINT))?;
         let loc = |e: JsonError| located(path, buf, "", e).or_hint(GT_HINT);
         // Pass 1: find the three arrays (the last occurrence of a key wins, as in Python).
@@ -329,7 +395,7 @@ impl Dataset {
         for (i, c) in categories.iter().enumerate() {
             category_index.insert(c.id, i as u32);
         }
-        Ok(Dataset { images, annotations, categories, image_index, category_index, annotations_span: Some((ao, ae)) })
+        Ok(Dataset { images, annotations, categories, image_index, category_index, annotations_span: Some((ao, ae)), missing_iscrowd: None })
     }
 
     /// Sorted unique image ids (pycocotools' `sorted(getImgIds())`).

@@ -108,7 +108,7 @@ fn per_class_operating_points(inp: &Input<'_>, ev: &Evaluation, detail: &Detail,
     let mut out = Vec::new();
     for (k, &cat) in ev.cat_ids.iter().enumerate() {
         let units = k * n_img..(k + 1) * n_img;
-        let npig: u64 = units.clone().filter(|&u| !mt.empty[u]).map(|u| mt.npig[u * a_n + a_idx] as u64).sum();
+        let npig: u64 = units.clone().filter(|&u| !mt.empty[u]).map(|u| mt.npig(u, a_idx, a_n) as u64).sum();
         if npig == 0 {
             continue;
         }

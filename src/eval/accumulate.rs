@@ -122,7 +122,7 @@ pub fn accumulate(res: &Results, setup: &Setup, iou_thrs: &[f64], rec_thrs: &[f6
             let mut keyed: Vec<(u64, u32)> = all.iter().enumerate().map(|(i, x)| (desc_key(x.0), i as u32)).collect();
             keyed.sort_unstable();
             let all: Vec<(f64, u32, u32)> = keyed.iter().map(|&(_, i)| all[i as usize]).collect();
-            let npig: Vec<u64> = (0..a_n).map(|a| live.iter().map(|&u| mt.npig[u * a_n + a] as u64).sum()).collect();
+            let npig: Vec<u64> = (0..a_n).map(|a| live.iter().map(|&u| mt.npig(u, a, a_n) as u64).sum()).collect();
 
             let mut tp = vec![0u32; at];
             let mut ign = vec![0u32; at];

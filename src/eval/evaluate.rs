@@ -38,14 +38,20 @@ fn counting_sort(n: usize, keys: &[u32], items: &[u32]) -> (Vec<u32>, Vec<u32>) 
     for i in 0..n {
         starts[i + 1] += starts[i];
     }
-    let mut fill = starts.clone();
+    // Place with `starts[k]` as bucket k's cursor (no second array: with LVIS' millions of
+    // units the copy cost more than the sort); afterwards each cursor sits at the next bucket's
+    // start, so shifting by one restores the starts.
     let mut order = vec![0u32; starts[n] as usize];
     for (&k, &v) in keys.iter().zip(items) {
         if k != u32::MAX {
-            order[fill[k as usize] as usize] = v;
-            fill[k as usize] += 1;
+            order[starts[k as usize] as usize] = v;
+            starts[k as usize] += 1;
         }
     }
+    for i in (1..=n).rev() {
+        starts[i] = starts[i - 1];
+    }
+    starts[0] = 0;
     (order, starts)
 }
 
@@ -90,9 +96,18 @@ pub fn group(gt: &Dataset, res: &Results, setup: &Setup) -> Grouped {
     for (j, a) in anns.iter().enumerate() {
         last_by_id.insert(a.id, j as u32);
     }
-    // getAnnIds filters on the listed annotation's category only when useCats.
+    // getAnnIds filters on the listed annotation's category only when useCats; lvis' get_ann_ids
+    // also keeps only `0 < area < inf`.
+    let lvis = setup.lvis.as_ref();
     let iter_keys: Vec<u32> = (0..anns.len())
-        .map(|j| if setup.use_cats && ann_cpos[j] == u32::MAX { u32::MAX } else { ann_img[j] })
+        .map(|j| {
+            let area_out = lvis.is_some() && !(anns[j].area > 0.0 && anns[j].area < f64::INFINITY);
+            if (setup.use_cats && ann_cpos[j] == u32::MAX) || area_out {
+                u32::MAX
+            } else {
+                ann_img[j]
+            }
+        })
         .collect();
     let all: Vec<u32> = (0..anns.len() as u32).collect();
     let (iter_order, _) = counting_sort(n_img, &iter_keys, &all);
@@ -103,9 +118,21 @@ pub fn group(gt: &Dataset, res: &Results, setup: &Setup) -> Grouped {
 
     // Detections: ids are 1..N in file order, so file order is the iteration order.
     let dets = &res.detections;
+    // LVIS (federated; it implies useCats, so a key is a unit): a detection is scored only where its category is verified present (the
+    // unit has GT) or verified absent (`neg_category_ids`), and only if the caps kept it.
     let dt_keys: Vec<u32> = dets
         .iter()
-        .map(|d| if d.category == u32::MAX { u32::MAX } else { key(setup.img_rank[d.image as usize], setup.cat_pos[d.category as usize]) })
+        .enumerate()
+        .map(|(i, d)| {
+            if d.category == u32::MAX {
+                return u32::MAX;
+            }
+            let k = key(setup.img_rank[d.image as usize], setup.cat_pos[d.category as usize]);
+            match lvis {
+                Some(f) if k != u32::MAX && !(f.det_keep[i] && (gt_start[k as usize + 1] > gt_start[k as usize] || f.neg[k as usize])) => u32::MAX,
+                _ => k,
+            }
+        })
         .collect();
     let dt_all: Vec<u32> = (0..dets.len() as u32).collect();
     let (dt_order, dt_starts) = counting_sort(n_keys, &dt_keys, &dt_all);
@@ -121,8 +148,12 @@ pub struct Matched {
     pub dt_sorted: Vec<u32>,
     /// Per sorted detection: `A * T` states ([`FP`], [`TP`], [`IGNORED`]), area-major.
     pub states: Vec<u8>,
-    /// Per unit and area range: number of non-ignored GT (`npig` contributions).
-    pub npig: Vec<u32>,
+    /// Per area range, number of non-ignored GT (`npig` contributions) of the units that have
+    /// GT, at `gt_off[u] * A + a` (units without GT contribute 0 and have no slots: LVIS has
+    /// millions of units, few with GT). Read it with [`Matched::npig`].
+    npig: Vec<u32>,
+    /// Per unit: its first GT in the grouping (`Grouped::gt_start`).
+    gt_off: Vec<u32>,
     /// Per unit: pycocotools' `evaluateImg` returned `None` (no GT and no detection).
     pub empty: Vec<bool>,
     /// Per sorted detection: bit 0 = some state is [`TP`], bit 1 = some state is [`IGNORED`].
@@ -135,6 +166,19 @@ pub struct Matched {
 
 /// [`Matched::gt_match`] of a detection that matched nothing.
 pub const NO_MATCH: u32 = u32::MAX;
+
+impl Matched {
+    /// Non-ignored GT of unit `u` in area range `a` (of `n_area`).
+    #[inline]
+    pub fn npig(&self, u: usize, a: usize, n_area: usize) -> u32 {
+        let g = self.gt_off[u] as usize;
+        if self.gt_off[u + 1] as usize > g {
+            self.npig[g * n_area + a]
+        } else {
+            0
+        }
+    }
+}
 
 pub const HAS_TP: u8 = 1;
 pub const HAS_IGNORED: u8 = 2;
@@ -162,9 +206,11 @@ fn set_flags(states: &[u8], flags: &mut [u8], stride: usize) {
     }
 }
 
+/// State of a detection left unmatched (or matched to a GT with id 0): ignored outside the area
+/// range, and (LVIS) in a unit whose category is not exhaustively annotated on the image.
 #[inline]
-fn unmatched_state(det_area: f64, lo: f64, hi: f64) -> u8 {
-    if det_area < lo || det_area > hi {
+fn unmatched_state(det_area: f64, lo: f64, hi: f64, not_exhaustive: bool) -> u8 {
+    if det_area < lo || det_area > hi || not_exhaustive {
         IGNORED
     } else {
         FP
@@ -209,7 +255,7 @@ pub fn match_units(gt: &Dataset, res: &Results, p: &Params, setup: &Setup, g: &G
     let total = off[n_units] as usize;
     let mut dt_sorted = vec![0u32; total];
     let mut states = vec![0u8; total * at];
-    let mut npig = vec![0u32; n_units * a_n];
+    let mut npig = vec![0u32; g.gt.len() * a_n];
     let mut empty = vec![false; n_units];
     let mut flags = vec![0u8; total];
     let mut gt_match = if record { vec![NO_MATCH; total * t_n] } else { Vec::new() };
@@ -243,7 +289,7 @@ pub fn match_units(gt: &Dataset, res: &Results, p: &Params, setup: &Setup, g: &G
             dt_rest = b;
             let (c, e) = std::mem::take(&mut st_rest).split_at_mut(d * at);
             st_rest = e;
-            let (f, h) = std::mem::take(&mut np_rest).split_at_mut(a_n);
+            let (f, h) = std::mem::take(&mut np_rest).split_at_mut((g.gt_start[u + 1] - g.gt_start[u]) as usize * a_n);
             np_rest = h;
             let (gm, gm_b) = std::mem::take(&mut gm_rest).split_at_mut(d * gm_stride);
             gm_rest = gm_b;
@@ -256,10 +302,14 @@ pub fn match_units(gt: &Dataset, res: &Results, p: &Params, setup: &Setup, g: &G
     progress.start("matching", n_units as u64);
     let anns = &gt.annotations;
     let dets = &res.detections;
+    // LVIS never reads `iscrowd`: plain IoU, and its own `ignore` field marks ignored GT.
+    let lvis = setup.lvis.as_ref();
+    let crowd = |ga: &crate::coco::Annotation| ga.iscrowd && lvis.is_none();
     jobs.par_iter_mut().with_min_len(64).for_each_init(
         Scratch::default,
         |s, job| {
             let u = job.u;
+            let ne = lvis.is_some_and(|f| f.not_exhaustive[u]);
             let gts = &g.gt[g.gt_start[u] as usize..g.gt_start[u + 1] as usize];
             let dts = &g.dt[g.dt_start[u] as usize..g.dt_start[u + 1] as usize];
             if u % 4096 == 0 {
@@ -279,7 +329,7 @@ pub fn match_units(gt: &Dataset, res: &Results, p: &Params, setup: &Setup, g: &G
                         let db = &dets[d as usize].bbox;
                         for &gi in gts {
                             let ga = &anns[gi as usize];
-                            s.ious.push(coco_box_iou(db, &ga.bbox, ga.iscrowd));
+                            s.ious.push(coco_box_iou(db, &ga.bbox, crowd(ga)));
                         }
                     }
                 }
@@ -296,9 +346,8 @@ pub fn match_units(gt: &Dataset, res: &Results, p: &Params, setup: &Setup, g: &G
             if ng == 0 {
                 // No GT: every detection is unmatched; only the area test differs per range.
                 for (a, rng) in p.area_rng.iter().enumerate() {
-                    job.npig[a] = 0;
                     for di in 0..nd {
-                        let st = unmatched_state(s.det_area[di], rng.lo, rng.hi);
+                        let st = unmatched_state(s.det_area[di], rng.lo, rng.hi, ne);
                         job.st[di * stride + a * t_n..di * stride + (a + 1) * t_n].fill(st);
                     }
                 }
@@ -314,7 +363,8 @@ pub fn match_units(gt: &Dataset, res: &Results, p: &Params, setup: &Setup, g: &G
                 s.gt_ig.clear();
                 s.gt_ig.extend(gts.iter().map(|&gi| {
                     let ga = &anns[gi as usize];
-                    ga.iscrowd || shapes.is_some_and(|sh| sh.gt_ignored(gi)) || ga.area < rng.lo || ga.area > rng.hi
+                    let flagged = if lvis.is_some() { ga.ignore } else { ga.iscrowd };
+                    flagged || shapes.is_some_and(|sh| sh.gt_ignored(gi)) || ga.area < rng.lo || ga.area > rng.hi
                 }));
                 job.npig[a] = s.gt_ig.iter().filter(|&&x| !x).count() as u32;
                 // Stable sort of GT by ignore flag: non-ignored first, order kept. Everything the
@@ -325,7 +375,7 @@ pub fn match_units(gt: &Dataset, res: &Results, p: &Params, setup: &Setup, g: &G
                 s.p_ig.clear();
                 s.p_ig.extend(s.gt_perm.iter().map(|&g| s.gt_ig[g as usize]));
                 s.p_crowd.clear();
-                s.p_crowd.extend(s.gt_perm.iter().map(|&g| anns[gts[g as usize] as usize].iscrowd));
+                s.p_crowd.extend(s.gt_perm.iter().map(|&g| crowd(&anns[gts[g as usize] as usize])));
                 s.p_id_nonzero.clear();
                 s.p_id_nonzero.extend(s.gt_perm.iter().map(|&g| anns[gts[g as usize] as usize].id != 0));
                 s.p_iou.clear();
@@ -336,7 +386,7 @@ pub fn match_units(gt: &Dataset, res: &Results, p: &Params, setup: &Setup, g: &G
                 // Prefill every (det, t) of this area as unmatched; only detections whose best IoU
                 // reaches a threshold can change that at that threshold.
                 for di in 0..nd {
-                    let st = unmatched_state(s.det_area[di], rng.lo, rng.hi);
+                    let st = unmatched_state(s.det_area[di], rng.lo, rng.hi, ne);
                     job.st[di * stride + a * t_n..di * stride + (a + 1) * t_n].fill(st);
                 }
                 for (t, &thr) in p.iou_thrs.iter().enumerate() {
@@ -380,10 +430,10 @@ pub fn match_units(gt: &Dataset, res: &Results, p: &Params, setup: &Setup, g: &G
                                 } else if s.p_id_nonzero[mp] {
                                     TP
                                 } else {
-                                    unmatched_state(s.det_area[di], rng.lo, rng.hi)
+                                    unmatched_state(s.det_area[di], rng.lo, rng.hi, ne)
                                 }
                             }
-                            None => unmatched_state(s.det_area[di], rng.lo, rng.hi),
+                            None => unmatched_state(s.det_area[di], rng.lo, rng.hi, ne),
                         };
                         job.st[di * stride + a * t_n + t] = st;
                     }
@@ -393,5 +443,5 @@ pub fn match_units(gt: &Dataset, res: &Results, p: &Params, setup: &Setup, g: &G
         },
     );
     progress.finish();
-    Matched { off, dt_sorted, states, npig, empty, flags, gt_match }
+    Matched { off, dt_sorted, states, npig, gt_off: g.gt_start.clone(), empty, flags, gt_match }
 }

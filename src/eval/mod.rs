@@ -6,6 +6,7 @@
 pub mod accumulate;
 pub mod evaluate;
 pub mod keypoints;
+pub mod lvis;
 pub mod masks;
 pub mod params;
 pub mod summarize;
@@ -15,7 +16,7 @@ use crate::coco::{Dataset, Id, Results};
 use crate::error::{Error, Result};
 use crate::progress::Progress;
 pub use accumulate::Arrays;
-pub use params::{AreaRange, IouType, Params};
+pub use params::{AreaRange, IouType, Params, Protocol};
 
 /// Resolved evaluation sets (what `evaluate()` derives from the params).
 pub struct Setup {
@@ -31,6 +32,8 @@ pub struct Setup {
     pub use_cats: bool,
     /// Sorted maxDets.
     pub max_dets: Vec<usize>,
+    /// The LVIS protocol's filters; `None` for COCO.
+    pub lvis: Option<lvis::Federated>,
 }
 
 impl Setup {
@@ -56,6 +59,8 @@ pub struct ClassRow {
     pub ap_medium: f64,
     pub ap_large: f64,
     pub ar100: f64,
+    /// LVIS: the category's frequency group (r, c, f).
+    pub frequency: Option<String>,
 }
 
 /// Everything an evaluation produces.
@@ -148,6 +153,7 @@ fn resolve(gt: &Dataset, p: &Params) -> Result<Setup> {
         cat_pos,
         use_cats: p.use_cats,
         max_dets: p.sorted_max_dets(),
+        lvis: None,
     })
 }
 
@@ -188,6 +194,18 @@ fn quirk_notes(gt: &Dataset, res: &Results, p: &Params, setup: &Setup, grouped: 
             "{} detection(s) have a category_id absent from the ground truth's categories; pycocotools drops them silently, so do we",
             res.unknown_category
         ));
+    }
+    if p.protocol == Protocol::Lvis {
+        let fed = setup.lvis.as_ref();
+        let capped = fed.map(|f| f.det_keep.iter().filter(|&&k| !k).count()).unwrap_or(0);
+        let kept = grouped.dt.len();
+        notes.push(format!(
+            "LVIS protocol: {} of {} detection(s) scored ({} dropped by the per-image cap or area <= 0, the rest on images where their category is neither verified present nor verified absent)",
+            kept,
+            res.detections.len(),
+            capped
+        ));
+        return notes;
     }
     if p.iou_type != IouType::Keypoints && !setup.max_dets.contains(&100) {
         notes.push("stat 0 (AP @[.50:.95, all]) is -1: pycocotools selects maxDets=100 by value for it and 100 is not among --max-dets".into());
@@ -237,6 +255,8 @@ pub struct Shapes<'a> {
     /// keypoints with useCats=0: pycocotools' `computeOks` looks up `_gts[img, -1]`, finds
     /// nothing and returns no OKS, so nothing matches.
     no_oks: bool,
+    /// LVIS: `iscrowd` is never read (every IoU is the plain one).
+    ignore_crowd: bool,
 }
 
 impl<'a> Shapes<'a> {
@@ -252,7 +272,7 @@ impl<'a> Shapes<'a> {
         } else {
             Vec::new()
         };
-        Shapes { iou_type: p.iou_type, gt: gt_shapes, dt: dt_shapes, gt_kps, vars: keypoints::variances(&p.kpt_sigmas), no_oks: !p.use_cats }
+        Shapes { iou_type: p.iou_type, gt: gt_shapes, dt: dt_shapes, gt_kps, vars: keypoints::variances(&p.kpt_sigmas), no_oks: !p.use_cats, ignore_crowd: p.protocol == Protocol::Lvis }
     }
 
     /// keypoints: `ignore = num_keypoints == 0 or iscrowd` (the iscrowd part is the caller's).
@@ -263,6 +283,7 @@ impl<'a> Shapes<'a> {
 
     /// IoU matrix `[dets x gts]` (row-major) of one unit: mask IoU (`rleIou`) or OKS.
     pub fn fill_ious(&self, gt: &Dataset, dets: &[u32], gts: &[u32], out: &mut Vec<f64>, scratch: &mut ShapeScratch) {
+        let crowd = |g: usize| gt.annotations[g].iscrowd && !self.ignore_crowd;
         match self.iou_type {
             IouType::Keypoints => {
                 for &d in dets {
@@ -285,7 +306,7 @@ impl<'a> Shapes<'a> {
                     for &g in gts {
                         let g = g as usize;
                         let gi = &self.gt.mask_info[g];
-                        let v = masks::iou_precheck(di, gi, gt.annotations[g].iscrowd);
+                        let v = masks::iou_precheck(di, gi, crowd(g));
                         need_runs |= v.is_none();
                         need_counts |= v.is_none() && !gi.plain;
                         out.push(v.unwrap_or(f64::NAN));
@@ -298,7 +319,7 @@ impl<'a> Shapes<'a> {
                         let gm = self.gt.mask(g);
                         if gm.info.plain {
                             if let Some(i) = dm.intersect_text(d, gm.runs) {
-                                out[row + k] = masks::iou_of_intersection(di, gm.info, i, gt.annotations[g].iscrowd);
+                                out[row + k] = masks::iou_of_intersection(di, gm.info, i, crowd(g));
                                 continue;
                             }
                         }
@@ -308,7 +329,7 @@ impl<'a> Shapes<'a> {
                         for (v, &g) in out[row..].iter_mut().zip(gts) {
                             if v.is_nan() {
                                 let g = g as usize;
-                                *v = masks::iou_runs(dref, self.gt.mask(g), gt.annotations[g].iscrowd);
+                                *v = masks::iou_runs(dref, self.gt.mask(g), crowd(g));
                             }
                         }
                     }
@@ -344,8 +365,28 @@ pub fn run_detailed(gt: &Dataset, res: &Results, shapes: Option<&Shapes<'_>>, p:
     if p.iou_type == IouType::Keypoints && p.kpt_sigmas.is_empty() {
         return Err(Error::input("--kpt-sigmas: at least one sigma is needed").with_hint("e.g. COCO's 17: --kpt-sigmas .026,.025,.025,..."));
     }
+    if p.protocol == Protocol::Coco {
+        if let Some(e) = &gt.missing_iscrowd {
+            return Err(e.clone());
+        }
+    }
     let timer = crate::progress::PhaseTimer::from_env();
-    let setup = resolve(gt, p)?;
+    let mut setup = resolve(gt, p)?;
+    let mut groups: [Vec<usize>; 3] = Default::default();
+    if p.protocol == Protocol::Lvis {
+        if p.iou_type == IouType::Keypoints || !p.use_cats {
+            return Err(Error::input("the LVIS protocol evaluates bbox or segm with categories").with_hint("drop --no-cats / --iou-type keypoints, or use --protocol coco"));
+        }
+        if setup.max_dets.len() != 1 {
+            return Err(Error::input("--max-dets: the LVIS protocol takes one value (detections kept per image; 300 by default)").with_hint("e.g. --max-dets 300"));
+        }
+        let area = |i: usize| match shapes {
+            None => res.detections[i].area(),
+            Some(sh) => sh.dt.areas[i],
+        };
+        setup.lvis = Some(lvis::federated(gt, res, &area, p, &setup));
+        groups = lvis::freq_groups(gt, &setup);
+    }
     let grouped = evaluate::group(gt, res, &setup);
     let notes = quirk_notes(gt, res, p, &setup, &grouped);
     timer.lap("index (group per image and category)");
@@ -353,9 +394,17 @@ pub fn run_detailed(gt: &Dataset, res: &Results, shapes: Option<&Shapes<'_>>, p:
     timer.lap("IoU + match");
     let arrays = accumulate::accumulate(res, &setup, &p.iou_thrs, &p.rec_thrs, p.area_rng.len(), setup.img_ids.len(), &matched);
     timer.lap("accumulate");
-    let specs = summarize::stat_specs(p);
-    let stats: Vec<f64> = specs.iter().map(|s| summarize::summarize_one(&arrays, p, &setup.max_dets, s, None)).collect();
-    let lines = specs.iter().zip(&stats).map(|(s, &v)| summarize::format_line(s, p, v)).collect();
+    let specs = if p.protocol == Protocol::Lvis { lvis::stat_specs(p, &groups) } else { summarize::stat_specs(p) };
+    // Each stat is computed on its own (in its own fixed order), so they run in parallel.
+    let stats: Vec<f64> = {
+        use rayon::prelude::*;
+        specs.par_iter().map(|s| summarize::summarize_one(&arrays, p, &setup.max_dets, s, None)).collect()
+    };
+    let lines = specs
+        .iter()
+        .zip(&stats)
+        .map(|(s, &v)| if p.protocol == Protocol::Lvis { lvis::format_line(s, p, v) } else { summarize::format_line(s, p, v) })
+        .collect();
     let counts = Counts { images: setup.img_ids.len(), gt: grouped.gt.len(), dets: grouped.dt.len() };
     let cat_ids = if setup.use_cats { setup.cat_ids.clone() } else { vec![-1] };
     let ev = Evaluation {
@@ -376,7 +425,9 @@ pub fn run_detailed(gt: &Dataset, res: &Results, shapes: Option<&Shapes<'_>>, p:
 impl Evaluation {
     /// Per-category AP/AR with the same selection rules as the summary stats of the same name.
     pub fn per_class(&self, gt: &Dataset) -> Vec<ClassRow> {
-        let specs = summarize::stat_specs(&self.params);
+        let lvis = self.params.protocol == Protocol::Lvis;
+        let specs = if lvis { lvis::stat_specs(&self.params, &Default::default()) } else { summarize::stat_specs(&self.params) };
+        let ar_name = if lvis { specs[9].name.clone() } else { "AR100".to_string() };
         let find = |name: &str| specs.iter().find(|s| s.name == name).cloned();
         let val = |name: &str, k: usize| -> f64 {
             match find(name) {
@@ -396,7 +447,8 @@ impl Evaluation {
                 ap_small: val("APs", k),
                 ap_medium: val("APm", k),
                 ap_large: val("APl", k),
-                ar100: val("AR100", k),
+                ar100: val(&ar_name, k),
+                frequency: gt.category_index.get(&id).and_then(|&i| gt.categories[i as usize].frequency.clone()).filter(|_| lvis),
             })
             .collect()
     }

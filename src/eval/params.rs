@@ -20,6 +20,27 @@ impl IouType {
     }
 }
 
+/// Which evaluation protocol: pycocotools' `COCOeval` or the `lvis` package's `LVISEval`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    Coco,
+    /// LVIS' federated protocol (see [`super::lvis`]).
+    Lvis,
+}
+
+impl Protocol {
+    pub fn name(self) -> &'static str {
+        match self {
+            Protocol::Coco => "coco",
+            Protocol::Lvis => "lvis",
+        }
+    }
+}
+
+/// `LVISResults`' default `max_dets`: detections kept per image (by score), and the maxDets
+/// its summary prints.
+pub const LVIS_MAX_DETS_PER_IMAGE: usize = 300;
+
 /// A labelled area range; both bounds are inclusive, as in pycocotools.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AreaRange {
@@ -44,6 +65,10 @@ pub struct Params {
     pub rec_thrs: Vec<f64>,
     /// Keypoint sigmas (`kpt_oks_sigmas`); one per keypoint. COCO's 17 by default.
     pub kpt_sigmas: Vec<f64>,
+    pub protocol: Protocol,
+    /// LVIS only: keep at most this many detections per category over the whole results file,
+    /// by score (the v1 "fixed AP" cap; off by default, as in lvis 0.5.3).
+    pub lvis_max_dets_per_cat: Option<usize>,
 }
 
 /// numpy's `linspace(start, stop, num)`: `i*step + start` with `step = (stop-start)/(num-1)`,
@@ -98,7 +123,14 @@ impl Params {
             iou_thrs: coco_iou_thrs(),
             rec_thrs: coco_rec_thrs(),
             kpt_sigmas: super::keypoints::coco_sigmas(),
+            protocol: Protocol::Coco,
+            lvis_max_dets_per_cat: None,
         }
+    }
+
+    /// `LVISEval`'s params: COCO's thresholds and area ranges, maxDets 300 (per image).
+    pub fn lvis(iou_type: IouType) -> Params {
+        Params { max_dets: vec![LVIS_MAX_DETS_PER_IMAGE], protocol: Protocol::Lvis, ..Params::new(iou_type) }
     }
 
     /// maxDets sorted ascending, as `evaluate()` leaves them.

@@ -52,7 +52,9 @@ pub struct StatSpec {
     pub iou: Option<f64>,
     pub area: &'static str,
     pub max_dets: usize,
-    pub name: &'static str,
+    pub name: String,
+    /// Average over these category positions only (LVIS' frequency groups); `None` = all.
+    pub cats: Option<Vec<usize>>,
 }
 
 /// The stat list for this IoU type with pycocotools' selection rules: bbox/segm stat 0 uses
@@ -61,7 +63,7 @@ pub struct StatSpec {
 pub fn stat_specs(p: &Params) -> Vec<StatSpec> {
     let md = p.sorted_max_dets();
     let at = |i: usize| -> usize { md.get(i).or(md.last()).copied().unwrap_or(100) };
-    let s = |ap, iou, area, max_dets, name| StatSpec { ap, iou, area, max_dets, name };
+    let s = |ap, iou, area, max_dets, name: &str| StatSpec { ap, iou, area, max_dets, name: name.to_string(), cats: None };
     match p.iou_type {
         IouType::Keypoints => vec![
             s(true, None, "all", 20, "AP"),
@@ -110,12 +112,14 @@ pub fn summarize_one(arr: &Arrays, p: &Params, max_dets_sorted: &[usize], spec: 
     } else {
         Vec::new()
     };
-    let ks: Vec<usize> = match cat {
-        None => (0..arr.k).collect(),
-        Some(k) => vec![k],
+    let ks: Vec<usize> = match (cat, &spec.cats) {
+        (Some(k), _) => vec![k],
+        (None, Some(group)) => group.clone(),
+        (None, None) => (0..arr.k).collect(),
     };
     let mut vals: Vec<f64> = Vec::new();
-    // C order of the selected slice: T, (R), K, then the broadcast pair axis.
+    // C order of the selected slice: T, (R), K, then the broadcast pair axis. (LVIS' group
+    // selection `s[:, :, group, aidx]` has the same order: T, R, then the group's categories.)
     for &t in &tsel {
         if spec.ap {
             for r in 0..arr.r {

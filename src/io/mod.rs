@@ -27,14 +27,34 @@ impl std::ops::Deref for FileBytes {
     }
 }
 
-/// Read a whole file, mapping failures to an error that names the file.
+/// The first two bytes of every gzip member (RFC 1952).
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+
+/// Read a whole file, mapping failures to an error that names the file. gzip data (recognised
+/// by its magic bytes, whatever the file is called) is decompressed, all members in sequence as
+/// `gzip -d` reads them, straight into the one buffer the parsers read.
 pub fn read_file(path: &Path) -> Result<FileBytes> {
+    use std::io::{Read, Seek, SeekFrom};
     const MAP_ABOVE: u64 = 1 << 20;
-    let file = File::open(path).map_err(|e| Error::io(path, "read", &e))?;
+    let mut file = File::open(path).map_err(|e| Error::io(path, "read", &e))?;
     let meta = file.metadata().map_err(|e| Error::io(path, "read", &e))?;
     if meta.is_dir() {
         return Err(Error::input(format!("{}: cannot read: is a directory", path.display())));
     }
+    let mut magic = [0u8; 2];
+    let mut got = 0;
+    while got < 2 {
+        match file.read(&mut magic[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(Error::io(path, "read", &e)),
+        }
+    }
+    if got == 2 && magic == GZIP_MAGIC {
+        return gunzip(path, file, meta.len()).map(FileBytes::Owned);
+    }
+    file.seek(SeekFrom::Start(0)).map_err(|e| Error::io(path, "read", &e))?;
     if meta.is_file() && meta.len() > MAP_ABOVE {
         // SAFETY: the map is read-only and lives while we parse. If another process truncates
         // the file meanwhile we may fault (as any mmap reader would); inputs are not expected to
@@ -44,7 +64,7 @@ pub fn read_file(path: &Path) -> Result<FileBytes> {
         }
     }
     let mut v = Vec::with_capacity(meta.len() as usize);
-    std::io::Read::read_to_end(&mut &file, &mut v).map_err(|e| Error::io(path, "read", &e))?;
+    Read::read_to_end(&mut &file, &mut v).map_err(|e| Error::io(path, "read", &e))?;
     Ok(FileBytes::Owned(v))
 }
 
@@ -64,6 +84,28 @@ pub fn replace_with(tmp: &Path, path: &Path) -> std::io::Result<()> {
         }
         _ => std::fs::rename(tmp, path),
     }
+}
+
+/// Decompress a gzip file (every member) into memory. The buffer is sized from the last
+/// member's ISIZE trailer when it is plausible (deflate expands at most ~1032x).
+fn gunzip(path: &Path, mut file: File, compressed: u64) -> Result<Vec<u8>> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut hint = 0u64;
+    if compressed >= 18 && file.seek(SeekFrom::End(-4)).is_ok() {
+        let mut t = [0u8; 4];
+        if file.read_exact(&mut t).is_ok() {
+            hint = u32::from_le_bytes(t) as u64;
+        }
+    }
+    file.seek(SeekFrom::Start(0)).map_err(|e| Error::io(path, "read", &e))?;
+    let hint = hint.min(compressed.saturating_mul(1032)).min(1 << 34);
+    let mut out = Vec::with_capacity(hint as usize);
+    let mut dec = flate2::read::MultiGzDecoder::new(std::io::BufReader::with_capacity(1 << 16, file));
+    dec.read_to_end(&mut out).map_err(|e| {
+        Error::in_file(path, "", format!("cannot decompress: truncated or corrupt gzip data ({})", e))
+            .with_hint("check the file with `gzip -t`; re-create it or pass the uncompressed JSON")
+    })?;
+    Ok(out)
 }
 
 /// Write `path` atomically: the content goes to a temporary file in the same directory, which is
@@ -93,4 +135,36 @@ pub fn write_atomic(path: &Path, write: impl FnOnce(&mut BufWriter<File>) -> std
         return Err(Error::io(path, "write", &e));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn gz(data: &[u8]) -> Vec<u8> {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        e.write_all(data).unwrap();
+        e.finish().unwrap()
+    }
+
+    #[test]
+    fn gzip_members_are_one_stream_and_truncation_is_bad_input() {
+        let dir = std::env::temp_dir().join(format!("rt-gz-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let one = dir.join("a.json");
+        std::fs::write(&one, gz(b"[1, 2]")).unwrap();
+        assert_eq!(&*read_file(&one).unwrap(), b"[1, 2]");
+        let two = dir.join("b.gz");
+        let mut both = gz(b"[1, ");
+        both.extend(gz(b"2]"));
+        std::fs::write(&two, &both).unwrap();
+        assert_eq!(&*read_file(&two).unwrap(), b"[1, 2]");
+        let cut = dir.join("c.json.gz");
+        std::fs::write(&cut, &both[..both.len() - 6]).unwrap();
+        let e = read_file(&cut).err().expect("a truncated gzip file is an error");
+        assert_eq!(e.exit_code(), 2);
+        assert!(e.message.contains("c.json.gz") && e.message.contains("gzip"), "{}", e.message);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

@@ -33,7 +33,10 @@ struct ClassJson<'a> {
     ap_small: f64,
     ap_medium: f64,
     ap_large: f64,
+    /// `ar100` is AR@300 under the LVIS protocol.
     ar100: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    frequency: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -56,6 +59,9 @@ struct CountsJson {
 
 #[derive(Serialize)]
 struct EvalJson<'a> {
+    /// Present ("lvis") only under the LVIS protocol, so COCO documents keep their keys.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    protocol: Option<&'static str>,
     iou_type: &'static str,
     stats: &'a [f64],
     stat_names: &'a [String],
@@ -79,6 +85,7 @@ pub fn eval_value(ev: &Evaluation, rows: &[ClassRow]) -> serde_json::Value {
 fn eval_doc<'a>(ev: &'a Evaluation, rows: &'a [ClassRow]) -> EvalJson<'a> {
     let p = &ev.params;
     EvalJson {
+        protocol: (p.protocol == crate::eval::Protocol::Lvis).then_some("lvis"),
         iou_type: p.iou_type.name(),
         stats: &ev.stats,
         stat_names: &ev.stat_names,
@@ -95,6 +102,7 @@ fn eval_doc<'a>(ev: &'a Evaluation, rows: &'a [ClassRow]) -> EvalJson<'a> {
                 ap_medium: r.ap_medium,
                 ap_large: r.ap_large,
                 ar100: r.ar100,
+                frequency: r.frequency.as_deref(),
             })
             .collect(),
         params: ParamsJson {
@@ -113,6 +121,9 @@ fn eval_doc<'a>(ev: &'a Evaluation, rows: &'a [ClassRow]) -> EvalJson<'a> {
 
 /// Fixed-width per-category table (values in %, -1 shown as `-`).
 pub fn per_class_table(rows: &[ClassRow]) -> String {
+    if rows.iter().any(|r| r.frequency.is_some()) {
+        return per_class_table_lvis(rows);
+    }
     let name_w = rows.iter().map(|r| r.name.chars().count()).max().unwrap_or(8).clamp(8, 24);
     let mut s = format!(
         "{:>8}  {:<w$}  {:>6} {:>6} {:>6} {:>6} {:>6} {:>6} {:>6}\n",
@@ -129,6 +140,27 @@ pub fn per_class_table(rows: &[ClassRow]) -> String {
     s
 }
 
+/// The LVIS per-category table: rows grouped by frequency (rare, common, frequent, the groups of
+/// APr/APc/APf), category order inside a group; AR is AR@300. Categories without GT show `-`.
+fn per_class_table_lvis(rows: &[ClassRow]) -> String {
+    let name_w = rows.iter().map(|r| r.name.chars().count()).max().unwrap_or(8).clamp(8, 24);
+    let mut s = format!(
+        "{:>8}  {:<w$}  {:>4} {:>6} {:>6} {:>6} {:>6} {:>6} {:>6} {:>6}\n",
+        "cat_id", "name", "freq", "AP", "AP50", "AP75", "APs", "APm", "APl", "AR@300", w = name_w
+    );
+    let f = |v: f64| if v < 0.0 { "-".to_string() } else { format!("{:.1}", v * 100.0) };
+    for group in crate::eval::lvis::FREQ_LABELS {
+        for r in rows.iter().filter(|r| r.frequency.as_deref() == Some(group)) {
+            let name: String = r.name.chars().take(name_w).collect();
+            s.push_str(&format!(
+                "{:>8}  {:<w$}  {:>4} {:>6} {:>6} {:>6} {:>6} {:>6} {:>6} {:>6}\n",
+                r.category_id, name, group, f(r.ap), f(r.ap50), f(r.ap75), f(r.ap_small), f(r.ap_medium), f(r.ap_large), f(r.ar100), w = name_w
+            ));
+        }
+    }
+    s
+}
+
 /// `--arrays`: precision/recall/scores as float64 arrays, plus the thresholds, in an `.npz`.
 pub fn write_eval_arrays(path: &Path, ev: &Evaluation) -> Result<()> {
     use ndarray::{ArrayD, IxDyn};
@@ -136,6 +168,26 @@ pub fn write_eval_arrays(path: &Path, ev: &Evaluation) -> Result<()> {
     let shape5 = IxDyn(&[a.t, a.r, a.k, a.a, a.m]);
     let internal = |e: ndarray::ShapeError| crate::Error::internal(format!("array shape: {}", e));
     let (precision, recall, scores) = a.c_order();
+    if ev.params.protocol == crate::eval::Protocol::Lvis {
+        // LVISEval's arrays: precision [T,R,K,A], recall [T,K,A] (one maxDets: the same data).
+        let precision = ArrayD::from_shape_vec(IxDyn(&[a.t, a.r, a.k, a.a]), precision).map_err(internal)?;
+        let recall = ArrayD::from_shape_vec(IxDyn(&[a.t, a.k, a.a]), recall).map_err(internal)?;
+        let iou = ArrayD::from_shape_vec(IxDyn(&[a.t]), ev.params.iou_thrs.clone()).map_err(internal)?;
+        let rec = ArrayD::from_shape_vec(IxDyn(&[a.r]), ev.params.rec_thrs.clone()).map_err(internal)?;
+        let stats = ArrayD::from_shape_vec(IxDyn(&[ev.stats.len()]), ev.stats.clone()).map_err(internal)?;
+        let cat_ids = ArrayD::from_shape_vec(IxDyn(&[ev.cat_ids.len()]), ev.cat_ids.iter().map(|&c| c as i64).collect()).map_err(internal)?;
+        return write_npz(
+            path,
+            &[
+                NpzEntry::F64("precision", precision.view()),
+                NpzEntry::F64("recall", recall.view()),
+                NpzEntry::F64("iouThrs", iou.view()),
+                NpzEntry::F64("recThrs", rec.view()),
+                NpzEntry::F64("stats", stats.view()),
+                NpzEntry::I64("catIds", cat_ids.view()),
+            ],
+        );
+    }
     let precision = ArrayD::from_shape_vec(shape5.clone(), precision).map_err(internal)?;
     let scores = ArrayD::from_shape_vec(shape5, scores).map_err(internal)?;
     let recall = ArrayD::from_shape_vec(IxDyn(&[a.t, a.k, a.a, a.m]), recall).map_err(internal)?;
