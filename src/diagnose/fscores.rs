@@ -255,7 +255,7 @@ mod tests {
                     sub.params.cat_ids = Some(vec![k as i128 + 1]);
                     let (_, d) = sub.eval();
                     let (tp, fp) = d.matched.states.iter().fold((0u64, 0u64), |(t, f), &x| (t + (x == TP) as u64, f + (x == crate::eval::evaluate::FP) as u64));
-                    let npig: u64 = d.matched.npig.iter().map(|&x| x as u64).sum();
+                    let npig: u64 = (0..d.matched.empty.len()).map(|u| d.matched.npig(u, 0, 1) as u64).sum();
                     let f = f_beta(tp as f64 / (tp + fp) as f64, tp as f64 / npig as f64, beta);
                     if f > best.0 {
                         best = (f, Some(s));
