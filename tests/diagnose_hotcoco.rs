@@ -128,7 +128,7 @@ fn bbox_operating_points_equal_brute_force() {
             let (_, d) = eval::run_detailed(&gt, &sub, None, &p, false, &NoProgress).unwrap();
             let tp = d.matched.states.iter().filter(|&&x| x == eval::evaluate::TP).count() as f64;
             let fp = d.matched.states.iter().filter(|&&x| x == eval::evaluate::FP).count() as f64;
-            let npig: u32 = d.matched.npig.iter().sum();
+            let npig: u32 = (0..d.matched.empty.len()).map(|u| d.matched.npig(u, 0, 1)).sum();
             let f = fscores::f_beta(tp / (tp + fp), tp / npig as f64, beta);
             if f > best.0 {
                 best = (f, Some(s));
