@@ -208,12 +208,6 @@ fn argmax(row: impl Iterator<Item = f64>) -> (usize, f64) {
     best
 }
 
-/// Stable sort by descending score, as Python's `list.sort(key=lambda x: -x.score)`: equal
-/// scores (0.0 and -0.0 included) keep their order.
-fn sort_by_score_desc<T>(v: &mut [T], score: impl Fn(&T) -> f64) {
-    v.sort_by(|a, b| score(b).partial_cmp(&score(a)).unwrap_or(std::cmp::Ordering::Equal));
-}
-
 /// How a detection stands after matching (tidecv's `pred['used']`: True / False / None).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Used {
@@ -278,7 +272,7 @@ fn eval_image(inp: &Input<'_>, cfg: &TideConfig, ious: &Ious<'_>, unknown: &FxHa
     }
     // Sort descending by score (stable), keep max_dets.
     let mut preds: Vec<u32> = dets.to_vec();
-    sort_by_score_desc(&mut preds, |&d| inp.res.detections[d as usize].score);
+    crate::eval::evaluate::sort_by_score(&mut preds, inp.res);
     preds.truncate(MAX_DETS);
     let score = |p: usize| inp.res.detections[preds[p] as usize].score;
     let pcls: Vec<Id> = preds.iter().map(|&d| det_class(gt, inp.res, unknown, d)).collect();
@@ -541,7 +535,9 @@ pub fn class_ap(points: &[Point], num_gt: i64) -> f64 {
         return 0.0;
     }
     let mut pts = points.to_vec();
-    sort_by_score_desc(&mut pts, |p| p.score);
+    // Stable, descending, as Python's `list.sort(key=lambda x: -x.score)`: equal scores (0.0 and
+    // -0.0 included) keep their order.
+    pts.sort_by(|a, b| b.score.partial_cmp(&a.score).unwrap_or(std::cmp::Ordering::Equal));
     let (mut tp, mut fp) = (0u64, 0u64);
     let mut precision = Vec::with_capacity(pts.len());
     let mut recall = Vec::with_capacity(pts.len());

@@ -165,48 +165,27 @@ fn per_class_table_lvis(rows: &[ClassRow]) -> String {
 pub fn write_eval_arrays(path: &Path, ev: &Evaluation) -> Result<()> {
     use ndarray::{ArrayD, IxDyn};
     let a = &ev.arrays;
-    let shape5 = IxDyn(&[a.t, a.r, a.k, a.a, a.m]);
     let internal = |e: ndarray::ShapeError| crate::Error::internal(format!("array shape: {}", e));
     let (precision, recall, scores) = a.c_order();
-    if ev.params.protocol == crate::eval::Protocol::Lvis {
-        // LVISEval's arrays: precision [T,R,K,A], recall [T,K,A] (one maxDets: the same data).
-        let precision = ArrayD::from_shape_vec(IxDyn(&[a.t, a.r, a.k, a.a]), precision).map_err(internal)?;
-        let recall = ArrayD::from_shape_vec(IxDyn(&[a.t, a.k, a.a]), recall).map_err(internal)?;
-        let iou = ArrayD::from_shape_vec(IxDyn(&[a.t]), ev.params.iou_thrs.clone()).map_err(internal)?;
-        let rec = ArrayD::from_shape_vec(IxDyn(&[a.r]), ev.params.rec_thrs.clone()).map_err(internal)?;
-        let stats = ArrayD::from_shape_vec(IxDyn(&[ev.stats.len()]), ev.stats.clone()).map_err(internal)?;
-        let cat_ids = ArrayD::from_shape_vec(IxDyn(&[ev.cat_ids.len()]), ev.cat_ids.iter().map(|&c| c as i64).collect()).map_err(internal)?;
-        return write_npz(
-            path,
-            &[
-                NpzEntry::F64("precision", precision.view()),
-                NpzEntry::F64("recall", recall.view()),
-                NpzEntry::F64("iouThrs", iou.view()),
-                NpzEntry::F64("recThrs", rec.view()),
-                NpzEntry::F64("stats", stats.view()),
-                NpzEntry::I64("catIds", cat_ids.view()),
-            ],
-        );
-    }
-    let precision = ArrayD::from_shape_vec(shape5.clone(), precision).map_err(internal)?;
-    let scores = ArrayD::from_shape_vec(shape5, scores).map_err(internal)?;
-    let recall = ArrayD::from_shape_vec(IxDyn(&[a.t, a.k, a.a, a.m]), recall).map_err(internal)?;
+    // LVISEval's arrays have no maxDets axis (it has one maxDets: the same data) and no scores.
+    let lvis = ev.params.protocol == crate::eval::Protocol::Lvis;
+    let (p_shape, r_shape): (&[usize], &[usize]) = if lvis { (&[a.t, a.r, a.k, a.a], &[a.t, a.k, a.a]) } else { (&[a.t, a.r, a.k, a.a, a.m], &[a.t, a.k, a.a, a.m]) };
+    let precision = ArrayD::from_shape_vec(IxDyn(p_shape), precision).map_err(internal)?;
+    let scores = ArrayD::from_shape_vec(IxDyn(p_shape), scores).map_err(internal)?;
+    let recall = ArrayD::from_shape_vec(IxDyn(r_shape), recall).map_err(internal)?;
     let iou = ArrayD::from_shape_vec(IxDyn(&[a.t]), ev.params.iou_thrs.clone()).map_err(internal)?;
     let rec = ArrayD::from_shape_vec(IxDyn(&[a.r]), ev.params.rec_thrs.clone()).map_err(internal)?;
     let stats = ArrayD::from_shape_vec(IxDyn(&[ev.stats.len()]), ev.stats.clone()).map_err(internal)?;
     let max_dets = ArrayD::from_shape_vec(IxDyn(&[ev.max_dets.len()]), ev.max_dets.iter().map(|&m| m as i64).collect()).map_err(internal)?;
     let cat_ids = ArrayD::from_shape_vec(IxDyn(&[ev.cat_ids.len()]), ev.cat_ids.iter().map(|&c| c as i64).collect()).map_err(internal)?;
-    write_npz(
-        path,
-        &[
-            NpzEntry::F64("precision", precision.view()),
-            NpzEntry::F64("recall", recall.view()),
-            NpzEntry::F64("scores", scores.view()),
-            NpzEntry::F64("iouThrs", iou.view()),
-            NpzEntry::F64("recThrs", rec.view()),
-            NpzEntry::F64("stats", stats.view()),
-            NpzEntry::I64("maxDets", max_dets.view()),
-            NpzEntry::I64("catIds", cat_ids.view()),
-        ],
-    )
+    let mut entries = vec![NpzEntry::F64("precision", precision.view()), NpzEntry::F64("recall", recall.view())];
+    if !lvis {
+        entries.push(NpzEntry::F64("scores", scores.view()));
+    }
+    entries.extend([NpzEntry::F64("iouThrs", iou.view()), NpzEntry::F64("recThrs", rec.view()), NpzEntry::F64("stats", stats.view())]);
+    if !lvis {
+        entries.push(NpzEntry::I64("maxDets", max_dets.view()));
+    }
+    entries.push(NpzEntry::I64("catIds", cat_ids.view()));
+    write_npz(path, &entries)
 }
