@@ -8,8 +8,8 @@ use retina_tools::focal::{self, BackendChoice, Config, LossParams, Report};
 use retina_tools::io::npy;
 use retina_tools::progress::Progress;
 use retina_tools::report::plot::{self, Panel, Series};
-use retina_tools::{Error, Result};
-use serde_json::{json, Value};
+use retina_tools::{report, Error, Result};
+
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -166,7 +166,7 @@ pub fn run(a: FocalArgs) -> Result<()> {
         draw(p, &report)?;
     }
     let doc = match &a.json {
-        Some(_) => serde_json::to_string_pretty(&to_json(&report)).map_err(|e| Error::internal(format!("cannot write JSON: {}", e)))?,
+        Some(_) => serde_json::to_string_pretty(&report::focal::focal_json(&report)).map_err(|e| Error::internal(format!("cannot write JSON: {}", e)))?,
         None => String::new(),
     };
     let to_stdout_json = emit_json(a.json.as_deref(), || doc)?;
@@ -181,49 +181,6 @@ pub fn run(a: FocalArgs) -> Result<()> {
 
 fn fmt_shape(s: &[usize]) -> String {
     format!("[{}]", s.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", "))
-}
-
-fn share_key(q: f64) -> String {
-    format!("{}", q)
-}
-
-pub fn to_json(r: &Report) -> Value {
-    let losses: serde_json::Map<String, Value> = r
-        .losses
-        .iter()
-        .map(|(name, l)| {
-            (name.to_string(), json!({"total": l.total, "positive": l.positive, "negative": l.negative, "per_foreground": l.per_foreground, "per_class": l.per_class}))
-        })
-        .collect();
-    let normalizers: serde_json::Map<String, Value> =
-        r.normalizers.iter().map(|n| (n.name.to_string(), json!({"normalizer": n.normalizer, "fl": n.loss, "rule": n.rule}))).collect();
-    let sweep: Vec<Value> = r
-        .sweep
-        .iter()
-        .map(|s| {
-            let side = |i: usize| -> Value {
-                let m: serde_json::Map<String, Value> = focal::LOSS_SHARES.iter().zip(s.samples_for_loss_share[i]).map(|(&q, v)| (share_key(q), json!(v))).collect();
-                Value::Object(m)
-            };
-            let pts = |i: usize| -> Value { Value::Array(s.cdf[i].iter().map(|&(a, b)| json!([a, b])).collect()) };
-            json!({
-                "gamma": s.gamma, "total": s.total, "positive": s.positive, "negative": s.negative,
-                "cdf": {"positive": pts(0), "negative": pts(1)},
-                "samples_for_loss_share": {"positive": side(0), "negative": side(1)},
-            })
-        })
-        .collect();
-    json!({
-        "backend": r.backend,
-        "adapter": r.adapter,
-        "shape": r.shape,
-        "num_classes": r.num_classes,
-        "anchors": {"total": r.anchors.total, "foreground": r.anchors.foreground, "background": r.anchors.background, "ignored": r.anchors.ignored},
-        "params": {"gamma": r.params.gamma, "alpha": r.params.alpha, "fl_star_gamma": r.params.fl_star_gamma, "fl_star_beta": r.params.fl_star_beta},
-        "losses": Value::Object(losses),
-        "normalizers": Value::Object(normalizers),
-        "sweep": sweep,
-    })
 }
 
 fn pct(v: Option<f64>) -> String {

@@ -9,7 +9,6 @@ use super::Input;
 use crate::assign::{self, AssignConfig, MEDIUM_AREA, SMALL_AREA};
 use crate::coco::Id;
 use crate::error::{Error, Result};
-use crate::eval::evaluate::NO_MATCH;
 use crate::eval::Detail;
 use crate::progress::Progress;
 
@@ -63,7 +62,8 @@ pub fn missed_gt(inp: &Input<'_>, detail: &Detail) -> Result<Vec<u32>> {
     let t_n = p.iou_thrs.len();
     let rng = p.area_rng.first().ok_or_else(|| Error::internal("no area range"))?;
     let (g, m) = (&detail.grouped, &detail.matched);
-    if m.gt_match.len() != m.dt_sorted.len() * t_n {
+    let a_n = p.area_rng.len();
+    if m.gt_match.len() != m.dt_sorted.len() * a_n * t_n {
         return Err(Error::internal("the evaluation did not record its matches"));
     }
     let anns = &inp.gt.annotations;
@@ -72,9 +72,8 @@ pub fn missed_gt(inp: &Input<'_>, detail: &Detail) -> Result<Vec<u32>> {
     for u in 0..g.gt_start.len() - 1 {
         hit.clear();
         for d in m.off[u] as usize..m.off[u + 1] as usize {
-            let gi = m.gt_match[d * t_n + t];
-            if gi != NO_MATCH {
-                hit.insert(gi);
+            if let Some(pos) = m.matched_gt(d, 0, t, a_n, t_n) {
+                hit.insert(g.gt[g.gt_start[u] as usize + pos as usize]);
             }
         }
         for &gi in &g.gt[g.gt_start[u] as usize..g.gt_start[u + 1] as usize] {

@@ -140,6 +140,42 @@ pub fn group(gt: &Dataset, res: &Results, setup: &Setup) -> Grouped {
     Grouped { gt: gt_u, gt_start, dt: dt_u, dt_start }
 }
 
+/// Whether GT annotation `ga` is a crowd region for the IoU and the matching (LVIS never reads
+/// `iscrowd`).
+#[inline]
+pub fn is_crowd(ga: &crate::coco::Annotation, lvis: bool) -> bool {
+    ga.iscrowd && !lvis
+}
+
+/// pycocotools' `_ignore` of GT annotation `gi` in area range `rng`: `iscrowd` (its `ignore`
+/// field is overwritten by it; LVIS reads `ignore` instead), keypoints without any, or the
+/// `area` field outside the range (both bounds inclusive).
+#[inline]
+pub fn gt_ignored(gt: &Dataset, gi: u32, rng: &super::AreaRange, shapes: Option<&Shapes<'_>>, lvis: bool) -> bool {
+    let ga = &gt.annotations[gi as usize];
+    let flagged = if lvis { ga.ignore } else { ga.iscrowd };
+    flagged || shapes.is_some_and(|sh| sh.gt_ignored(gi)) || ga.area < rng.lo || ga.area > rng.hi
+}
+
+/// The IoU matrix `[dets x gts]` (row-major) of one unit, as `computeIoU`/`computeOks` make it:
+/// rows in the given (score) order, columns in the unit's GT order; box IoU for bbox, mask IoU
+/// or OKS through `shapes` otherwise.
+#[allow(clippy::too_many_arguments)]
+pub fn unit_ious(gt: &Dataset, res: &Results, dets: &[u32], gts: &[u32], shapes: Option<&Shapes<'_>>, lvis: bool, out: &mut Vec<f64>, scratch: &mut super::ShapeScratch) {
+    match shapes {
+        None => {
+            for &d in dets {
+                let db = &res.detections[d as usize].bbox;
+                for &gi in gts {
+                    let ga = &gt.annotations[gi as usize];
+                    out.push(coco_box_iou(db, &ga.bbox, is_crowd(ga, lvis)));
+                }
+            }
+        }
+        Some(sh) => sh.fill_ious(gt, dets, gts, out, scratch),
+    }
+}
+
 /// Output of phase 1 for all units.
 pub struct Matched {
     /// Per unit: offset into `dt_sorted` (len `n_units + 1`).
@@ -158,9 +194,10 @@ pub struct Matched {
     pub empty: Vec<bool>,
     /// Per sorted detection: bit 0 = some state is [`TP`], bit 1 = some state is [`IGNORED`].
     pub flags: Vec<u8>,
-    /// Only when asked for ([`match_units`]' `record`): per sorted detection and IoU threshold
-    /// (`T` per detection), the GT annotation index it matched in the first area range, or
-    /// [`NO_MATCH`]. This is pycocotools' `dtMatches` of `areaRng[0]` (by annotation, not id).
+    /// Only when asked for ([`match_units`]' `record`): per sorted detection, area range and IoU
+    /// threshold (`A * T` per detection, area-major like `states`), the position in its unit's
+    /// GT (`Grouped::gt` order) of the GT it matched, or [`NO_MATCH`]. This is pycocotools'
+    /// `dtMatches` (by position, not id). Read it with [`Matched::matched_gt`].
     pub gt_match: Vec<u32>,
 }
 
@@ -168,6 +205,13 @@ pub struct Matched {
 pub const NO_MATCH: u32 = u32::MAX;
 
 impl Matched {
+    /// [`Matched::gt_match`] of sorted detection `d` at area range `a` and threshold `t`, for
+    /// `n_area` ranges and `n_thr` thresholds (`None`: unmatched, or matches were not recorded).
+    #[inline]
+    pub fn matched_gt(&self, d: usize, a: usize, t: usize, n_area: usize, n_thr: usize) -> Option<u32> {
+        self.gt_match.get(d * n_area * n_thr + a * n_thr + t).copied().filter(|&g| g != NO_MATCH)
+    }
+
     /// Non-ignored GT of unit `u` in area range `a` (of `n_area`).
     #[inline]
     pub fn npig(&self, u: usize, a: usize, n_area: usize) -> u32 {
@@ -258,8 +302,8 @@ pub fn match_units(gt: &Dataset, res: &Results, p: &Params, setup: &Setup, g: &G
     let mut npig = vec![0u32; g.gt.len() * a_n];
     let mut empty = vec![false; n_units];
     let mut flags = vec![0u8; total];
-    let mut gt_match = if record { vec![NO_MATCH; total * t_n] } else { Vec::new() };
-    let gm_stride = if record { t_n } else { 0 };
+    let mut gt_match = if record { vec![NO_MATCH; total * at] } else { Vec::new() };
+    let gm_stride = if record { at } else { 0 };
 
     // Split the outputs into per-unit slices so units can run in parallel without sharing.
     struct Job<'s> {
@@ -304,7 +348,7 @@ pub fn match_units(gt: &Dataset, res: &Results, p: &Params, setup: &Setup, g: &G
     let dets = &res.detections;
     // LVIS never reads `iscrowd`: plain IoU, and its own `ignore` field marks ignored GT.
     let lvis = setup.lvis.as_ref();
-    let crowd = |ga: &crate::coco::Annotation| ga.iscrowd && lvis.is_none();
+    let crowd = |ga: &crate::coco::Annotation| is_crowd(ga, lvis.is_some());
     jobs.par_iter_mut().with_min_len(64).for_each_init(
         Scratch::default,
         |s, job| {
@@ -323,18 +367,7 @@ pub fn match_units(gt: &Dataset, res: &Results, p: &Params, setup: &Setup, g: &G
             let (nd, ng) = (s.dets.len(), gts.len());
             // IoU matrix [nd x ng] in the unit's GT order (computeIoU).
             s.ious.clear();
-            match shapes {
-                None => {
-                    for &d in &s.dets {
-                        let db = &dets[d as usize].bbox;
-                        for &gi in gts {
-                            let ga = &anns[gi as usize];
-                            s.ious.push(coco_box_iou(db, &ga.bbox, crowd(ga)));
-                        }
-                    }
-                }
-                Some(sh) => sh.fill_ious(gt, &s.dets, gts, &mut s.ious, &mut s.shape),
-            }
+            unit_ious(gt, res, &s.dets, gts, shapes, lvis.is_some(), &mut s.ious, &mut s.shape);
             // Detection areas as loadRes sets them (box area; mask or keypoint-extent area in
             // its segm/keypoints branches), once per unit.
             s.det_area.clear();
@@ -361,11 +394,7 @@ pub fn match_units(gt: &Dataset, res: &Results, p: &Params, setup: &Setup, g: &G
             for (a, rng) in p.area_rng.iter().enumerate() {
                 // gtIg: iscrowd (the `ignore` field is overwritten by it) or area outside the range.
                 s.gt_ig.clear();
-                s.gt_ig.extend(gts.iter().map(|&gi| {
-                    let ga = &anns[gi as usize];
-                    let flagged = if lvis.is_some() { ga.ignore } else { ga.iscrowd };
-                    flagged || shapes.is_some_and(|sh| sh.gt_ignored(gi)) || ga.area < rng.lo || ga.area > rng.hi
-                }));
+                s.gt_ig.extend(gts.iter().map(|&gi| gt_ignored(gt, gi, rng, shapes, lvis.is_some())));
                 job.npig[a] = s.gt_ig.iter().filter(|&&x| !x).count() as u32;
                 // Stable sort of GT by ignore flag: non-ignored first, order kept. Everything the
                 // matching loop reads is laid out in that order.
@@ -422,8 +451,8 @@ pub fn match_units(gt: &Dataset, res: &Results, p: &Params, setup: &Setup, g: &G
                         let st = match m {
                             Some(mp) => {
                                 s.gtm[mp] = true;
-                                if record && a == 0 {
-                                    job.gm[di * t_n + t] = gts[s.gt_perm[mp] as usize];
+                                if record {
+                                    job.gm[di * stride + a * t_n + t] = s.gt_perm[mp];
                                 }
                                 if s.p_ig[mp] {
                                     IGNORED

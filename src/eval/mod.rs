@@ -5,6 +5,7 @@
 
 pub mod accumulate;
 pub mod evaluate;
+pub mod images;
 pub mod keypoints;
 pub mod lvis;
 pub mod masks;
