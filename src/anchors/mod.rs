@@ -133,6 +133,13 @@ impl AnchorConfig {
         }
     }
 
+    /// Use pyramid levels `levels`, with the default base size `4 x stride` for each (set
+    /// `sizes` afterwards to override).
+    pub fn set_levels(&mut self, levels: Vec<u32>) {
+        self.sizes = levels.iter().map(|l| 4.0 * (1u64 << l) as f64).collect();
+        self.levels = levels;
+    }
+
     pub fn validate(&self) -> Result<()> {
         if self.levels.is_empty() || self.levels.iter().any(|&l| l > 12) {
             return Err(Error::input(format!("--levels: {:?} is not a range of pyramid levels within 0-12", self.levels)).with_hint("e.g. --levels 3-7"));

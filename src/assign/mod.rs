@@ -9,7 +9,8 @@ pub mod gt;
 pub mod matcher;
 
 use crate::anchors::{AnchorConfig, Convention, Grid};
-use crate::coco::{Annotation, Dataset, Id};
+use crate::coco::{Annotation, Dataset, Id, Image};
+use crate::geom::Xywh;
 use crate::error::{Error, Result};
 use crate::io::npz::{write_npz, NpzEntry};
 use crate::progress::Progress;
@@ -389,17 +390,49 @@ impl<'a> Prepared<'a> {
     /// One image (index into `ds.images`) resized, its grid, its GT and the matcher's output.
     fn image(&self, ii: u32) -> Result<(gt::Resized, Grid, ImageGt, Matching)> {
         let image = &self.ds.images[ii as usize];
-        let (h0, w0) = gt::check_image(image)?;
-        let resized = gt::resize(self.cfg.anchors.convention, h0, w0, self.cfg.resize);
-        let grid = self.cfg.anchors.grid(resized.height.max(1), resized.width.max(1)).map_err(|e| Error { message: format!("image {}: {}", image.id, e.message), ..e })?;
         let anns = self.by_image.get(&image.id).map(|v| v.as_slice()).unwrap_or(&[]);
         let class_of = |c: Id| -> Result<i32> {
             self.class_index.get(&c).copied().ok_or_else(|| Error::input(format!("an annotation has category_id {}, which is not among the categories", c)).with_hint("every annotation's category_id must be listed in \"categories\""))
         };
-        let g = gt::image_gt(self.cfg.anchors.convention, image, &resized, anns, class_of)?;
-        let m = match_image(&grid, &g.boxes, &self.params);
-        Ok((resized, grid, g, m))
+        match_one(self.cfg, &self.params, image, anns, class_of)
     }
+}
+
+/// One image resized as the convention does, its grid, its GT ready for matching and the
+/// matcher's output.
+fn match_one(cfg: &AssignConfig, params: &MatchParams, image: &Image, anns: &[&Annotation], class_of: impl Fn(Id) -> Result<i32>) -> Result<(gt::Resized, Grid, ImageGt, Matching)> {
+    let (h0, w0) = gt::check_image(image)?;
+    let resized = gt::resize(cfg.anchors.convention, h0, w0, cfg.resize);
+    let grid = cfg.anchors.grid(resized.height.max(1), resized.width.max(1)).map_err(|e| Error { message: format!("image {}: {}", image.id, e.message), ..e })?;
+    let g = gt::image_gt(cfg.anchors.convention, image, &resized, anns, class_of)?;
+    let m = match_image(&grid, &g.boxes, params);
+    Ok((resized, grid, g, m))
+}
+
+/// Assign the anchors of one image given as arrays (the Python package's `assign`): `boxes` are
+/// COCO `[x, y, w, h]` in the image's pixels (no crowd boxes), `classes` their contiguous class
+/// indices. The result equals `assign --out-dir`'s `.npz` for an image with these boxes, with
+/// `matched` holding the box's row instead of its annotation id (area = `w*h`).
+pub fn assign_boxes(cfg: &AssignConfig, height: f64, width: f64, boxes: &[Xywh], classes: &[i32]) -> Result<AnchorTargets> {
+    cfg.validate()?;
+    if boxes.len() != classes.len() {
+        return Err(Error::input(format!("gt_boxes has {} rows but gt_classes has {} entries", boxes.len(), classes.len())).with_hint("pass one class index per box"));
+    }
+    for (j, b) in boxes.iter().enumerate() {
+        if b.iter().any(|v| !v.is_finite()) || b[2] < 0.0 || b[3] < 0.0 {
+            return Err(Error::input(format!("gt_boxes[{}]: {:?} is not a box (finite [x, y, w, h] with w, h >= 0)", j, b)).with_hint("boxes are COCO [x, y, width, height] in pixels"));
+        }
+    }
+    let image = Image { id: 0, width: Some(width), height: Some(height), neg_category_ids: None, not_exhaustive_category_ids: None };
+    let anns: Vec<Annotation> = boxes
+        .iter()
+        .enumerate()
+        .map(|(j, b)| Annotation { id: j as Id, image_id: 0, category_id: classes[j] as Id, bbox: *b, area: b[2] * b[3], iscrowd: false, ignore: false })
+        .collect();
+    let refs: Vec<&Annotation> = anns.iter().collect();
+    let class_of = |c: Id| -> Result<i32> { Ok(c as i32) };
+    let (_, grid, g, m) = match_one(cfg, &cfg.match_params(), &image, &refs, class_of)?;
+    anchor_targets(&grid, &g, &m)
 }
 
 /// What the matcher gives one GT box: the anchors it labels foreground for it and the box's best

@@ -80,10 +80,7 @@ impl GridArgs {
     pub fn config(&self, convention: ConventionArg) -> Result<AnchorConfig> {
         let mut c = AnchorConfig::new(convention.into());
         if let Some(s) = &self.levels {
-            c.levels = anchors::parse_levels(s)?;
-            if self.sizes.is_none() {
-                c.sizes = c.levels.iter().map(|l| 4.0 * (1u64 << l) as f64).collect();
-            }
+            c.set_levels(anchors::parse_levels(s)?);
         }
         if let Some(s) = &self.sizes {
             c.sizes = parse_list::<f64>("--sizes", s)?;

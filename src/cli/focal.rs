@@ -67,40 +67,10 @@ pub struct FocalArgs {
 
 fn config_from(a: &FocalArgs) -> Result<Config> {
     let gammas = parse_list::<f64>("--gammas", &a.gammas)?;
-    if gammas.is_empty() || gammas.len() > focal::MAX_GAMMAS {
-        return Err(Error::input(format!("--gammas: give 1 to {} values, found {}", focal::MAX_GAMMAS, gammas.len())).with_hint("e.g. --gammas 0,0.5,1,2,5"));
-    }
-    let finite_nonneg = |name: &str, v: f64| -> Result<()> {
-        if v.is_finite() && v >= 0.0 {
-            Ok(())
-        } else {
-            Err(Error::input(format!("{} must be a finite number ≥ 0, found {}", name, v)))
-        }
-    };
-    for &g in &gammas {
-        finite_nonneg("--gammas", g)?;
-    }
-    finite_nonneg("--gamma", a.gamma)?;
-    if !(0.0..=1.0).contains(&a.alpha) {
-        return Err(Error::input(format!("--alpha must be in [0, 1], found {}", a.alpha)).with_hint("the paper uses --alpha 0.25"));
-    }
-    if !(a.fl_star_gamma.is_finite() && a.fl_star_gamma > 0.0) {
-        return Err(Error::input(format!("--fl-star-gamma must be > 0, found {}", a.fl_star_gamma)).with_hint("the paper uses 2 (with β = 1) or 4 (with β = 0)"));
-    }
-    if !a.fl_star_beta.is_finite() {
-        return Err(Error::input("--fl-star-beta must be finite"));
-    }
-    if a.cdf_points < 2 {
-        return Err(Error::input("--cdf-points must be at least 2").with_hint("e.g. --cdf-points 101"));
-    }
     if let Some(p) = &a.plot {
         plot::PlotFormat::from_path(p)?;
     }
-    Ok(Config {
-        params: LossParams { gamma: a.gamma, alpha: a.alpha, fl_star_gamma: a.fl_star_gamma, fl_star_beta: a.fl_star_beta },
-        gammas,
-        cdf_points: a.cdf_points,
-    })
+    Config::new(LossParams { gamma: a.gamma, alpha: a.alpha, fl_star_gamma: a.fl_star_gamma, fl_star_beta: a.fl_star_beta }, gammas, a.cdf_points)
 }
 
 /// Targets from a .npy, an `assign` .npz (`labels`), or a directory of those.

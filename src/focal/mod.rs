@@ -43,6 +43,40 @@ pub struct Config {
 /// Most γ values one run accepts (the GPU uniform holds this many).
 pub const MAX_GAMMAS: usize = 16;
 
+impl Config {
+    /// Validated configuration (messages name the CLI flags, which the Python keywords mirror).
+    pub fn new(params: LossParams, gammas: Vec<f64>, cdf_points: usize) -> Result<Config> {
+        use crate::error::Error;
+        if gammas.is_empty() || gammas.len() > MAX_GAMMAS {
+            return Err(Error::input(format!("--gammas: give 1 to {} values, found {}", MAX_GAMMAS, gammas.len())).with_hint("e.g. --gammas 0,0.5,1,2,5"));
+        }
+        let finite_nonneg = |name: &str, v: f64| -> Result<()> {
+            if v.is_finite() && v >= 0.0 {
+                Ok(())
+            } else {
+                Err(Error::input(format!("{} must be a finite number ≥ 0, found {}", name, v)))
+            }
+        };
+        for &g in &gammas {
+            finite_nonneg("--gammas", g)?;
+        }
+        finite_nonneg("--gamma", params.gamma)?;
+        if !(0.0..=1.0).contains(&params.alpha) {
+            return Err(Error::input(format!("--alpha must be in [0, 1], found {}", params.alpha)).with_hint("the paper uses --alpha 0.25"));
+        }
+        if !(params.fl_star_gamma.is_finite() && params.fl_star_gamma > 0.0) {
+            return Err(Error::input(format!("--fl-star-gamma must be > 0, found {}", params.fl_star_gamma)).with_hint("the paper uses 2 (with β = 1) or 4 (with β = 0)"));
+        }
+        if !params.fl_star_beta.is_finite() {
+            return Err(Error::input("--fl-star-beta must be finite"));
+        }
+        if cdf_points < 2 {
+            return Err(Error::input("--cdf-points must be at least 2").with_hint("e.g. --cdf-points 101"));
+        }
+        Ok(Config { params, gammas, cdf_points })
+    }
+}
+
 /// Raw sums of one pass, unweighted by α (α_t is constant per side, so it is applied at the end).
 /// Index 0 = positive elements, 1 = negative elements.
 #[derive(Debug, Clone, PartialEq)]
