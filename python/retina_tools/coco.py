@@ -43,7 +43,19 @@ def _dumps(obj):
 
 def _first_result(text):
     """The first element of a JSON results list, parsed alone (loadRes picks its branch by it)."""
-    s = text.decode("utf-8", errors="replace") if isinstance(text, (bytes, bytearray)) else text
+    head = 1 << 16
+    while True:
+        s = text[:head].decode("utf-8", errors="ignore") if isinstance(text, (bytes, bytearray)) else text[:head]
+        first = _first_of(s)
+        if first is not _INCOMPLETE or head >= len(text):
+            return None if first is _INCOMPLETE else first
+        head *= 4
+
+
+_INCOMPLETE = object()
+
+
+def _first_of(s):
     i = s.find("[")
     if i < 0:
         return None
@@ -55,7 +67,7 @@ def _first_result(text):
     try:
         obj, _ = json.JSONDecoder().raw_decode(s, j)
     except ValueError:
-        return None
+        return _INCOMPLETE
     return obj
 
 
@@ -91,12 +103,23 @@ class COCO:
                 tic = time.time()
                 with open(annotation_file, "rb") as f:
                     raw = f.read()
+                self._text = raw
+                self._label = str(annotation_file)
+                try:
+                    # The Rust parse answers the evaluator; the Python dicts wait for first use.
+                    self._gt_core = _core.Gt(raw, self._label)
+                except ValueError:
+                    self._gt_core = None
+                if self._gt_core is not None:
+                    print("Done (t={:0.2f}s)".format(time.time() - tic))
+                    print("creating index...")
+                    print("index created!")
+                    self._lazy = (None, raw)
+                    return
                 dataset = json.loads(raw)
                 assert type(dataset) == dict, "annotation file format {} not supported".format(type(dataset))
                 print("Done (t={:0.2f}s)".format(time.time() - tic))
                 self._dataset = dataset
-                self._text = raw
-                self._label = str(annotation_file)
             self._create_index(keep_text=True)
 
     # -- lazily indexed attributes (a loadRes result builds its dicts on first access) --------
@@ -105,9 +128,11 @@ class COCO:
             return
         gt, text = self._lazy
         self._lazy = None
-        anns = json.loads(text)
-        self._dataset = gt._res_dataset(anns)
+        core = self._gt_core
+        loaded = json.loads(text)
+        self._dataset = loaded if gt is None else gt._res_dataset(loaded)
         self._create_index(keep_text=True, quiet=True)
+        self._gt_core = core
 
     def _get(name):
         def fget(self):
@@ -189,6 +214,8 @@ class COCO:
         return ids
 
     def getCatIds(self, catNms=[], supNms=[], catIds=[]):
+        if self._lazy is not None and self._lazy[0] is None and all(_isArrayLike(x) and len(x) == 0 for x in (catNms, supNms, catIds)):
+            return self._gt_core.category_ids()
         catNms = catNms if _isArrayLike(catNms) else [catNms]
         supNms = supNms if _isArrayLike(supNms) else [supNms]
         catIds = catIds if _isArrayLike(catIds) else [catIds]
@@ -206,6 +233,8 @@ class COCO:
         imgIds = imgIds if _isArrayLike(imgIds) else [imgIds]
         catIds = catIds if _isArrayLike(catIds) else [catIds]
         if len(imgIds) == len(catIds) == 0:
+            if self._lazy is not None and self._lazy[0] is None:
+                return self._gt_core.image_ids()
             ids = self.imgs.keys()
         else:
             ids = set(imgIds)

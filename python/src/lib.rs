@@ -62,6 +62,17 @@ impl Gt {
         Ok(Gt { ds: Arc::new(ds), text: Arc::new(buf), label, shapes: Mutex::new(Vec::new()) })
     }
 
+    /// `list(imgs.keys())`: image ids in first-occurrence order, each once.
+    fn image_ids(&self) -> Vec<Id> {
+        let mut seen = std::collections::HashSet::new();
+        self.ds.images.iter().map(|im| im.id).filter(|id| seen.insert(*id)).collect()
+    }
+
+    /// `[cat['id'] for cat in dataset['categories']]`.
+    fn category_ids(&self) -> Vec<Id> {
+        self.ds.categories.iter().map(|c| c.id).collect()
+    }
+
     /// Number of images, annotations and categories (for tests).
     fn sizes(&self) -> (usize, usize, usize) {
         (self.ds.images.len(), self.ds.annotations.len(), self.ds.categories.len())
