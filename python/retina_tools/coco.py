@@ -338,8 +338,14 @@ class COCO:
         res._text = text
         res._label = label
         iou, k = _branch(first)
-        # Validate now, as loadRes asserts now (the parse is kept for a bbox evaluation).
-        res._dt_handle(self, iou, k)
+        # Validate now, as loadRes asserts now (the parse is kept for a bbox evaluation). A GT
+        # the Rust parser refuses is reported when it is evaluated.
+        try:
+            self._gt_handle()
+        except ValueError:
+            pass
+        else:
+            res._dt_handle(self, iou, k)
         if anns is None:
             res._lazy = (self, text)
         else:

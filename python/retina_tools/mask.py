@@ -22,6 +22,8 @@ def _encode3(bimask):
         raise TypeError("encode expects a numpy uint8 array of shape (h, w) or (h, w, n)")
     if bimask.dtype != np.uint8:
         raise ValueError("Buffer dtype mismatch, expected 'uint8_t' but got '%s'" % bimask.dtype)
+    if not bimask.flags.f_contiguous:
+        raise ValueError("ndarray is not Fortran contiguous")
     h, w, n = bimask.shape
     return _core.mask_encode(bimask.tobytes(order="F"), h, w, n)
 
@@ -29,8 +31,6 @@ def _encode3(bimask):
 def encode(bimask):
     """Binary mask(s) (uint8, (h, w) or Fortran (h, w, n)) -> RLE dict (or list of them)."""
     if len(bimask.shape) == 3:
-        if not bimask.flags.f_contiguous:
-            raise ValueError("ndarray is not Fortran contiguous")
         return _encode3(bimask)
     elif len(bimask.shape) == 2:
         h, w = bimask.shape
@@ -116,13 +116,14 @@ def frPyObjects(pyobj, h, w):
     if type(pyobj) == np.ndarray:
         return _core.mask_fr_bbox(np.asarray(pyobj, dtype=np.double).reshape(-1, 4).tolist(), h, w)
     if type(pyobj) == list and len(pyobj[0]) == 4:
-        return _core.mask_fr_bbox([[float(v) for v in b] for b in pyobj], h, w)
+        # pycocotools 2.0.11 passes the list on to frBbox, which takes arrays only.
+        raise TypeError("Argument 'bb' has incorrect type (expected numpy.ndarray, got list)")
     if type(pyobj) == list and len(pyobj[0]) > 4:
         return _core.mask_fr_poly([[float(v) for v in p] for p in pyobj], h, w)
     if type(pyobj) == list and type(pyobj[0]) == dict and "counts" in pyobj[0] and "size" in pyobj[0]:
         return _core.mask_fr_uncompressed(pyobj)
     if type(pyobj) == list and len(pyobj) == 4:
-        return _core.mask_fr_bbox([[float(v) for v in pyobj]], h, w)[0]
+        raise TypeError("Argument 'bb' has incorrect type (expected numpy.ndarray, got list)")
     if type(pyobj) == list and len(pyobj) > 4:
         return _core.mask_fr_poly([[float(v) for v in pyobj]], h, w)[0]
     if type(pyobj) == dict and "counts" in pyobj and "size" in pyobj:

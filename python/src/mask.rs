@@ -17,7 +17,10 @@ fn mask_err(e: MaskError) -> PyErr {
 fn rle_of(obj: &Bound<'_, PyAny>) -> PyResult<Rle> {
     let d = obj.downcast::<PyDict>().map_err(|_| PyTypeError::new_err("an RLE must be a dict {'size': [h, w], 'counts': ...}"))?;
     let size = d.get_item("size")?.ok_or_else(|| PyValueError::new_err("RLE dict without 'size'"))?;
-    let (h, w): (u32, u32) = size.extract().map_err(|_| PyValueError::new_err("RLE 'size' must be [height, width]"))?;
+    let hw: Vec<u32> = size.extract().map_err(|_| PyValueError::new_err("RLE 'size' must be [height, width]"))?;
+    let [h, w] = hw[..] else {
+        return Err(PyValueError::new_err("RLE 'size' must be [height, width]"));
+    };
     let counts = d.get_item("counts")?.ok_or_else(|| PyValueError::new_err("RLE dict without 'counts'"))?;
     if let Ok(b) = counts.downcast::<PyBytes>() {
         return Rle::from_compressed(b.as_bytes(), h, w).map_err(mask_err);
