@@ -10,8 +10,10 @@ are built on first access, so evaluating a large results file never builds them.
     >>> dt = gt.loadRes("detections.json")
 """
 import copy
+import gzip
 import itertools
 import json
+import os
 import time
 from collections import defaultdict
 
@@ -19,6 +21,20 @@ import numpy as np
 
 from . import _core
 from . import mask as maskUtils
+
+
+def _read(path):
+    with open(path, "rb") as f:
+        raw = f.read()
+    return gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw
+
+
+def _read_head(path, n=1 << 16):
+    with open(path, "rb") as f:
+        head = f.read(2)
+    opener = gzip.open if head == b"\x1f\x8b" else open
+    with opener(path, "rb") as f:
+        return f.read(n)
 
 
 def _isArrayLike(obj):
@@ -50,6 +66,8 @@ def _first_result(text):
         if first is not _INCOMPLETE or head >= len(text):
             return None if first is _INCOMPLETE else first
         head *= 4
+        if isinstance(text, (bytes, bytearray)) and head > len(text) and len(text) == (1 << 16):
+            return None
 
 
 _INCOMPLETE = object()
@@ -95,27 +113,28 @@ class COCO:
         self._gt_core = None
         self._dt_cache = {}
         self._from_res = False
+        self._path = None  # the file `dataset` was read from, while it is unchanged
         if annotation_file is not None:
             if isinstance(annotation_file, dict):
                 self._dataset = annotation_file
             else:
                 print("loading annotations into memory...")
                 tic = time.time()
-                with open(annotation_file, "rb") as f:
-                    raw = f.read()
-                self._text = raw
-                self._label = str(annotation_file)
+                self._label = os.fspath(annotation_file)
+                self._path = self._label
                 try:
                     # The Rust parse answers the evaluator; the Python dicts wait for first use.
-                    self._gt_core = _core.Gt(raw, self._label)
+                    self._gt_core = _core.Gt.load(self._path)
                 except ValueError:
                     self._gt_core = None
                 if self._gt_core is not None:
                     print("Done (t={:0.2f}s)".format(time.time() - tic))
                     print("creating index...")
                     print("index created!")
-                    self._lazy = (None, raw)
+                    self._lazy = (None, None)
                     return
+                raw = _read(self._path)
+                self._text = raw
                 dataset = json.loads(raw)
                 assert type(dataset) == dict, "annotation file format {} not supported".format(type(dataset))
                 print("Done (t={:0.2f}s)".format(time.time() - tic))
@@ -129,6 +148,8 @@ class COCO:
         gt, text = self._lazy
         self._lazy = None
         core = self._gt_core
+        if text is None:
+            text = self._text = _read(self._path)
         loaded = json.loads(text)
         self._dataset = loaded if gt is None else gt._res_dataset(loaded)
         self._create_index(keep_text=True, quiet=True)
@@ -186,6 +207,7 @@ class COCO:
         self._anns, self._imgToAnns, self._catToImgs, self._imgs, self._cats = anns, imgToAnns, catToImgs, imgs, cats
         if not keep_text:
             self._text = None
+            self._path = None
             self._from_res = False
         self._gt_core = None
         self._dt_cache = {}
@@ -321,10 +343,10 @@ class COCO:
         res = COCO()
         res._from_res = True
         if isinstance(resFile, str) or hasattr(resFile, "__fspath__"):
-            with open(resFile, "rb") as f:
-                text = f.read()
-            label = str(resFile)
-            first = _first_result(text)
+            text = None
+            label = os.fspath(resFile)
+            res._path = label
+            first = _first_result(_read_head(label))
             anns = None
         else:
             if type(resFile) == np.ndarray:
@@ -347,7 +369,7 @@ class COCO:
         else:
             res._dt_handle(self, iou, k)
         if anns is None:
-            res._lazy = (self, text)
+            res._lazy = (self, None)
         else:
             res._dataset = self._res_dataset(anns)
             res._create_index(keep_text=True, quiet=True)
@@ -400,7 +422,10 @@ class COCO:
     def _gt_handle(self):
         """This dataset as the Rust library's ground truth."""
         if self._gt_core is None:
-            self._gt_core = _core.Gt(self._json_text(), self._label)
+            if self._path is not None and self._text is None and not self._from_res:
+                self._gt_core = _core.Gt.load(self._path)
+            else:
+                self._gt_core = _core.Gt(self._json_text(), self._label)
         return self._gt_core
 
     def _dt_handle(self, gt, iouType, k):
@@ -410,16 +435,15 @@ class COCO:
         hit = self._dt_cache.get(key)
         if hit is not None and hit[0] is g:
             return hit[1]
-        if self._from_res:
-            text = self._text if self._lazy is not None or self._text is not None else None
-            if text is None:
-                text = _dumps(self._dataset["annotations"])
-            elif not text.lstrip()[:1] == b"[":
-                text = _dumps(self._dataset["annotations"])
+        if self._from_res and self._path is not None:
+            d = _core.Dt.load(g, self._path, iouType, k)
         else:
-            # A COCO built from a dataset dict used as detections (torchmetrics does this).
-            text = _dumps(self._dataset.get("annotations", []))
-        d = _core.Dt(g, text, self._label, iouType, k)
+            if self._from_res and self._text is not None:
+                text = self._text
+            else:
+                # A COCO built from a dataset dict used as detections (torchmetrics does this).
+                text = _dumps(self._dataset.get("annotations", []))
+            d = _core.Dt(g, text, self._label, iouType, k)
         self._dt_cache[key] = (g, d)
         return d
 

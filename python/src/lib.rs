@@ -62,6 +62,19 @@ impl Gt {
         Ok(Gt { ds: Arc::new(ds), text: Arc::new(buf), label, shapes: Mutex::new(Vec::new()) })
     }
 
+    /// Read and parse a ground-truth file (memory-mapped, gzip accepted, as the CLI reads it).
+    #[staticmethod]
+    fn load(py: Python<'_>, path: PathBuf) -> PyResult<Gt> {
+        let (ds, buf) = py
+            .allow_threads(|| -> retina_tools::Result<(Dataset, Vec<u8>)> {
+                let bytes = retina_tools::io::read_file(&path)?;
+                let ds = Dataset::parse(&path, &bytes)?;
+                Ok((ds, Vec::new()))
+            })
+            .map_err(to_py)?;
+        Ok(Gt { ds: Arc::new(ds), text: Arc::new(buf), label: path, shapes: Mutex::new(Vec::new()) })
+    }
+
     /// `list(imgs.keys())`: image ids in first-occurrence order, each once.
     fn image_ids(&self) -> Vec<Id> {
         let mut seen = std::collections::HashSet::new();
@@ -85,7 +98,18 @@ impl Gt {
         if let Some((_, s)) = cache.iter().find(|(key, _)| *key == (t, k)) {
             return Ok(s.clone());
         }
-        let s = Arc::new(py.allow_threads(|| GtShapes::parse(&self.label, &self.text, &self.ds, t, k)).map_err(to_py)?);
+        // A GT loaded from its file keeps no copy of the text: segm/keypoints read it again.
+        let s = Arc::new(
+            py.allow_threads(|| -> retina_tools::Result<GtShapes> {
+                if self.text.is_empty() {
+                    let bytes = retina_tools::io::read_file(&self.label)?;
+                    GtShapes::parse(&self.label, &bytes, &self.ds, t, k)
+                } else {
+                    GtShapes::parse(&self.label, &self.text, &self.ds, t, k)
+                }
+            })
+            .map_err(to_py)?,
+        );
         cache.push(((t, k), s.clone()));
         Ok(s)
     }
@@ -115,6 +139,23 @@ impl Dt {
                 Ok(Dt { res: Arc::new(res), shapes: None, iou_type: t, kpts })
             } else {
                 let (res, sh) = shapes::parse_results(&label, FileBytes::Owned(buf), &ds, t, kpts)?;
+                Ok(Dt { res: Arc::new(res), shapes: Some(Arc::new(sh)), iou_type: t, kpts })
+            }
+        })
+        .map_err(to_py)
+    }
+
+    /// Read and parse a results file as the CLI does (memory-mapped, gzip accepted).
+    #[staticmethod]
+    fn load(py: Python<'_>, gt: &Gt, path: PathBuf, iou_type: &str, kpts: usize) -> PyResult<Dt> {
+        let t = self::iou_type(iou_type)?;
+        let ds = gt.ds.clone();
+        py.allow_threads(move || -> retina_tools::Result<Dt> {
+            if t == IouType::Bbox {
+                let res = Results::load(&path, &ds)?;
+                Ok(Dt { res: Arc::new(res), shapes: None, iou_type: t, kpts })
+            } else {
+                let (res, sh) = shapes::load_results(&path, &ds, t, kpts)?;
                 Ok(Dt { res: Arc::new(res), shapes: Some(Arc::new(sh)), iou_type: t, kpts })
             }
         })
