@@ -55,8 +55,11 @@ def main():
             continue
         med = statistics.median(r["total_s"] for r in rs)
         same = "(reference)" if e == "pycocotools" else ("-" if ref is None else ("yes" if all(r["stats"] == ref for r in rs) else "NO"))
-        rows.append(f"| {e} | {med:.3f} | {', '.join(f'{r['total_s']:.2f}' for r in rs)} | {statistics.median(r['load_s'] for r in rs):.3f} | "
-                    f"{statistics.median(r['eval_s'] for r in rs):.3f} | {'1.00x' if e == 'retina_tools' else f'{med / base:.2f}x slower'} | {same} |")
+        each = ", ".join("%.2f" % r["total_s"] for r in rs)
+        load = statistics.median(r["load_s"] for r in rs)
+        ev = statistics.median(r["eval_s"] for r in rs)
+        ratio = "1.00x" if e == "retina_tools" else "%.2fx slower" % (med / base)
+        rows.append(f"| {e} | {med:.3f} | {each} | {load:.3f} | {ev:.3f} | {ratio} | {same} |")
     text = "\n".join(rows)
     print(text)
     if a.markdown:
