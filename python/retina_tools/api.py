@@ -132,6 +132,21 @@ def evaluate(results, gt, iou_type="bbox", max_dets=None, area_rng=None, use_cat
     return json.loads(E._core.eval_json())
 
 
-def diagnose(*args, **kwargs):
-    """Not available yet from Python: use ``retina-tools diagnose --json -``."""
-    raise NotImplementedError("diagnose is not exposed to Python yet; run `retina-tools diagnose PREDS --gt GT --json -`")
+def diagnose(results, gt, iou_type="bbox", **sections):
+    """The ``retina-tools diagnose --json`` document as a dict: TIDE (as tidecv), confusion,
+    calibration and F-scores (as hotcoco), suspected annotation errors. ``results``: path, list
+    of dicts or Nx7 array; ``gt``: path, dict or COCO. Section parameters as keywords, defaults as
+    the CLI: ``tide_pos_thr=0.5, tide_bg_thr=0.1, confusion_iou=0.5, confusion_max_det=None,
+    confusion_min_score=None, calibration_bins=10, calibration_iou=0.5, fscore_beta=1.0,
+    suspect_score=0.9, suspects_top=20``. (The anchor section is CLI-only: ``--anchors``.)
+
+        >>> d = retina_tools.diagnose("dt.json", "gt.json")
+        >>> d["tide"]["main"]["Loc"]
+    """
+    from .coco import COCO
+    import contextlib, io
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        g = gt if isinstance(gt, COCO) else COCO(gt)
+        d = g.loadRes(results)
+    return json.loads(_core.diagnose(g._gt_handle(), d._dt_handle(g, iou_type, 0), iou_type, **sections))

@@ -66,8 +66,6 @@ def _first_result(text):
         if first is not _INCOMPLETE or head >= len(text):
             return None if first is _INCOMPLETE else first
         head *= 4
-        if isinstance(text, (bytes, bytearray)) and head > len(text) and len(text) == (1 << 16):
-            return None
 
 
 _INCOMPLETE = object()
@@ -346,7 +344,13 @@ class COCO:
             text = None
             label = os.fspath(resFile)
             res._path = label
-            first = _first_result(_read_head(label))
+            n = 1 << 16
+            while True:  # the first element, however long (a big RLE string)
+                head = _read_head(label, n)
+                first = _first_result(head)
+                if first is not None or len(head) < n:
+                    break
+                n *= 16
             anns = None
         else:
             if type(resFile) == np.ndarray:

@@ -532,6 +532,56 @@ fn focal_stats(
     Ok(doc)
 }
 
+/// `diagnose --json`'s document (default sections; no anchor section) as JSON text.
+#[pyfunction]
+#[pyo3(signature = (gt, dt, iou_type, tide_pos_thr=0.5, tide_bg_thr=0.1, confusion_iou=0.5, confusion_max_det=None, confusion_min_score=None, calibration_bins=10, calibration_iou=0.5, fscore_beta=1.0, suspect_score=0.9, suspects_top=20))]
+#[allow(clippy::too_many_arguments)]
+fn diagnose(
+    py: Python<'_>,
+    gt: &Gt,
+    dt: &Dt,
+    iou_type: &str,
+    tide_pos_thr: f64,
+    tide_bg_thr: f64,
+    confusion_iou: f64,
+    confusion_max_det: Option<usize>,
+    confusion_min_score: Option<f64>,
+    calibration_bins: usize,
+    calibration_iou: f64,
+    fscore_beta: f64,
+    suspect_score: f64,
+    suspects_top: usize,
+) -> PyResult<String> {
+    use retina_tools::diagnose as dg;
+    let t = self::iou_type(iou_type)?;
+    if t == IouType::Keypoints {
+        return Err(to_py(Error::input("diagnose compares boxes or masks: --iou-type keypoints is not supported").with_hint("use --iou-type bbox or segm")));
+    }
+    let mut c = dg::Config::new();
+    c.tide = dg::tide::TideConfig { pos_thr: tide_pos_thr, bg_thr: tide_bg_thr };
+    c.confusion = dg::confusion::ConfusionConfig { iou_thr: confusion_iou, max_det: confusion_max_det, min_score: confusion_min_score };
+    c.calibration = dg::calibration::CalibrationConfig { n_bins: calibration_bins, iou_thr: calibration_iou };
+    c.fscore_beta = fscore_beta;
+    c.suspect_score = suspect_score;
+    c.suspects_top = suspects_top;
+    c.validate().map_err(to_py)?;
+    let p = Params::new(t);
+    if dt.iou_type != t {
+        return Err(PyRuntimeError::new_err(format!("results parsed for {} diagnosed as {}", dt.iou_type.name(), t.name())));
+    }
+    let gs = if t == IouType::Bbox { None } else { Some(gt.shapes(py, t, p.kpt_sigmas.len())?) };
+    py.allow_threads(|| -> retina_tools::Result<String> {
+        let sh = match (&gs, &dt.shapes) {
+            (Some(g), Some(d)) => Some(eval::Shapes::new(&gt.ds, g, d, &p)),
+            _ => None,
+        };
+        let inp = dg::Input { gt: &gt.ds, res: &dt.res, shapes: sh.as_ref(), params: &p };
+        let d = dg::run(&inp, &c, &NoProgress)?;
+        Ok(report::diagnose::json(&d))
+    })
+    .map_err(to_py)
+}
+
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Gt>()?;
@@ -541,6 +591,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(anchors, m)?)?;
     m.add_function(wrap_pyfunction!(assign, m)?)?;
     m.add_function(wrap_pyfunction!(focal_stats, m)?)?;
+    m.add_function(wrap_pyfunction!(diagnose, m)?)?;
     mask::register(m)?;
     Ok(())
 }

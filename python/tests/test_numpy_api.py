@@ -90,3 +90,13 @@ def test_evaluate_equals_eval_json():
     want = json.loads(run_cli("eval", dt, "--gt", gt, "--json", "-"))
     got = retina_tools.evaluate(dt, gt)
     assert got == want
+
+
+@pytest.mark.parametrize("iou_type", ["bbox", "segm"])
+def test_diagnose_equals_diagnose_json(iou_type):
+    d = os.path.join(FIX, "coco-val2014-100")
+    gt = os.path.join(d, "instances_val2014_100.json")
+    dt = os.path.join(d, "fakebbox100_results.json" if iou_type == "bbox" else "fakesegm100_results.json")
+    want = json.loads(run_cli("diagnose", dt, "--gt", gt, "--iou-type", iou_type, "--json", "-", "--suspects-top", "5"))
+    got = retina_tools.diagnose(dt, gt, iou_type, suspects_top=5)
+    assert got == want
