@@ -6,7 +6,7 @@ use numpy::{PyArray1, PyArrayMethods};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString};
-use retina_tools::eval::masks::{self, MaskError, Rle};
+use retina_tools::mask::{self as masks, MaskError, Rle};
 use retina_tools::geom::coco_box_iou;
 
 fn mask_err(e: MaskError) -> PyErr {
