@@ -6,6 +6,9 @@ from pycocotools import mask as ref
 
 from retina_tools import mask as ours
 
+import conftest  # noqa: F401  (puts scripts/conformance on sys.path)
+import eval_segm_kp  # the CLI sweep's uncompressed-RLE helper
+
 
 def rand_masks(rng, h, w, n):
     m = np.zeros((h, w, n), dtype=np.uint8, order="F")
@@ -67,16 +70,7 @@ def test_polygons_boxes_uncompressed(seed):
         for f in (ours.frPyObjects, ref.frPyObjects):
             with pytest.raises(TypeError):
                 f(bad, h, w)
-    m = rand_masks(rng, h, w, 1)[:, :, 0]
-    flat = m.flatten(order="F")
-    counts, v, c = [], 0, 0
-    for x in flat:
-        if x != v:
-            counts.append(c)
-            c, v = 0, x
-        c += 1
-    counts.append(c)
-    unc = {"size": [h, w], "counts": counts}
+    unc = eval_segm_kp.uncompressed(rand_masks(rng, h, w, 1)[:, :, 0])
     same(ours.frPyObjects(unc, h, w), ref.frPyObjects(unc, h, w))
     same(ours.frPyObjects([unc], h, w), ref.frPyObjects([unc], h, w))
     # box IoU (lists and arrays), crowd and not
