@@ -141,3 +141,42 @@ def test_install_as_pycocotools_and_iouType_keyword(val2014):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     (ref, _) = run("ref", gt, bbox, "bbox")
     assert out == repr(float(ref.stats[0]))
+
+
+@pytest.mark.parametrize("iou_type", ["bbox", "segm"])
+def test_dataset_dict_as_detections(val2014, iou_type):
+    """torchmetrics' idiom: both sides built with COCO(); .dataset = {...}; createIndex()."""
+    import copy
+
+    import retina_tools
+    from pycocotools.coco import COCO as RefCOCO
+    from pycocotools.cocoeval import COCOeval as RefEval
+
+    gt_path, bbox, segm = val2014
+    with open(gt_path) as f:
+        gt = json.load(f)
+    with open(bbox if iou_type == "bbox" else segm) as f:
+        dets = json.load(f)
+    from pycocotools import mask as M
+
+    anns = []
+    for i, d in enumerate(dets):
+        a = dict(d, id=i + 1, iscrowd=0)
+        a["area"] = d["bbox"][2] * d["bbox"][3] if iou_type == "bbox" else float(M.area(d["segmentation"]))
+        if iou_type == "segm":
+            a.pop("bbox", None)
+        anns.append(a)
+    preds = {"images": gt["images"], "categories": gt["categories"], "annotations": anns}
+    out = []
+    for COCO, COCOeval in ((retina_tools.COCO, retina_tools.COCOeval), (RefCOCO, RefEval)):
+        with contextlib.redirect_stdout(io.StringIO()) as buf:
+            g, d = COCO(), COCO()
+            g.dataset, d.dataset = copy.deepcopy(gt), copy.deepcopy(preds)
+            g.createIndex()
+            d.createIndex()
+            E = COCOeval(g, d, iouType=iou_type)
+            E.evaluate()
+            E.accumulate()
+            E.summarize()
+        out.append((E, [l for l in buf.getvalue().splitlines() if l.startswith(" Average")]))
+    assert_same_eval(*out)
