@@ -351,6 +351,9 @@ fn to_mask(raw: SegmRaw<'_>, hw: Option<(u32, u32)>, pos: usize, buf: &[u8]) -> 
     let (h, w) = hw.ok_or_else(|| JsonError::new(pos, "the image of this annotation has no integer \"height\"/\"width\" (segm evaluation needs them)"))?;
     let (mh, mw, counts) = match raw {
         SegmRaw::Polygons(rings) => {
+            for p in &rings {
+                mask::check_polygon(p).map_err(|e| JsonError::new(pos, e.0))?;
+            }
             let rles: Vec<Rle> = rings.iter().map(|p| mask::from_polygon(p, h, w)).collect();
             if rles.is_empty() {
                 // pycocotools raises on `[]`; an empty polygon list is an empty mask.
@@ -719,7 +722,9 @@ pub fn parse_results(path: &Path, text: FileBytes, gt: &Dataset, iou_type: IouTy
                         let (x1, x2, y1, y2) = (b[0], b[0] + b[2], b[1], b[1] + b[3]);
                         let (h, w) = image_hw(gt, det.image)
                             .ok_or_else(|| err_at(i, d.start, "the image of this detection has no integer \"height\"/\"width\" (segm evaluation needs them)".into()))?;
-                        let rle = mask::from_polygon(&[x1, y1, x1, y2, x2, y2, x2, y1], h, w);
+                        let poly = [x1, y1, x1, y2, x2, y2, x2, y1];
+                        mask::check_polygon(&poly).map_err(|e| err_at(i, d.start, format!("bbox: {}", e.0)))?;
+                        let rle = mask::from_polygon(&poly, h, w);
                         (rle.stats().info(), DetMaskSrc::Counts(rle.counts))
                     }
                     None => return Err(err_at(i, d.start, "missing field \"segmentation\" (segm evaluation needs it)".into())),

@@ -1,7 +1,7 @@
 //! Polygon rasterisation, `rleFrPoly`: the fast rasteriser that visits only column crossings,
 //! and the literal maskApi.c port ([`from_polygon_reference`]) it is property-tested against.
 
-use super::Rle;
+use super::{MaskError, Rle};
 
 /// C's `(int)x` on x86-64 (`cvttsd2si`): truncation toward zero; NaN and out-of-range values give
 /// `INT_MIN`.
@@ -57,7 +57,9 @@ pub fn from_polygon(xy: &[f64], h: u32, w: u32) -> Rle {
     // final `h*w`.
     let mut cap = 1usize;
     for j in 0..k {
-        cap += ((pts[(j + 1) % k].0 - pts[j].0).unsigned_abs() / 5) as usize + 2;
+        // Only columns inside the image are crossings: an edge far longer than the image is
+        // wide costs no more memory than one across it.
+        cap += (((pts[(j + 1) % k].0 - pts[j].0).unsigned_abs() / 5) as usize).min(w as usize + 1) + 2;
     }
     let mut a: Vec<u32> = Vec::with_capacity(cap);
     // maskApi.c's `yd = ceil((y+.5)/5-.5)` clamped to [0, h], in integers (exact for |y| < 2^31):
@@ -169,6 +171,34 @@ pub fn from_polygon(xy: &[f64], h: u32, w: u32) -> Rle {
 /// [`from_polygon`] point by point, with maskApi.c's `int` wrap-arounds: the dense boundary
 /// points are consumed as they are generated instead of stored, and `floor`/`ceil` of values
 /// known to be finite and non-negative (or tested only for integrality) use integer conversions.
+/// Most upsampled boundary points the point-by-point path ([`from_polygon_general`], taken when
+/// a coordinate lies beyond ±2^29 / 5 ≈ 1.07e8 pixels) may walk before [`check_polygon`] refuses
+/// the polygon: about half a second of work. maskApi.c walks (and allocates) them all, and its
+/// `int` arithmetic overflows there anyway, so such a polygon has no trustworthy reference.
+pub const MAX_GENERAL_POINTS: u64 = 1 << 27;
+
+/// Whether [`from_polygon`] can rasterise `xy` in bounded time: always, unless a coordinate is so
+/// far out that the point-by-point path must walk more than [`MAX_GENERAL_POINTS`] upsampled
+/// points (an edge 27 million pixels long, say). Callers with user data check first.
+pub fn check_polygon(xy: &[f64]) -> Result<(), MaskError> {
+    const SAFE: i32 = 1 << 29;
+    let k = xy.len() / 2;
+    let pts: Vec<(i32, i32)> = (0..k).map(|j| (c_int(POLY_SCALE * xy[j * 2] + 0.5), c_int(POLY_SCALE * xy[j * 2 + 1] + 0.5))).collect();
+    if pts.iter().all(|&(x, y)| (-SAFE..=SAFE).contains(&x) && (-SAFE..=SAFE).contains(&y)) {
+        return Ok(());
+    }
+    let mut n = 0u64;
+    for j in 0..k {
+        let ((xs, ys), (xe, ye)) = (pts[j], pts[(j + 1) % k]);
+        n += (xe.wrapping_sub(xs).wrapping_abs().unsigned_abs()).max(ys.wrapping_sub(ye).wrapping_abs().unsigned_abs()) as u64 + 1;
+    }
+    if n > MAX_GENERAL_POINTS {
+        let far = xy.iter().map(|v| v.abs()).fold(0.0, f64::max);
+        return Err(MaskError(format!("polygon coordinate {} is too far outside any image to rasterise (beyond ±1.07e8 pixels pycocotools' integer arithmetic overflows)", far)));
+    }
+    Ok(())
+}
+
 fn from_polygon_general(xy: &[f64], h: u32, w: u32) -> Rle {
     let k = xy.len() / 2;
     let scale = POLY_SCALE;

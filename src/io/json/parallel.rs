@@ -31,7 +31,7 @@ impl<'a> Reader<'a> {
                 b'"' => {
                     p += 1;
                     loop {
-                        match memchr::memchr2(b'"', b'\\', &b[p..]) {
+                        match memchr::memchr2(b'"', b'\\', &b[p.min(b.len())..]) {
                             None => {
                                 self.pos = start;
                                 return self.err("unterminated string inside this value");
