@@ -128,6 +128,7 @@ fn mask_iou_box<'py>(py: Python<'py>, dt: Vec<[f64; 4]>, gt: Vec<[f64; 4]>, iscr
 fn mask_fr_poly<'py>(py: Python<'py>, polys: Vec<Vec<f64>>, h: u32, w: u32) -> PyResult<Bound<'py, PyList>> {
     let out = PyList::empty(py);
     for p in &polys {
+        masks::check_polygon(p).map_err(mask_err)?;
         out.append(rle_dict(py, &masks::from_polygon(p, h, w))?)?;
     }
     Ok(out)
@@ -139,7 +140,9 @@ fn mask_fr_bbox<'py>(py: Python<'py>, boxes: Vec<[f64; 4]>, h: u32, w: u32) -> P
     let out = PyList::empty(py);
     for b in &boxes {
         let (xs, xe, ys, ye) = (b[0], b[0] + b[2], b[1], b[1] + b[3]);
-        out.append(rle_dict(py, &masks::from_polygon(&[xs, ys, xs, ye, xe, ye, xe, ys], h, w))?)?;
+        let poly = [xs, ys, xs, ye, xe, ye, xe, ys];
+        masks::check_polygon(&poly).map_err(mask_err)?;
+        out.append(rle_dict(py, &masks::from_polygon(&poly, h, w))?)?;
     }
     Ok(out)
 }

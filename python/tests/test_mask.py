@@ -81,6 +81,8 @@ def test_polygons_boxes_uncompressed(seed):
 
 
 def test_bad_rle_raises_not_crashes():
+    with pytest.raises(ValueError):  # would take maskApi.c minutes and overflow its ints
+        ours.frPyObjects([[0.0, 0.0, 4e9, 0.0, 4e9, 4e9]], 10, 10)
     with pytest.raises(ValueError):
         ours.decode({"size": [3, 3], "counts": b"\x7f\x7f"})
     with pytest.raises(ValueError):
