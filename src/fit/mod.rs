@@ -84,6 +84,9 @@ impl Candidate {
 /// Default evaluation budget and search sample (tuned for < 1 minute on 5,000 images, 2 cores).
 pub const DEFAULT_EVALUATIONS: usize = 400;
 pub const DEFAULT_SAMPLE_BOXES: u64 = 6000;
+/// Below this IoU the search's scorer does not look for a GT's exact best anchor (see
+/// [`score::GtIndex::score`]); coverage and recall do not need it.
+pub const SEARCH_BEST_IOU_FLOOR: f32 = 0.5;
 /// How many of the best sampled candidates are re-scored on all images.
 pub const VERIFY_TOP: usize = 5;
 
@@ -379,7 +382,10 @@ pub fn run(ds: &Dataset, cfg: &FitConfig, progress: &dyn Progress) -> Result<Fit
     }
     // Scoring: the real matcher without low-quality matches; neg = pos leaves the foreground
     // (all the objectives look at) unchanged and skips the ignored band.
-    let params = MatchParams { convention: start.convention, pos_iou: cfg.assign.pos_iou, neg_iou: cfg.assign.pos_iou, low_quality: false };
+    // The search scores the best IoU exactly down to SEARCH_BEST_IOU_FLOOR (its tie-break, see
+    // `search::rank`) and only the mean-best-iou objective needs it exactly everywhere.
+    let params = MatchParams { convention: start.convention, pos_iou: cfg.assign.pos_iou, neg_iou: cfg.assign.pos_iou.min(SEARCH_BEST_IOU_FLOOR), low_quality: false };
+    let exact_best = cfg.objective == Objective::MeanBestIou;
     let seeds = seeds(&space, &start, &sample.box_shapes());
     let mut cache: FxHashMap<Vec<u64>, Scored> = FxHashMap::default();
     let mut failure: Option<Error> = None;
@@ -396,7 +402,7 @@ pub fn run(ds: &Dataset, cfg: &FitConfig, progress: &dyn Progress) -> Result<Fit
             if cache.len() >= cfg.evaluations {
                 return None;
             }
-            match sample.score(&c.anchors(&start), &params, false) {
+            match sample.score(&c.anchors(&start), &params, exact_best, false) {
                 Ok((score, _)) => {
                     let s = Scored { candidate: c.clone(), score, order: cache.len() };
                     cache.insert(key, s.clone());
@@ -431,7 +437,7 @@ pub fn run(ds: &Dataset, cfg: &FitConfig, progress: &dyn Progress) -> Result<Fit
     progress.start("verifying", finalists.len() as u64);
     let mut full: Vec<(Scored, Vec<u64>)> = Vec::new();
     for (k, c) in finalists.iter().enumerate() {
-        let (score, levels) = index.score(&c.anchors(&start), &params, true)?;
+        let (score, levels) = index.score(&c.anchors(&start), &params, exact_best, true)?;
         full.push((Scored { candidate: c.clone(), score, order: k }, levels));
         progress.inc(1);
     }

@@ -10,7 +10,7 @@
 //! does not depend on the other GTs at all.
 
 use crate::anchors::{AnchorConfig, Grid};
-use crate::assign::matcher::{match_image, MatchParams};
+use crate::assign::matcher::{match_foreground, match_image, MatchParams};
 use crate::assign::{select_images, AssignConfig, Prepared};
 use crate::coco::Dataset;
 use crate::error::Result;
@@ -206,10 +206,13 @@ impl GtIndex {
         self.sizes.iter().zip(used).map(|(&(h, w), u)| if u { anchors.grid(h, w).map(Some) } else { Ok(None) }).collect()
     }
 
-    /// Score `anchors` with the matcher `params` (its low-quality rule should be off: coverage is
-    /// defined without it, and the best IoU does not depend on it). With `per_level`, also the
-    /// number of GT boxes that get a foreground anchor on each level.
-    pub fn score(&self, anchors: &AnchorConfig, params: &MatchParams, per_level: bool) -> Result<(Score, Vec<u64>)> {
+    /// Score `anchors` with the matcher `params` (its low-quality rule must be off: coverage is
+    /// defined without it, and the best IoU does not depend on it). `exact_best`: every GT's best
+    /// IoU exactly ([`match_image`]); otherwise exactly where it is ≥ min(neg, pos) and a lower
+    /// bound below ([`match_foreground`], much faster for poor candidates); coverage and recall
+    /// at pos are exact either way. With `per_level`, also the number of GT boxes that get a
+    /// foreground anchor on each level.
+    pub fn score(&self, anchors: &AnchorConfig, params: &MatchParams, exact_best: bool, per_level: bool) -> Result<(Score, Vec<u64>)> {
         let grids = self.grids(anchors)?;
         let nl = anchors.levels.len();
         let parts: Vec<(Score, Vec<u64>)> = self
@@ -222,7 +225,7 @@ impl GtIndex {
                 let mut on_level: Vec<bool> = Vec::new();
                 for g in chunk {
                     let grid = grids[g.size as usize].as_ref().expect("every used size has a grid");
-                    let m = match_image(grid, &g.boxes, params);
+                    let m = if exact_best { match_image(grid, &g.boxes, params) } else { match_foreground(grid, &g.boxes, params) };
                     let n = g.boxes.len();
                     fg.clear();
                     fg.resize(n, 0);
