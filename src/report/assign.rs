@@ -199,7 +199,14 @@ impl Figure for CoverageFigure<'_> {
                 .y_label_area_size(48)
                 .build_cartesian_2d((x.0..x.1).log_scale(), 0.0f64..1.08)
                 .map_err(e)?;
-            chart.configure_mesh().y_desc("GT boxes with >= 1 foreground anchor").label_style(("sans-serif", 12)).x_label_formatter(&|v| format!("{:.0}", v)).draw().map_err(e)?;
+            chart
+                .configure_mesh()
+                .y_desc("GT boxes with >= 1 foreground anchor")
+                .label_style(("sans-serif", 12))
+                .light_line_style(WHITE)
+                .x_label_formatter(&|v| format!("{:.0}", v))
+                .draw()
+                .map_err(e)?;
             // Anchor sizes of each level: thin vertical lines, the level's name above the first.
             for (k, (level, sizes)) in col.level_sizes.iter().enumerate() {
                 let c = LEVEL_COLORS[k % LEVEL_COLORS.len()];
@@ -237,7 +244,9 @@ impl Figure for CoverageFigure<'_> {
                 .x_desc("sqrt(box area) after resize, pixels (log scale)")
                 .y_desc("GT boxes")
                 .label_style(("sans-serif", 12))
+                .light_line_style(WHITE)
                 .x_label_formatter(&|v| format!("{:.0}", v))
+                .y_label_formatter(&|v| format!("{:.0}", v))
                 .draw()
                 .map_err(e)?;
             bars.draw_series(col.rule.coverage_by_size.iter().filter(|b| b.gt > 0).map(|b| {
