@@ -442,7 +442,15 @@ pub fn run(ds: &Dataset, cfg: &FitConfig, progress: &dyn Progress) -> Result<Fit
         progress.inc(1);
     }
     progress.finish();
-    let (best, best_levels) = full.iter().cloned().reduce(|a, b| if search::better(cfg.objective, &b.0, &a.0) { b } else { a }).expect("the start configuration is always a finalist");
+    // The start competes only if it fits the budget (it is always measured, as the default).
+    let start_fits = start.scales_per_octave as usize * start.aspect_ratios.len() <= cfg.budget as usize;
+    let (best, best_levels) = full
+        .iter()
+        .enumerate()
+        .filter(|(k, _)| *k > 0 || start_fits)
+        .map(|(_, f)| f.clone())
+        .reduce(|a, b| if search::better(cfg.objective, &b.0, &a.0) { b } else { a })
+        .unwrap_or_else(|| full[0].clone());
     let (start_score, start_levels) = full[0].clone();
     let measure = |anchors: AnchorConfig, score: &Score, levels: Vec<u64>| -> Result<Measured> {
         let lq = cfg.reported_low_quality();
