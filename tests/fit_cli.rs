@@ -253,6 +253,10 @@ fn bad_input_exits_2() {
     let o = run(&["anchors", "--fit", bad.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("bad.json") && !stderr(&o).contains("panicked"), "{}", stderr(&o));
+    let nosize = tmp.path().join("nosize.json");
+    std::fs::write(&nosize, br#"{"images": [{"id": 7}], "annotations": [{"id": 1, "image_id": 7, "category_id": 1, "bbox": [0, 0, 5, 5], "area": 25, "iscrowd": 0}], "categories": [{"id": 1, "name": "a"}]}"#).unwrap();
+    let o = run(&["anchors", "--fit", nosize.to_str().unwrap()]);
+    common::assert_bad_input(&o, "nosize.json", &["image 7 has no width/height"]);
     let empty = tmp.path().join("empty.json");
     std::fs::write(&empty, br#"{"images": [{"id": 1, "width": 10, "height": 10}], "annotations": [], "categories": [{"id": 1, "name": "a"}]}"#).unwrap();
     assert_exit2(&["anchors", "--fit", empty.to_str().unwrap()], "no usable");

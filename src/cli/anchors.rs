@@ -289,7 +289,15 @@ fn run_fit(a: &AnchorsCmdArgs, gt_path: &std::path::Path) -> Result<()> {
     let gt = Dataset::load_lenient(gt_path)?;
     bar.finish();
     let t_load = t0.elapsed();
-    let r = fit::run(&gt, &cfg, &bar)?;
+    // Data errors found while preparing the GT (an image without a size, ...) name the file.
+    let r = fit::run(&gt, &cfg, &bar).map_err(|e| {
+        let name = gt_path.display().to_string();
+        if e.kind == retina_tools::ErrorKind::Input && !e.message.contains(&name) {
+            Error { message: format!("{}: {}", name, e.message), ..e }
+        } else {
+            e
+        }
+    })?;
     let t_fit = t0.elapsed() - t_load;
     if let Some(p) = &a.fit.plot {
         report::fit::fit_plot(p, &r)?;

@@ -39,7 +39,7 @@ pub fn fit_table(r: &FitResult, gt_path: &str) -> String {
     );
     let _ = writeln!(t);
     let row = |t: &mut String, name: &str, a: String, b: String| {
-        let _ = writeln!(t, "  {:<26} {:>16} {:>16}", name, a, b);
+        let _ = writeln!(t, "  {:<34} {:>18} {:>18}", name, a, b);
     };
     row(&mut t, "", "default".into(), "best".into());
     row(&mut t, &format!("objective ({})", r.objective.name()), value_text(r.objective, d.value), value_text(r.objective, b.value));
