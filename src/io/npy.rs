@@ -347,7 +347,12 @@ pub fn read_int_from(path: &Path, h: &Header, r: &mut impl Read, avail: u64) -> 
 /// Read the integer array `key` (e.g. `labels`) out of an uncompressed `.npz` (`numpy.savez`).
 pub fn read_int_from_npz(path: &Path, key: &str) -> Result<IntArray> {
     let f = std::fs::File::open(path).map_err(|e| Error::io(path, "open", &e))?;
-    let mut z = zip::ZipArchive::new(std::io::BufReader::new(f)).map_err(|e| bad(path, format!("not a readable .npz: {}", e)))?;
+    read_int_from_npz_reader(path, std::io::BufReader::new(f), key)
+}
+
+/// [`read_int_from_npz`] on any seekable bytes (`path` names them in errors).
+pub fn read_int_from_npz_reader(path: &Path, reader: impl Read + std::io::Seek, key: &str) -> Result<IntArray> {
+    let mut z = zip::ZipArchive::new(reader).map_err(|e| bad(path, format!("not a readable .npz: {}", e)))?;
     let name = format!("{}.npy", key);
     let mut entry = match z.by_name(&name) {
         Ok(e) => e,
