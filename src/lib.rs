@@ -6,6 +6,8 @@
 //! - [`anchors`]: RetinaNet anchor grids per framework convention (Detectron, detectron2,
 //!   torchvision, mmdet), bit-for-bit.
 //! - [`assign`]: anchor → GT matching per convention, box targets, coverage statistics.
+//! - [`fit`]: `anchors --fit`, the anchor configuration that fits a dataset, searched with the
+//!   real matcher and measured by `assign`; config snippets for detectron2, mmdet, torchvision.
 //! - [`diagnose`]: why the AP is what it is (TIDE as tidecv, confusion/calibration/F-scores as
 //!   hotcoco, missed objects vs anchors, suspected annotation errors).
 //! - [`mask`]: COCO RLE masks (codec, polygon rasterisation, IoU) as maskApi.c computes them,
@@ -27,6 +29,7 @@ pub mod coco;
 pub mod diagnose;
 pub mod error;
 pub mod eval;
+pub mod fit;
 pub mod focal;
 #[doc(hidden)]
 pub mod fuzzing;

@@ -199,12 +199,14 @@ fn parse_descr(descr: &str) -> (bool, Option<DType>) {
     let mut chars = descr.chars();
     let order = chars.next().unwrap_or('?');
     let (big, body) = match order {
-        '<' | '=' => (cfg!(target_endian = "big") && order == '=', &descr[1..]),
-        '>' => (true, &descr[1..]),
-        '|' => (false, &descr[1..]),
+        '<' | '=' => (cfg!(target_endian = "big") && order == '=', chars.as_str()),
+        '>' => (true, chars.as_str()),
+        '|' => (false, chars.as_str()),
         _ => (false, descr),
     };
-    let (kind, size) = body.split_at(body.len().min(1));
+    // By chars, not bytes: the header is user text and may hold any UTF-8.
+    let kind_len = body.chars().next().map_or(0, char::len_utf8);
+    let (kind, size) = body.split_at(kind_len);
     let size: usize = match size.parse() {
         Ok(s) => s,
         Err(_) => return (big, None),

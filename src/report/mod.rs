@@ -2,6 +2,7 @@
 
 pub mod assign;
 pub mod diagnose;
+pub mod fit;
 pub mod focal;
 pub mod html;
 pub mod plot;

@@ -317,7 +317,13 @@ impl<'a> Reader<'a> {
             }
             _ => {}
         }
-        // Slow path with escapes, starting at the first backslash at `i`.
+        // Slow path with escapes, starting at the first backslash at `i`; the bytes before it
+        // are held to the same rule as the rest (no raw control characters, as RFC 8259 and
+        // Python's json.loads require).
+        if let Some(bad) = self.buf[start..i].iter().position(|&b| b < 0x20) {
+            self.pos = start + bad;
+            return self.err("control character in string");
+        }
         let mut out: Vec<u8> = self.buf[start..i].to_vec();
         let mut p = i;
         loop {
