@@ -415,29 +415,20 @@ impl<'a> Prepared<'a> {
     /// depend on the convention and the resize only, not on the anchors.
     pub(crate) fn image_gt(&self, ii: u32) -> Result<(gt::Resized, ImageGt)> {
         let image = &self.ds.images[ii as usize];
-<<<<<<< HEAD
-=======
-        let (h0, w0) = gt::check_image(image)?;
-        let resized = gt::resize(self.cfg.anchors.convention, h0, w0, self.cfg.resize);
->>>>>>> main
         let anns = self.by_image.get(&image.id).map(|v| v.as_slice()).unwrap_or(&[]);
         let class_of = |c: Id| -> Result<i32> {
             self.class_index.get(&c).copied().ok_or_else(|| Error::input(format!("an annotation has category_id {}, which is not among the categories", c)).with_hint("every annotation's category_id must be listed in \"categories\""))
         };
-<<<<<<< HEAD
-        match_one(self.cfg, &self.params, image, anns, class_of)
+        resized_gt(self.cfg, image, anns, class_of)
     }
 }
 
-/// One image resized as the convention does, its grid, its GT ready for matching and the
-/// matcher's output.
-fn match_one(cfg: &AssignConfig, params: &MatchParams, image: &Image, anns: &[&Annotation], class_of: impl Fn(Id) -> Result<i32>) -> Result<(gt::Resized, Grid, ImageGt, Matching)> {
+/// One image's size after the convention's resize and its GT as the matcher sees it.
+fn resized_gt(cfg: &AssignConfig, image: &Image, anns: &[&Annotation], class_of: impl Fn(Id) -> Result<i32>) -> Result<(gt::Resized, ImageGt)> {
     let (h0, w0) = gt::check_image(image)?;
     let resized = gt::resize(cfg.anchors.convention, h0, w0, cfg.resize);
-    let grid = cfg.anchors.grid(resized.height.max(1), resized.width.max(1)).map_err(|e| Error { message: format!("image {}: {}", image.id, e.message), ..e })?;
     let g = gt::image_gt(cfg.anchors.convention, image, &resized, anns, class_of)?;
-    let m = match_image(&grid, &g.boxes, params);
-    Ok((resized, grid, g, m))
+    Ok((resized, g))
 }
 
 /// Assign the anchors of one image given as arrays (the Python package's `assign`): `boxes` are
@@ -461,19 +452,15 @@ pub fn assign_boxes(cfg: &AssignConfig, height: f64, width: f64, boxes: &[Xywh],
         .map(|(j, b)| Annotation { id: j as Id, image_id: 0, category_id: classes[j] as Id, bbox: *b, area: b[2] * b[3], iscrowd: false, ignore: false })
         .collect();
     let refs: Vec<&Annotation> = anns.iter().collect();
-    let class_of = |c: Id| -> Result<i32> { Ok(c as i32) };
-    let (_, grid, g, m) = match_one(cfg, &cfg.match_params(), &image, &refs, class_of)?;
+    let (resized, g) = resized_gt(cfg, &image, &refs, |c: Id| Ok(c as i32))?;
+    let grid = grid_for(&cfg.anchors, &image, &resized)?;
+    let m = match_image(&grid, &g.boxes, &cfg.match_params());
     anchor_targets(&grid, &g, &m)
-=======
-        let g = gt::image_gt(self.cfg.anchors.convention, image, &resized, anns, class_of)?;
-        Ok((resized, g))
-    }
 }
 
 /// The anchor grid of a resized image (the error names the image).
 pub(crate) fn grid_for(anchors: &AnchorConfig, image: &crate::coco::Image, resized: &gt::Resized) -> Result<Grid> {
     anchors.grid(resized.height.max(1), resized.width.max(1)).map_err(|e| Error { message: format!("image {}: {}", image.id, e.message), ..e })
->>>>>>> main
 }
 
 /// What the matcher gives one GT box: the anchors it labels foreground for it and the box's best
