@@ -96,15 +96,21 @@ pub(crate) fn draw_panels<DB: DrawingBackend>(root: DrawingArea<DB, plotters::co
 
 /// Draw a figure of panels to `path` (.svg or .png), atomically.
 pub fn draw_figure(path: &Path, title: &str, panels: &[Panel], cols: usize, size: (u32, u32)) -> Result<()> {
+    draw_atomic(path, |tmp, format| match format {
+        PlotFormat::Svg => draw_panels(SVGBackend::new(tmp, size).into_drawing_area(), title, panels, cols),
+        PlotFormat::Png => draw_panels(BitMapBackend::new(tmp, size).into_drawing_area(), title, panels, cols),
+    })
+}
+
+/// Run `draw` on a temporary file beside `path` in the format its extension names, then move it
+/// into place (atomic write); the fonts are registered first.
+pub(crate) fn draw_atomic(path: &Path, draw: impl FnOnce(&Path, PlotFormat) -> std::result::Result<(), String>) -> Result<()> {
     register_font();
     let format = PlotFormat::from_path(path)?;
     let file_name = path.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let tmp = dir.join(format!(".{}.tmp{}.{}", file_name, std::process::id(), if format == PlotFormat::Svg { "svg" } else { "png" }));
-    let r = match format {
-        PlotFormat::Svg => draw_panels(SVGBackend::new(&tmp, size).into_drawing_area(), title, panels, cols),
-        PlotFormat::Png => draw_panels(BitMapBackend::new(&tmp, size).into_drawing_area(), title, panels, cols),
-    };
+    let r = draw(&tmp, format);
     if let Err(e) = r {
         let _ = std::fs::remove_file(&tmp);
         return Err(plot_err(path)(e));
@@ -121,7 +127,7 @@ fn compact(v: f64) -> String {
     }
 }
 
-const COLORS: [RGBColor; 3] = [RGBColor(31, 119, 180), RGBColor(255, 127, 14), RGBColor(44, 160, 44)];
+pub(crate) const COLORS: [RGBColor; 3] = [RGBColor(31, 119, 180), RGBColor(255, 127, 14), RGBColor(44, 160, 44)];
 
 /// PR curves: one panel per area range; curves for IoU .50, .75 and the mean over .50:.95, each
 /// the mean over categories (entries of -1 skipped) at the largest maxDet.
