@@ -58,9 +58,10 @@ struct CatData {
     marks: Vec<(u32, u32)>,
     diff_off: Vec<u32>,
     diffs: Vec<Diff>,
-    /// Per maxDet whose precision no stat reads: per lane (offsets, `A * T + 1`), the images of
-    /// the true positives ranked within the cut (recall needs only their weighted count).
-    recall_tp: Vec<(Vec<u32>, Vec<u32>)>,
+    /// Per maxDet whose precision no stat reads: the true positives ranked within the cut, as
+    /// `(image, first lane, end lane)` ranges of consecutive lanes where they are TP (recall
+    /// needs only their weighted counts).
+    recall_tp: Vec<Vec<(u32, u16, u16)>>,
     /// Units with non-ignored GT in some area range: image rank, then `A` npig counts each.
     gt_img: Vec<u32>,
     gt_npig: Vec<u32>,
@@ -209,23 +210,28 @@ impl Resampler {
                     c.recall_tp.push(Default::default());
                     continue;
                 }
-                let mut per_lane: Vec<Vec<u32>> = vec![Vec::new(); at];
+                let mut ranges: Vec<(u32, u16, u16)> = Vec::new();
                 for e in 0..c.img.len() {
                     let sp = c.spec[e];
                     if sp == NONE || c.rank[e] as usize >= setup.max_dets[mi] {
                         continue;
                     }
-                    for d in &c.diffs[c.diff_off[sp as usize] as usize..c.diff_off[sp as usize + 1] as usize] {
-                        if d.tp {
-                            per_lane[d.lane as usize].push(c.img[e]);
-                        }
+                    let mut open: Option<(u16, u16)> = None;
+                    for d in c.diffs[c.diff_off[sp as usize] as usize..c.diff_off[sp as usize + 1] as usize].iter().filter(|d| d.tp) {
+                        open = match open {
+                            Some((lo, hi)) if hi == d.lane => Some((lo, hi + 1)),
+                            Some((lo, hi)) => {
+                                ranges.push((c.img[e], lo, hi));
+                                Some((d.lane, d.lane + 1))
+                            }
+                            None => Some((d.lane, d.lane + 1)),
+                        };
+                    }
+                    if let Some((lo, hi)) = open {
+                        ranges.push((c.img[e], lo, hi));
                     }
                 }
-                let off = std::iter::once(0).chain(per_lane.iter().scan(0u32, |n, v| {
-                    *n += v.len() as u32;
-                    Some(*n)
-                }));
-                c.recall_tp.push((off.collect(), per_lane.concat()));
+                c.recall_tp.push(ranges);
             }
             for u in k * n_img..(k + 1) * n_img {
                 let n: Vec<u32> = (0..a_n).map(|a| mt.npig(u, a, a_n)).collect();
@@ -306,10 +312,20 @@ impl Resampler {
 
     /// Recall of a maxDet whose precision no stat reads: weighted true-positive totals.
     fn recall_only(&self, cat: &CatData, k: usize, mi: usize, weights: &[u32], npig: &[u64], s: &mut Scratch) {
-        let (off, imgs) = &cat.recall_tp[mi];
-        for (lane, tp) in s.tp.iter_mut().enumerate() {
-            *tp = imgs[off[lane] as usize..off[lane + 1] as usize].iter().map(|&i| weights[i as usize] as u64).sum();
+        // Difference array over the lanes, then its prefix sums.
+        s.adj.iter_mut().for_each(|x| *x = 0);
+        s.adj.push(0);
+        for &(img, lo, hi) in &cat.recall_tp[mi] {
+            let w = weights[img as usize] as i64;
+            s.adj[lo as usize] += w;
+            s.adj[hi as usize] -= w;
         }
+        let mut run = 0i64;
+        for (tp, d) in s.tp.iter_mut().zip(&s.adj) {
+            run += d;
+            *tp = run as u64;
+        }
+        s.adj.pop();
         let arr = &mut s.rec;
         for a in 0..self.a_n {
             for t in 0..self.t_n {
