@@ -13,20 +13,11 @@ how the cost grows with the replicates.
 import argparse
 import os
 import statistics
-import subprocess
 import sys
-import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-
-
-def timed(cmd, env):
-    with tempfile.NamedTemporaryFile("r", suffix=".time") as tf:
-        r = subprocess.run(["/usr/bin/time", "-f", "%e %M", "-o", tf.name] + cmd, capture_output=True, text=True, env=env)
-        if r.returncode != 0:
-            raise RuntimeError("%s failed: %s" % (" ".join(cmd[:3]), r.stderr[-2000:]))
-        wall, rss = tf.read().split()[-2:]
-    return float(wall), int(rss) / 1024.0
+sys.path.insert(0, HERE)
+from bench_diagnose import timed  # noqa: E402  (one timing helper for the bench scripts)
 
 
 def main():

@@ -39,11 +39,28 @@ def variants(tmp):
         p = Path(tmp) / f"{name}.json"
         p.write_text(json.dumps(v))
         out[name] = p
+    # Crowded: 130 extra jittered copies of every detection of a few images (one category gets
+    # more than 100 per image), for a maxDets cut below the largest that AP reads (100 of 150).
+    rnd = __import__("random").Random(3)
+    crowded = list(a)
+    for x in a:
+        if x["image_id"] % 7 == 0:
+            for _ in range(130):
+                bx, by, w, h = x["bbox"]
+                crowded.append(dict(x, bbox=[bx + rnd.uniform(-5, 5), by + rnd.uniform(-5, 5), w, h], score=round(rnd.random(), 2)))
+    p = Path(tmp) / "crowded.json"
+    p.write_text(json.dumps(crowded))
+    out["crowded"] = p
     segm = load(FIX / "fakesegm100_results.json")
     out["segm"] = FIX / "fakesegm100_results.json"
     p = Path(tmp) / "segm_coarse.json"
     p.write_text(json.dumps([dict(x, score=round(x["score"], 1)) for x in segm]))
     out["segm_coarse"] = p
+    kp = load(ROOT / "fixtures/keypoints/gen_dt.json")
+    out["kp"] = ROOT / "fixtures/keypoints/gen_dt.json"
+    p = Path(tmp) / "kp_coarse.json"
+    p.write_text(json.dumps([dict(x, score=round(x["score"], 1)) for x in kp]))
+    out["kp_coarse"] = p
     return out
 
 
@@ -54,9 +71,12 @@ CASES = [
     ("heavy ties within images, three models", ["coarse", "fake", "distinct"], [], "bbox", True, None),
     ("useCats=0 with ties", ["fake", "coarse"], ["--no-cats"], "bbox", False, None),
     ("maxDets 1,5,20", ["coarse", "perturbed"], ["--max-dets", "1,5,20"], "bbox", True, [1, 5, 20]),
+    ("crowded images, maxDets 10,100,150 (AP at 100 < largest)", ["crowded", "fake"], ["--max-dets", "10,100,150"], "bbox", True, [10, 100, 150]),
     ("--img-ids subset", ["fake", "coarse"], ["--img-ids", "IMGIDS"], "bbox", True, None),
     ("segm with ties", ["segm", "segm_coarse"], ["--iou-type", "segm"], "segm", True, None),
+    ("keypoints with ties", ["kp", "kp_coarse"], ["--iou-type", "keypoints"], "keypoints", True, None),
 ]
+KP_GT = ROOT / "fixtures/keypoints/gen_gt.json"
 
 
 def main():
@@ -66,14 +86,14 @@ def main():
     ap.add_argument("--check", type=int, default=3, help="replicates rebuilt per case")
     ap.add_argument("--seed", type=int, default=int(os.environ.get("COMPARE_SEED", "7")))
     args = ap.parse_args()
-    gt_path = FIX / "instances_val2014_100.json"
-    gt = load(gt_path)
-    all_ids = sorted(im["id"] for im in gt["images"])
-    subset = all_ids[::3]
+    coco_gt_path = FIX / "instances_val2014_100.json"
+    subset = sorted(im["id"] for im in load(coco_gt_path)["images"])[::3]
     checked = failed = 0
     with tempfile.TemporaryDirectory() as tmp:
         files = variants(tmp)
         for name, models, flags, iou_type, use_cats, max_dets in CASES:
+            gt_path = KP_GT if iou_type == "keypoints" else coco_gt_path
+            gt = load(gt_path)
             flags = [subset_flag if f == "IMGIDS" else f for f in flags for subset_flag in [",".join(map(str, subset))]]
             out = Path(tmp) / "cmp.json"
             cmd = [args.bin, "compare", *[str(files[m]) for m in models], "--gt", str(gt_path), "--bootstrap", str(args.bootstrap),

@@ -263,6 +263,16 @@ pub fn plot(path: &Path, c: &Comparison) -> Result<()> {
     })
 }
 
+/// The label of a row chart's tick at `y`: rows are drawn top to bottom, `labels[0]` at the top.
+fn row_label(y: f64, labels: &[String]) -> String {
+    let i = y.round();
+    if (y - i).abs() < 1e-6 && i >= 0.0 && (i as usize) < labels.len() {
+        labels[labels.len() - 1 - i as usize].clone()
+    } else {
+        String::new()
+    }
+}
+
 fn draw<DB: DrawingBackend>(root: DrawingArea<DB, plotters::coord::Shift>, c: &Comparison) -> std::result::Result<(), String> {
     let e = |x: DrawingAreaErrorKind<DB::ErrorType>| x.to_string();
     root.fill(&WHITE).map_err(e)?;
@@ -306,14 +316,7 @@ fn draw<DB: DrawingBackend>(root: DrawingArea<DB, plotters::coord::Shift>, c: &C
     chart
         .configure_mesh()
         .y_labels(ns * 2 + 1)
-        .y_label_formatter(&|y| {
-            let i = y.round();
-            if (y - i).abs() < 1e-6 && i >= 0.0 && (i as usize) < ns {
-                names[ns - 1 - i as usize].clone()
-            } else {
-                String::new()
-            }
-        })
+        .y_label_formatter(&|y| row_label(*y, names))
         .x_desc("delta to [0]")
         .label_style(("sans-serif", 13))
         .draw()
@@ -370,14 +373,7 @@ fn draw<DB: DrawingBackend>(root: DrawingArea<DB, plotters::coord::Shift>, c: &C
     chart
         .configure_mesh()
         .y_labels(nc * 2 + 1)
-        .y_label_formatter(&|y| {
-            let i = y.round();
-            if (y - i).abs() < 1e-6 && i >= 0.0 && (i as usize) < class_names.len() {
-                class_names[nc - 1 - i as usize].clone()
-            } else {
-                String::new()
-            }
-        })
+        .y_label_formatter(&|y| row_label(*y, &class_names))
         .x_desc("AP delta to [0]")
         .label_style(("sans-serif", 13))
         .draw()
