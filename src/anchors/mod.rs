@@ -166,6 +166,25 @@ impl AnchorConfig {
         Ok(())
     }
 
+    /// The anchor sizes of level `li`, one per octave scale, as the framework's config lists
+    /// them: detectron2 `SIZES` = x · 2^(o/n) (Python floats); torchvision `_default_anchorgen` =
+    /// (x, int(x · 2^(1/3)), int(x · 2^(2/3))); Detectron and mmdet do not list sizes (they
+    /// scale a base), for them this is x · 2^(o/n) too.
+    pub fn octave_sizes(&self, li: usize) -> Vec<f64> {
+        let (base, spo) = (self.sizes[li], self.scales_per_octave);
+        match self.convention {
+            Convention::Torchvision => (0..spo).map(|o| if o == 0 { base } else { (base * octave_scale(o, spo)).trunc() }).collect(),
+            _ => (0..spo).map(|o| base * octave_scale(o, spo)).collect(),
+        }
+    }
+
+    /// Whether every level's base size is the same multiple of its stride (the multiple is then
+    /// mmdet's `octave_base_scale` and Detectron's `ANCHOR_SCALE`).
+    pub fn uniform_stride_multiple(&self) -> bool {
+        let m = |i: usize| self.sizes[i] / (1u64 << self.levels[i]) as f64;
+        (0..self.sizes.len().min(self.levels.len())).all(|i| m(i) == m(0))
+    }
+
     /// The grid for an image of `height` x `width` pixels (after resize, before padding).
     pub fn grid(&self, height: u32, width: u32) -> Result<Grid> {
         Grid::new(self, height, width)
@@ -221,7 +240,7 @@ fn pad_to(n: u32, div: u32) -> u32 {
 }
 
 /// Python's `2 ** (o / float(spo))` (glibc `pow`, as CPython calls it).
-fn octave_scale(o: u32, spo: u32) -> f64 {
+pub fn octave_scale(o: u32, spo: u32) -> f64 {
     2f64.powf(o as f64 / spo as f64)
 }
 
@@ -324,20 +343,20 @@ impl Grid {
                     let anchor_scale = base / s as f64;
                     (0..spo).flat_map(|o| cfg.aspect_ratios.iter().map(move |&r| detectron_cell(s as f64, o, spo, anchor_scale, r))).collect()
                 }
-                Convention::Detectron2 => {
-                    let sizes: Vec<f64> = (0..spo).map(|o| base * octave_scale(o, spo)).collect();
-                    detectron2_cells(&sizes, &cfg.aspect_ratios)
-                }
-                Convention::Torchvision => {
-                    // `_default_anchorgen`: (x, int(x * 2 ** (1/3)), int(x * 2 ** (2/3))).
-                    let sizes: Vec<f64> = (0..spo).map(|o| if o == 0 { base } else { (base * octave_scale(o, spo)).trunc() }).collect();
-                    torchvision_cells(&sizes, &cfg.aspect_ratios)
-                }
-                Convention::Mmdet => {
+                Convention::Detectron2 => detectron2_cells(&cfg.octave_sizes(li), &cfg.aspect_ratios),
+                Convention::Torchvision => torchvision_cells(&cfg.octave_sizes(li), &cfg.aspect_ratios),
+                Convention::Mmdet if cfg.uniform_stride_multiple() => {
                     // base_size = stride, scales = 2 ** (i / spo) * octave_base_scale (4 = 32 / 8).
                     let octave_base = base / s as f64;
                     let scales: Vec<f64> = (0..spo).map(|o| octave_scale(o, spo) * octave_base).collect();
                     mmdet_cells(s as f64, &scales, &cfg.aspect_ratios, cfg.offset)
+                }
+                Convention::Mmdet => {
+                    // One octave_base_scale cannot give sizes that are different multiples of the
+                    // strides; mmdet's way to set them is `base_sizes=[...]` with
+                    // `scales=[2 ** (i / spo)]` (centre = center_offset * base_size).
+                    let scales: Vec<f64> = (0..spo).map(|o| octave_scale(o, spo)).collect();
+                    mmdet_cells(base, &scales, &cfg.aspect_ratios, cfg.offset)
                 }
             };
             let lg = LevelGrid { level, stride: s, stride_y, stride_x, feat_h, feat_w, cells, start };

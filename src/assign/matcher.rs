@@ -211,6 +211,22 @@ fn for_candidates(grid: &Grid, gt: &Xyxy, gt_area: f32, t: f32, px: PixelWidth, 
 /// Returns `None` when some GT overlaps no anchor at all while the low-quality rule is on (then
 /// every anchor is that GT's "best", and the caller falls back to [`match_dense`]).
 pub fn match_pruned(grid: &Grid, gts: &[Xyxy], p: &MatchParams) -> Option<Matching> {
+    pruned(grid, gts, p, true)
+}
+
+/// The foreground of the matcher without low-quality matches (`p.low_quality` must be false),
+/// skipping [`match_pruned`]'s search for the best anchor of a GT that no anchor brings to IoU
+/// ≥ min(neg, pos): the hits are exactly [`match_pruned`]'s (up to which low anchors are
+/// ignored rather than background), and `gt_best_iou` is exact where it is ≥ min(neg, pos),
+/// below that the best over the anchors the pruned search visited (a lower bound, often 0).
+/// `anchors --fit` scores thousands of candidates with it.
+pub fn match_foreground(grid: &Grid, gts: &[Xyxy], p: &MatchParams) -> Matching {
+    debug_assert!(!p.low_quality, "match_foreground has no low-quality rule");
+    let p = MatchParams { low_quality: false, ..*p };
+    pruned(grid, gts, &p, false).expect("without low-quality matches the pruned matcher always answers")
+}
+
+fn pruned(grid: &Grid, gts: &[Xyxy], p: &MatchParams, exact_best: bool) -> Option<Matching> {
     let g = gts.len();
     if g == 0 {
         return Some(Matching::default());
@@ -233,7 +249,7 @@ pub fn match_pruned(grid: &Grid, gts: &[Xyxy], p: &MatchParams) -> Option<Matchi
                 pairs.push(Pair { anchor: i, gt: j as u32, iou: v });
             }
         });
-        if best < t || pairs.len() == start {
+        if exact_best && (best < t || pairs.len() == start) {
             // The best anchor may have been pruned: search every overlapping anchor.
             best = 0.0;
             let mut ties: Vec<usize> = Vec::new();
@@ -356,6 +372,24 @@ mod tests {
                 for (a, b) in pruned.hits.iter().zip(dense.hits.iter()) {
                     prop_assert_eq!(a, b);
                 }
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+        #[test]
+        fn foreground_matcher_equals_dense_without_low_quality(gts in boxes(320.0, 250.0), conv in 0usize..4, neg in 0.2f32..0.5) {
+            let conv = Convention::ALL[conv];
+            let grid = AnchorConfig::new(conv).grid(250, 320).unwrap();
+            let gts: Vec<Xyxy> = gts.into_iter().filter(|b| b[2] > b[0] && b[3] > b[1]).collect();
+            let p = MatchParams { convention: conv, pos_iou: 0.5, neg_iou: neg, low_quality: false };
+            let dense = match_dense(&grid, &gts, &p);
+            let fast = match_foreground(&grid, &gts, &p);
+            let fg = |m: &Matching| m.hits.iter().filter(|h| h.fg).map(|h| (h.anchor, h.gt)).collect::<Vec<_>>();
+            prop_assert_eq!(fg(&fast), fg(&dense));
+            for (a, b) in fast.gt_best_iou.iter().zip(&dense.gt_best_iou) {
+                if *b >= neg { prop_assert_eq!(a, b); } else { prop_assert!(a <= b); }
             }
         }
     }

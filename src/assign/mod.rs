@@ -162,12 +162,20 @@ pub struct Stats {
     /// GT boxes whose foreground anchors all come from the low-quality rule.
     pub gt_low_quality_only: u64,
     pub mean_foreground_per_gt: f64,
+    /// GT boxes whose best IoU over all anchors is ≥ `pos_iou` (with or without low-quality
+    /// matches: the best IoU does not depend on them), and that count over `gt`.
+    pub gt_best_iou_at_least_pos: u64,
+    pub recall: f64,
+    /// Mean over GT boxes of the best IoU (f32 values summed in f64, image order, GT order).
+    pub mean_best_iou: f64,
     /// Counts of each GT's best IoU over all anchors in bins of 0.1 ([0, .1), …, [.9, 1]).
     pub best_iou_histogram: Vec<u64>,
     pub coverage_by_size: Vec<SizeBin>,
     pub worst: Vec<WorstBox>,
     #[serde(skip)]
     gt_foreground_anchors: u64,
+    #[serde(skip)]
+    best_iou_sum: f64,
 }
 
 impl Stats {
@@ -193,6 +201,8 @@ impl Stats {
             c.share = if c.gt > 0 { c.covered as f64 / c.gt as f64 } else { 0.0 };
         }
         self.mean_foreground_per_gt = if self.gt > 0 { self.gt_foreground_anchors as f64 / self.gt as f64 } else { 0.0 };
+        self.recall = if self.gt > 0 { self.gt_best_iou_at_least_pos as f64 / self.gt as f64 } else { 0.0 };
+        self.mean_best_iou = if self.gt > 0 { self.best_iou_sum / self.gt as f64 } else { 0.0 };
         if self.anchors_per_image_min == u64::MAX {
             self.anchors_per_image_min = 0;
         }
@@ -264,6 +274,8 @@ fn image_stats(s: &mut Stats, grid: &Grid, g: &ImageGt, m: &Matching, (image_id,
         s.gt_low_quality_only += (covered && strong_per_gt[j] == 0) as u64;
         s.gt_foreground_anchors += fg_per_gt[j];
         let best = m.gt_best_iou[j];
+        s.gt_best_iou_at_least_pos += (best >= s.pos_iou) as u64;
+        s.best_iou_sum += best as f64;
         s.best_iou_histogram[((best * 10.0) as usize).min(9)] += 1;
         worst.push(WorstBox { image_id, annotation_id: g.ann_ids[j], width: w, height: h, foreground_anchors: fg_per_gt[j], best_iou: best, order: (image_order, j) });
     }
@@ -299,6 +311,9 @@ fn merge(into: &mut Stats, s: Stats, k: usize) {
     }
     into.gt_low_quality_only += s.gt_low_quality_only;
     into.gt_foreground_anchors += s.gt_foreground_anchors;
+    into.gt_best_iou_at_least_pos += s.gt_best_iou_at_least_pos;
+    // Images are merged in processing order, so this sum does not depend on the thread count.
+    into.best_iou_sum += s.best_iou_sum;
     for (a, b) in into.best_iou_histogram.iter_mut().zip(s.best_iou_histogram) {
         *a += b;
     }
@@ -341,7 +356,7 @@ pub fn anchor_targets(grid: &Grid, g: &ImageGt, m: &Matching) -> Result<AnchorTa
 }
 
 /// The images to process (sorted ids, filtered), and annotations grouped by image.
-fn select_images(ds: &Dataset, cfg: &AssignConfig) -> Result<Vec<u32>> {
+pub(crate) fn select_images(ds: &Dataset, cfg: &AssignConfig) -> Result<Vec<u32>> {
     let mut ids = ds.sorted_image_ids();
     if let Some(want) = &cfg.image_ids {
         for id in want {
@@ -359,8 +374,9 @@ fn select_images(ds: &Dataset, cfg: &AssignConfig) -> Result<Vec<u32>> {
 }
 
 /// What every image's matching needs, prepared once per run: the matcher parameters, the class
-/// index of each category and the annotations of each image.
-struct Prepared<'a> {
+/// index of each category and the annotations of each image. `fit` prepares the GT once with it
+/// and matches it against many grids.
+pub(crate) struct Prepared<'a> {
     ds: &'a Dataset,
     cfg: &'a AssignConfig,
     params: MatchParams,
@@ -370,7 +386,7 @@ struct Prepared<'a> {
 }
 
 impl<'a> Prepared<'a> {
-    fn new(ds: &'a Dataset, cfg: &'a AssignConfig) -> Result<Prepared<'a>> {
+    pub(crate) fn new(ds: &'a Dataset, cfg: &'a AssignConfig) -> Result<Prepared<'a>> {
         cfg.validate()?;
         let cats = ds.sorted_category_ids();
         let class_index = cats.iter().enumerate().map(|(i, &c)| (c, i as i32)).collect();
@@ -388,18 +404,30 @@ impl<'a> Prepared<'a> {
 
     /// One image (index into `ds.images`) resized, its grid, its GT and the matcher's output.
     fn image(&self, ii: u32) -> Result<(gt::Resized, Grid, ImageGt, Matching)> {
+        let (resized, g) = self.image_gt(ii)?;
+        let grid = grid_for(&self.cfg.anchors, &self.ds.images[ii as usize], &resized)?;
+        let m = match_image(&grid, &g.boxes, &self.params);
+        Ok((resized, grid, g, m))
+    }
+
+    /// One image's size after the convention's resize and its GT as the matcher sees it; both
+    /// depend on the convention and the resize only, not on the anchors.
+    pub(crate) fn image_gt(&self, ii: u32) -> Result<(gt::Resized, ImageGt)> {
         let image = &self.ds.images[ii as usize];
         let (h0, w0) = gt::check_image(image)?;
         let resized = gt::resize(self.cfg.anchors.convention, h0, w0, self.cfg.resize);
-        let grid = self.cfg.anchors.grid(resized.height.max(1), resized.width.max(1)).map_err(|e| Error { message: format!("image {}: {}", image.id, e.message), ..e })?;
         let anns = self.by_image.get(&image.id).map(|v| v.as_slice()).unwrap_or(&[]);
         let class_of = |c: Id| -> Result<i32> {
             self.class_index.get(&c).copied().ok_or_else(|| Error::input(format!("an annotation has category_id {}, which is not among the categories", c)).with_hint("every annotation's category_id must be listed in \"categories\""))
         };
         let g = gt::image_gt(self.cfg.anchors.convention, image, &resized, anns, class_of)?;
-        let m = match_image(&grid, &g.boxes, &self.params);
-        Ok((resized, grid, g, m))
+        Ok((resized, g))
     }
+}
+
+/// The anchor grid of a resized image (the error names the image).
+pub(crate) fn grid_for(anchors: &AnchorConfig, image: &crate::coco::Image, resized: &gt::Resized) -> Result<Grid> {
+    anchors.grid(resized.height.max(1), resized.width.max(1)).map_err(|e| Error { message: format!("image {}: {}", image.id, e.message), ..e })
 }
 
 /// What the matcher gives one GT box: the anchors it labels foreground for it and the box's best

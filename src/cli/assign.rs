@@ -128,7 +128,10 @@ pub fn run(a: AssignArgs) -> Result<()> {
     let stats = assign::run(&gt, &cfg, &bar)?;
     let t_run = t0.elapsed() - t_load;
     if let Some(p) = &a.plot {
-        report::assign::coverage_plot(p, &stats)?;
+        // The picture shows both matchers: run the other low-quality setting too.
+        let other = assign::run(&gt, &AssignConfig { low_quality: Some(!stats.low_quality), out_dir: None, worst: 0, ..cfg.clone() }, &retina_tools::progress::NoProgress)?;
+        let (rule, lq) = if stats.low_quality { (&other, &stats) } else { (&stats, &other) };
+        report::assign::coverage_plot(p, rule, lq, &cfg.anchors)?;
     }
     let to_stdout_json = emit_json(a.json.as_deref(), || report::assign::stats_json(&stats))?;
     if !to_stdout_json {

@@ -5,8 +5,9 @@
 use super::progress_bar::Bar;
 use super::{emit_json, parse_list, print_stdout, GlobalArgs};
 use clap::{Args, ValueEnum};
+use retina_tools::args::parse_area_rng;
 use retina_tools::coco::{shapes, Dataset, Id, Results};
-use retina_tools::eval::{self, AreaRange, IouType, Params, Protocol};
+use retina_tools::eval::{self, IouType, Params, Protocol};
 use retina_tools::progress::Progress;
 use retina_tools::{report, Error, Result};
 use std::path::PathBuf;
@@ -138,24 +139,6 @@ pub struct ParamArgs {
     pub kpt_sigmas: Option<String>,
 }
 
-fn parse_area_rng(items: &[String]) -> Result<Vec<AreaRange>> {
-    let bad = |s: &str| {
-        Error::input(format!("--area-rng: cannot read '{}'", s))
-            .with_hint("use label:lo,hi items, e.g. --area-rng all:0,1e10 small:0,1024 medium:1024,9216 large:9216,1e10")
-    };
-    let mut out = Vec::new();
-    for item in items.iter().flat_map(|s| s.split_whitespace()) {
-        let (label, rng) = item.split_once(':').ok_or_else(|| bad(item))?;
-        let (lo, hi) = rng.split_once(',').ok_or_else(|| bad(item))?;
-        let lo: f64 = lo.trim().parse().map_err(|_| bad(item))?;
-        let hi: f64 = hi.trim().parse().map_err(|_| bad(item))?;
-        if label.is_empty() || lo.is_nan() || hi.is_nan() || lo > hi {
-            return Err(bad(item));
-        }
-        out.push(AreaRange { label: label.to_string(), lo, hi });
-    }
-    Ok(out)
-}
 
 pub fn params_from(a: &ParamArgs) -> Result<Params> {
     let iou_type = match a.iou_type {

@@ -10,6 +10,7 @@ mod focal;
 mod progress_bar;
 
 use clap::{Args, Parser, Subcommand};
+pub use retina_tools::args::parse_list;
 use retina_tools::{Error, Result};
 use std::io::Write;
 
@@ -135,14 +136,3 @@ pub fn emit_json(path: Option<&std::path::Path>, doc: impl FnOnce() -> String) -
     Ok(false)
 }
 
-/// Parse a comma list like `1,10,100`.
-pub fn parse_list<T: std::str::FromStr>(flag: &str, s: &str) -> Result<Vec<T>> {
-    s.split(',')
-        .filter(|x| !x.trim().is_empty())
-        .map(|x| {
-            x.trim().parse::<T>().map_err(|_| {
-                Error::input(format!("{}: cannot read '{}' in '{}'", flag, x.trim(), s)).with_hint(format!("{} takes a comma-separated list, e.g. {} 1,2,3", flag, flag))
-            })
-        })
-        .collect()
-}

@@ -11,6 +11,24 @@ use crate::io::json::{self, JResult, JsonError, Reader};
 use rustc_hash::FxHashMap;
 use std::path::Path;
 
+/// Which annotation field is read and compared: boxes, masks (`segmentation`) or keypoints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IouType {
+    Bbox,
+    Segm,
+    Keypoints,
+}
+
+impl IouType {
+    pub fn name(self) -> &'static str {
+        match self {
+            IouType::Bbox => "bbox",
+            IouType::Segm => "segm",
+            IouType::Keypoints => "keypoints",
+        }
+    }
+}
+
 /// COCO ids are JSON integers; they are kept exact up to 64 bits (and beyond, to i128).
 pub type Id = i128;
 

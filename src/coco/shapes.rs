@@ -13,10 +13,9 @@
 //!
 //! Every bad value is reported with file, JSON path and line:column.
 
-use super::{check_file_start, located, Dataset, Detection, Results};
+use super::{check_file_start, located, Dataset, Detection, IouType, Results};
 use crate::error::{Error, Result};
-use crate::eval::masks::{self, CountSink, MaskError, MaskInfo, MaskRef, Rle, RunBuilder, RunStats, StringDecoder};
-use crate::eval::IouType;
+use crate::mask::{self, CountSink, MaskError, MaskInfo, MaskRef, Rle, RunBuilder, RunStats, StringDecoder};
 use crate::geom::Xywh;
 use crate::io::json::{self, JResult, JsonError, Kind, Reader};
 use crate::io::FileBytes;
@@ -50,7 +49,7 @@ pub struct GtShapes {
 }
 
 impl GtShapes {
-    /// Annotation `i`'s mask as [`masks::iou`] reads it.
+    /// Annotation `i`'s mask as [`mask::iou`] reads it.
     pub fn mask(&self, i: usize) -> MaskRef<'_> {
         MaskRef { info: &self.mask_info[i], runs: &self.runs[self.run_start[i]..self.run_start[i + 1]], counts: &self.masks[i].counts }
     }
@@ -146,13 +145,13 @@ impl DtMasks {
         match self.src[i] {
             MaskSrc::Text(a, b) if self.info[i].plain => {
                 // Validated at load time, so decoding cannot fail here.
-                decode_span(&self.text[a..b], masks::IntersectRuns::new(gt_runs)).ok().map(|s| s.inter)
+                decode_span(&self.text[a..b], mask::IntersectRuns::new(gt_runs)).ok().map(|s| s.inter)
             }
             _ => None,
         }
     }
 
-    /// Detection `i`'s mask as [`masks::iou`] reads it, decoding it into `scratch` if needed: its
+    /// Detection `i`'s mask as [`mask::iou`] reads it, decoding it into `scratch` if needed: its
     /// runs if it is `plain`, its counts if it is not or `counts` is asked for (a pair with a GT
     /// that is not `plain` compares counts).
     pub fn get<'s>(&'s self, i: usize, counts: bool, scratch: &'s mut MaskScratch) -> MaskRef<'s> {
@@ -176,7 +175,7 @@ impl DtMasks {
             MaskSrc::Counts(a, b) => {
                 let c = &self.counts[a..b];
                 if info.plain {
-                    masks::runs_of(c, &mut scratch.runs);
+                    mask::runs_of(c, &mut scratch.runs);
                 }
                 c
             }
@@ -194,7 +193,7 @@ const RLE_LAST: u8 = b'o';
 /// the error.
 #[inline]
 fn decode_span<S: CountSink>(raw: &[u8], sink: S) -> Result<S, MaskError> {
-    if let Ok(sink) = masks::decode_json_text(raw, sink) {
+    if let Ok(sink) = mask::decode_json_text(raw, sink) {
         return Ok(sink);
     }
     // Say what is wrong, as `Rle::from_compressed` would.
@@ -352,12 +351,15 @@ fn to_mask(raw: SegmRaw<'_>, hw: Option<(u32, u32)>, pos: usize, buf: &[u8]) -> 
     let (h, w) = hw.ok_or_else(|| JsonError::new(pos, "the image of this annotation has no integer \"height\"/\"width\" (segm evaluation needs them)"))?;
     let (mh, mw, counts) = match raw {
         SegmRaw::Polygons(rings) => {
-            let rles: Vec<Rle> = rings.iter().map(|p| masks::from_polygon(p, h, w)).collect();
+            for p in &rings {
+                mask::check_polygon(p).map_err(|e| JsonError::new(pos, e.0))?;
+            }
+            let rles: Vec<Rle> = rings.iter().map(|p| mask::from_polygon(p, h, w)).collect();
             if rles.is_empty() {
                 // pycocotools raises on `[]`; an empty polygon list is an empty mask.
                 return Ok(Mask::Counts(Rle { h, w, counts: vec![h.wrapping_mul(w)] }));
             }
-            return Ok(Mask::Counts(masks::merge(&rles, false)));
+            return Ok(Mask::Counts(mask::merge(&rles, false)));
         }
         SegmRaw::Rle { h, w, counts } => (h, w, counts),
     };
@@ -496,7 +498,7 @@ impl GtShapes {
                 let info = rle.stats().info();
                 let mut runs = Vec::new();
                 if info.plain {
-                    masks::runs_of(&rle.counts, &mut runs);
+                    mask::runs_of(&rle.counts, &mut runs);
                 }
                 Ok(Out::Mask(rle, info, runs))
             } else {
@@ -704,7 +706,7 @@ pub fn parse_results(path: &Path, text: FileBytes, gt: &Dataset, iou_type: IouTy
                     }
                 }
                 ResultsBranch::Keypoints => {
-                    let Some((b, a)) = d.kps.and_then(|off| crate::eval::keypoints::box_from_keypoints(&arena[off..off + 2 * k])) else {
+                    let Some((b, a)) = d.kps.and_then(|off| box_from_keypoints(&arena[off..off + 2 * k])) else {
                         return Err(err_at(i, d.start, "missing or empty field \"keypoints\" (the first detection has keypoints, so pycocotools reads them from every detection)".into()));
                     };
                     det.bbox = b;
@@ -720,7 +722,9 @@ pub fn parse_results(path: &Path, text: FileBytes, gt: &Dataset, iou_type: IouTy
                         let (x1, x2, y1, y2) = (b[0], b[0] + b[2], b[1], b[1] + b[3]);
                         let (h, w) = image_hw(gt, det.image)
                             .ok_or_else(|| err_at(i, d.start, "the image of this detection has no integer \"height\"/\"width\" (segm evaluation needs them)".into()))?;
-                        let rle = masks::from_polygon(&[x1, y1, x1, y2, x2, y2, x2, y1], h, w);
+                        let poly = [x1, y1, x1, y2, x2, y2, x2, y1];
+                        mask::check_polygon(&poly).map_err(|e| err_at(i, d.start, format!("bbox: {}", e.0)))?;
+                        let rle = mask::from_polygon(&poly, h, w);
                         (rle.stats().info(), DetMaskSrc::Counts(rle.counts))
                     }
                     None => return Err(err_at(i, d.start, "missing field \"segmentation\" (segm evaluation needs it)".into())),
@@ -757,4 +761,32 @@ pub fn parse_results(path: &Path, text: FileBytes, gt: &Dataset, iou_type: IouTy
         masks_out.text = text;
     }
     Ok((Results { detections: dets, unknown_category, unknown_category_ids }, DtShapes { branch, areas, masks: masks_out, keypoints: kps_out }))
+}
+
+/// Box and area that loadRes derives from result keypoints `[x0, y0, x1, y1, ...]`: min/max over
+/// *all* x and y, unlabeled (0,0) points included. `None` for an empty list.
+pub fn box_from_keypoints(kps: &[f64]) -> Option<([f64; 4], f64)> {
+    if kps.len() < 2 {
+        return None;
+    }
+    let (mut x0, mut x1, mut y0, mut y1) = (f64::INFINITY, f64::NEG_INFINITY, f64::INFINITY, f64::NEG_INFINITY);
+    for p in kps.chunks_exact(2) {
+        x0 = x0.min(p[0]);
+        x1 = x1.max(p[0]);
+        y0 = y0.min(p[1]);
+        y1 = y1.max(p[1]);
+    }
+    Some(([x0, y0, x1 - x0, y1 - y0], (x1 - x0) * (y1 - y0)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keypoint_box_includes_zero_points() {
+        let (b, a) = box_from_keypoints(&[10.0, 20.0, 0.0, 0.0, 30.0, 25.0]).unwrap();
+        assert_eq!(b, [0.0, 0.0, 30.0, 25.0]);
+        assert_eq!(a, 750.0);
+    }
 }

@@ -79,22 +79,6 @@ pub fn oks(dt: &[f64], g: &GtKeypoints, vars: &[f64], scratch: &mut Vec<f64>) ->
     np_pairwise_sum(scratch) / scratch.len() as f64
 }
 
-/// Box and area that loadRes derives from result keypoints `[x0, y0, x1, y1, ...]`: min/max over
-/// *all* x and y, unlabeled (0,0) points included. `None` for an empty list.
-pub fn box_from_keypoints(kps: &[f64]) -> Option<([f64; 4], f64)> {
-    if kps.len() < 2 {
-        return None;
-    }
-    let (mut x0, mut x1, mut y0, mut y1) = (f64::INFINITY, f64::NEG_INFINITY, f64::INFINITY, f64::NEG_INFINITY);
-    for p in kps.chunks_exact(2) {
-        x0 = x0.min(p[0]);
-        x1 = x1.max(p[0]);
-        y0 = y0.min(p[1]);
-        y1 = y1.max(p[1]);
-    }
-    Some(([x0, y0, x1 - x0, y1 - y0], (x1 - x0) * (y1 - y0)))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -137,12 +121,5 @@ mod tests {
             assert_eq!((-e).exp().to_bits(), 0.0f64.to_bits(), "{}", e);
         }
         assert!((-745.0f64).exp() > 0.0);
-    }
-
-    #[test]
-    fn keypoint_box_includes_zero_points() {
-        let (b, a) = box_from_keypoints(&[10.0, 20.0, 0.0, 0.0, 30.0, 25.0]).unwrap();
-        assert_eq!(b, [0.0, 0.0, 30.0, 25.0]);
-        assert_eq!(a, 750.0);
     }
 }

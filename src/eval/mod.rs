@@ -7,12 +7,12 @@ pub mod accumulate;
 pub mod evaluate;
 pub mod keypoints;
 pub mod lvis;
-pub mod masks;
 pub mod params;
 pub mod resample;
 pub mod summarize;
 
 use crate::coco::shapes::{DtShapes, GtShapes};
+use crate::mask;
 use crate::coco::{Dataset, Id, Results};
 use crate::error::{Error, Result};
 use crate::progress::Progress;
@@ -307,7 +307,7 @@ impl<'a> Shapes<'a> {
                     for &g in gts {
                         let g = g as usize;
                         let gi = &self.gt.mask_info[g];
-                        let v = masks::iou_precheck(di, gi, crowd(g));
+                        let v = mask::iou_precheck(di, gi, crowd(g));
                         need_runs |= v.is_none();
                         need_counts |= v.is_none() && !gi.plain;
                         out.push(v.unwrap_or(f64::NAN));
@@ -320,7 +320,7 @@ impl<'a> Shapes<'a> {
                         let gm = self.gt.mask(g);
                         if gm.info.plain {
                             if let Some(i) = dm.intersect_text(d, gm.runs) {
-                                out[row + k] = masks::iou_of_intersection(di, gm.info, i, crowd(g));
+                                out[row + k] = mask::iou_of_intersection(di, gm.info, i, crowd(g));
                                 continue;
                             }
                         }
@@ -330,7 +330,7 @@ impl<'a> Shapes<'a> {
                         for (v, &g) in out[row..].iter_mut().zip(gts) {
                             if v.is_nan() {
                                 let g = g as usize;
-                                *v = masks::iou_runs(dref, self.gt.mask(g), crowd(g));
+                                *v = mask::iou_runs(dref, self.gt.mask(g), crowd(g));
                             }
                         }
                     }

@@ -1,24 +1,7 @@
 //! Evaluation parameters, with pycocotools' defaults and its exact threshold values.
 
 use crate::coco::Id;
-
-/// What is compared: boxes, masks or keypoints.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum IouType {
-    Bbox,
-    Segm,
-    Keypoints,
-}
-
-impl IouType {
-    pub fn name(self) -> &'static str {
-        match self {
-            IouType::Bbox => "bbox",
-            IouType::Segm => "segm",
-            IouType::Keypoints => "keypoints",
-        }
-    }
-}
+pub use crate::coco::IouType;
 
 /// Which evaluation protocol: pycocotools' `COCOeval` or the `lvis` package's `LVISEval`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -199,12 +199,14 @@ fn parse_descr(descr: &str) -> (bool, Option<DType>) {
     let mut chars = descr.chars();
     let order = chars.next().unwrap_or('?');
     let (big, body) = match order {
-        '<' | '=' => (cfg!(target_endian = "big") && order == '=', &descr[1..]),
-        '>' => (true, &descr[1..]),
-        '|' => (false, &descr[1..]),
+        '<' | '=' => (cfg!(target_endian = "big") && order == '=', chars.as_str()),
+        '>' => (true, chars.as_str()),
+        '|' => (false, chars.as_str()),
         _ => (false, descr),
     };
-    let (kind, size) = body.split_at(body.len().min(1));
+    // By chars, not bytes: the header is user text and may hold any UTF-8.
+    let kind_len = body.chars().next().map_or(0, char::len_utf8);
+    let (kind, size) = body.split_at(kind_len);
     let size: usize = match size.parse() {
         Ok(s) => s,
         Err(_) => return (big, None),
@@ -347,7 +349,12 @@ pub fn read_int_from(path: &Path, h: &Header, r: &mut impl Read, avail: u64) -> 
 /// Read the integer array `key` (e.g. `labels`) out of an uncompressed `.npz` (`numpy.savez`).
 pub fn read_int_from_npz(path: &Path, key: &str) -> Result<IntArray> {
     let f = std::fs::File::open(path).map_err(|e| Error::io(path, "open", &e))?;
-    let mut z = zip::ZipArchive::new(std::io::BufReader::new(f)).map_err(|e| bad(path, format!("not a readable .npz: {}", e)))?;
+    read_int_from_npz_reader(path, std::io::BufReader::new(f), key)
+}
+
+/// [`read_int_from_npz`] on any seekable bytes (`path` names them in errors).
+pub fn read_int_from_npz_reader(path: &Path, reader: impl Read + std::io::Seek, key: &str) -> Result<IntArray> {
+    let mut z = zip::ZipArchive::new(reader).map_err(|e| bad(path, format!("not a readable .npz: {}", e)))?;
     let name = format!("{}.npy", key);
     let mut entry = match z.by_name(&name) {
         Ok(e) => e,

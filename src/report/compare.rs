@@ -2,7 +2,7 @@
 //! pins them) and the plot of per-stat deltas with their intervals and per-class AP deltas.
 
 use super::id_json;
-use super::plot::{draw_atomic, PlotFormat, COLORS};
+use super::plot::{write_figure, Figure, COLORS};
 use crate::compare::Comparison;
 use crate::error::Result;
 use crate::eval::summarize::fmt3;
@@ -257,10 +257,15 @@ pub fn plot(path: &Path, c: &Comparison) -> Result<()> {
     let n_classes = c.per_class[0].iter().enumerate().filter(|(i, _)| class_delta(c, c.evals.len() - 1, *i).is_some()).count().min(PLOT_CLASSES);
     let rows = c.evals[0].stats.len().max(n_classes) as u32;
     let size = (1300, 140 + 26 * rows.max(12));
-    draw_atomic(path, |tmp, format| match format {
-        PlotFormat::Svg => draw(SVGBackend::new(tmp, size).into_drawing_area(), c),
-        PlotFormat::Png => draw(BitMapBackend::new(tmp, size).into_drawing_area(), c),
-    })
+    write_figure(path, &CompareFigure(c), size)
+}
+
+struct CompareFigure<'a>(&'a Comparison);
+
+impl Figure for CompareFigure<'_> {
+    fn draw<DB: DrawingBackend>(&self, root: DrawingArea<DB, plotters::coord::Shift>) -> std::result::Result<(), String> {
+        draw(root, self.0)
+    }
 }
 
 /// The label of a row chart's tick at `y`: rows are drawn top to bottom, `labels[0]` at the top.

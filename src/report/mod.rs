@@ -3,6 +3,7 @@
 pub mod assign;
 pub mod compare;
 pub mod diagnose;
+pub mod fit;
 pub mod html;
 pub mod plot;
 

@@ -94,23 +94,39 @@ pub(crate) fn draw_panels<DB: DrawingBackend>(root: DrawingArea<DB, plotters::co
     root.present().map_err(|e| e.to_string())
 }
 
-/// Draw a figure of panels to `path` (.svg or .png), atomically.
-pub fn draw_figure(path: &Path, title: &str, panels: &[Panel], cols: usize, size: (u32, u32)) -> Result<()> {
-    draw_atomic(path, |tmp, format| match format {
-        PlotFormat::Svg => draw_panels(SVGBackend::new(tmp, size).into_drawing_area(), title, panels, cols),
-        PlotFormat::Png => draw_panels(BitMapBackend::new(tmp, size).into_drawing_area(), title, panels, cols),
-    })
+/// A figure that can draw itself on any plotters backend.
+pub trait Figure {
+    fn draw<DB: DrawingBackend>(&self, root: DrawingArea<DB, plotters::coord::Shift>) -> std::result::Result<(), String>;
 }
 
-/// Run `draw` on a temporary file beside `path` in the format its extension names, then move it
-/// into place (atomic write); the fonts are registered first.
-pub(crate) fn draw_atomic(path: &Path, draw: impl FnOnce(&Path, PlotFormat) -> std::result::Result<(), String>) -> Result<()> {
+struct PanelFigure<'a> {
+    title: &'a str,
+    panels: &'a [Panel],
+    cols: usize,
+}
+
+impl Figure for PanelFigure<'_> {
+    fn draw<DB: DrawingBackend>(&self, root: DrawingArea<DB, plotters::coord::Shift>) -> std::result::Result<(), String> {
+        draw_panels(root, self.title, self.panels, self.cols)
+    }
+}
+
+/// Draw a figure of panels to `path` (.svg or .png), atomically.
+pub fn draw_figure(path: &Path, title: &str, panels: &[Panel], cols: usize, size: (u32, u32)) -> Result<()> {
+    write_figure(path, &PanelFigure { title, panels, cols }, size)
+}
+
+/// Draw `fig` to `path` (.svg or .png by the extension), atomically.
+pub fn write_figure<F: Figure>(path: &Path, fig: &F, size: (u32, u32)) -> Result<()> {
     register_font();
     let format = PlotFormat::from_path(path)?;
     let file_name = path.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let tmp = dir.join(format!(".{}.tmp{}.{}", file_name, std::process::id(), if format == PlotFormat::Svg { "svg" } else { "png" }));
-    let r = draw(&tmp, format);
+    let r = match format {
+        PlotFormat::Svg => fig.draw(SVGBackend::new(&tmp, size).into_drawing_area()),
+        PlotFormat::Png => fig.draw(BitMapBackend::new(&tmp, size).into_drawing_area()),
+    };
     if let Err(e) = r {
         let _ = std::fs::remove_file(&tmp);
         return Err(plot_err(path)(e));

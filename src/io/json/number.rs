@@ -1,0 +1,765 @@
+//! JSON numbers: integers exact in i128, everything else correctly rounded to f64 (as Rust's
+//! `f64::from_str` and Python's `float()` round). The common COCO shapes (up to 19 significant
+//! digits, small exponents) take a fast path — 8 digits at a time, then an exact power of ten or
+//! Eisel-Lemire — and everything else falls back to Rust's parser; property tests pin both.
+
+use super::{is_ws, load8, JResult, JsonError, Reader, HIGH};
+
+
+/// A JSON number as written: integers are kept exact when they fit in an `i128`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Number {
+    Int(i128),
+    Float(f64),
+}
+
+impl Number {
+    pub fn as_f64(self) -> f64 {
+        match self {
+            // i64 → f64 is one instruction; i128 → f64 is a libcall.
+            Number::Int(i) => match i64::try_from(i) {
+                Ok(x) => x as f64,
+                Err(_) => i as f64,
+            },
+            Number::Float(f) => f,
+        }
+    }
+}
+
+/// Exact powers of ten for the fast number path.
+const POW10: [f64; 23] = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22];
+
+/// fast_float's SWAR digit test: the high bit of every byte of a little-endian word that is not
+/// an ASCII digit. A carry or borrow can only corrupt the flags of bytes after the first flagged
+/// one, so the first flag and whether there is one are exact.
+#[inline(always)]
+fn non_digit_bytes(v: u64) -> u64 {
+    let a = v.wrapping_add(0x4646_4646_4646_4646);
+    let b = v.wrapping_sub(ZEROS8);
+    (a | b) & HIGH
+}
+
+/// Whether all 8 bytes of a little-endian word are ASCII digits.
+#[inline]
+fn all_digits8(v: u64) -> bool {
+    non_digit_bytes(v) == 0
+}
+
+/// The value of 8 ASCII digits (first digit in the lowest byte), fast_float's SWAR conversion.
+#[inline]
+fn parse_digits8(v: u64) -> u64 {
+    const MASK: u64 = 0x0000_00FF_0000_00FF;
+    const MUL1: u64 = 0x000F_4240_0000_0064;
+    const MUL2: u64 = 0x0000_2710_0000_0001;
+    let v = v - 0x3030_3030_3030_3030;
+    let v = v * 10 + (v >> 8);
+    let v1 = (v & MASK).wrapping_mul(MUL1);
+    let v2 = ((v >> 16) & MASK).wrapping_mul(MUL2);
+    (v1.wrapping_add(v2) >> 32) as u32 as u64
+}
+
+/// `'0'` in every byte.
+const ZEROS8: u64 = 0x3030_3030_3030_3030;
+
+/// `10^n` for the digit counts of one 8-byte word.
+const POW10_U64: [u64; 9] = [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000];
+
+/// How many ASCII digits a little-endian word starts with (0..=8).
+#[inline(always)]
+fn digit_run8(w: u64) -> usize {
+    non_digit_bytes(w).trailing_zeros() as usize / 8
+}
+
+/// The value of the first `n` (0..=8) digit bytes of a little-endian word: they are moved to the
+/// top and the bytes below are filled with `'0'`, which [`parse_digits8`] reads as leading zeros.
+#[inline(always)]
+fn digits_value(w: u64, n: usize) -> u64 {
+    debug_assert!(n <= 8);
+    let s = 64 - 8 * n as u32;
+    let top = w.checked_shl(s).unwrap_or(0);
+    let fill = ZEROS8 & 1u64.checked_shl(s).unwrap_or(0).wrapping_sub(1);
+    parse_digits8(top | fill)
+}
+
+/// Start of a number of the common shape: `-?` then 1 to 7 integer digits without a leading
+/// zero. Gives (negative, position after the integer digits, their count, their value).
+#[inline(always)]
+fn fast_int_part(b: &[u8], start: usize) -> Option<(bool, usize, usize, u64)> {
+    let neg = *b.get(start)? == b'-';
+    let p = start + neg as usize;
+    let w = load8(b, p)?;
+    let n = digit_run8(w);
+    if n == 0 || n == 8 || (n > 1 && w as u8 == b'0') {
+        return None;
+    }
+    Some((neg, p + n, n, digits_value(w, n)))
+}
+
+/// The digits after a decimal point at `p`, accumulated onto `mant`: (end, count, mantissa),
+/// the mantissa exact when `int_digits + count <= 19`. Up to 16 digits take no data-dependent
+/// branch (the second word only counts when the first is all digits); `None` for more than 23
+/// or too close to the end of the buffer.
+#[inline(always)]
+fn fast_frac_part(b: &[u8], p: usize, mant: u64) -> Option<(usize, usize, u64)> {
+    let w1 = load8(b, p)?;
+    let w2 = load8(b, p + 8)?;
+    let n1 = digit_run8(w1);
+    let n2 = if n1 == 8 { digit_run8(w2) } else { 0 };
+    let mut mant = mant.wrapping_mul(POW10_U64[n1]).wrapping_add(digits_value(w1, n1));
+    mant = mant.wrapping_mul(POW10_U64[n2]).wrapping_add(digits_value(w2, n2));
+    let mut n = n1 + n2;
+    if n == 16 {
+        let w3 = load8(b, p + 16)?;
+        let n3 = digit_run8(w3);
+        if n3 == 8 {
+            return None;
+        }
+        mant = mant.wrapping_mul(POW10_U64[n3]).wrapping_add(digits_value(w3, n3));
+        n += n3;
+    }
+    Some((p + n, n, mant))
+}
+
+/// Bytes `0..n` of a word set, for `n` in 0..=8.
+const LOW_BYTES: [u64; 9] = [0, 0xFF, 0xFFFF, 0xFF_FFFF, 0xFFFF_FFFF, 0xFF_FFFF_FFFF, 0xFFFF_FFFF_FFFF, 0xFF_FFFF_FFFF_FFFF, u64::MAX];
+
+/// The first `n` digit bytes of a word followed by `'0'`s: their value times `10^(8-n)`.
+#[inline(always)]
+fn digits_padded(w: u64, n: usize) -> u64 {
+    let m = LOW_BYTES[n];
+    parse_digits8((w & m) | (ZEROS8 & !m))
+}
+
+/// The common shape of a number, `-?int(.frac)?` with at most 7 integer digits, at most 19
+/// digits in all and no exponent, parsed with word operations and few branches instead of a
+/// loop per digit. Gives the value and the end position, exactly as [`Reader::number`] then
+/// [`Number::as_f64`] would (both are correctly rounded); `None` leaves everything else, and
+/// every error, to them.
+#[inline(always)]
+fn fast_f64(b: &[u8], start: usize) -> Option<(f64, usize)> {
+    let (neg, p, int_digits, int) = fast_int_part(b, start)?;
+    // The word held a non-digit at `p`, so `b[p]` exists.
+    if b[p] != b'.' {
+        if b[p] | 0x20 == b'e' {
+            return None;
+        }
+        let v = int as i64;
+        return Some((if neg { -v } else { v } as f64, p));
+    }
+    // Up to 15 fraction digits after at most 3 integer digits (coordinates as Python prints
+    // them): the fraction is read as 8 or 16 digits padded with zeros, which is the same
+    // decimal, so the mantissa takes two fixed multiplications and still fits u64.
+    let f = p + 1;
+    if int_digits <= 3 {
+        if let (Some(w1), Some(w2)) = (load8(b, f), load8(b, f + 8)) {
+            let n1 = digit_run8(w1);
+            let n2 = if n1 == 8 { digit_run8(w2) } else { 0 };
+            if n1 > 0 && n2 < 8 {
+                let lo = int * 100_000_000 + digits_padded(w1, n1);
+                let (mant, q) = if n1 == 8 { (lo * 100_000_000 + digits_padded(w2, n2), -16) } else { (lo, -8) };
+                let end = f + n1 + n2;
+                if b[end] | 0x20 == b'e' {
+                    return None;
+                }
+                let v = if mant == 0 { 0.0 } else { eisel_lemire(q, mant)? };
+                return Some((if neg { -v } else { v }, end));
+            }
+        }
+    }
+    let (end, frac, mant) = fast_frac_part(b, f, int)?;
+    if frac == 0 || int_digits + frac > 19 || b[end] | 0x20 == b'e' {
+        return None;
+    }
+    // Eisel-Lemire is correctly rounded wherever it answers, like Clinger's fast path.
+    let v = if mant == 0 { 0.0 } else { eisel_lemire(-(frac as i64), mant)? };
+    Some((if neg { -v } else { v }, end))
+}
+
+/// Where a number of [`fast_f64`]'s shape ends (any number of fraction digits up to 23),
+/// without its value; `None` as there.
+#[inline(always)]
+fn fast_number_end(b: &[u8], start: usize) -> Option<usize> {
+    let (_, p, _, _) = fast_int_part(b, start)?;
+    if b[p] != b'.' {
+        return (b[p] | 0x20 != b'e').then_some(p);
+    }
+    let (end, frac, _) = fast_frac_part(b, p + 1, 0)?;
+    (frac > 0 && b[end] | 0x20 != b'e').then_some(end)
+}
+
+/// Consume a run of ASCII digits at `*p`, accumulating them into `mant` with wrapping
+/// arithmetic (exact while at most 19 digits have been read); returns how many.
+#[inline]
+fn read_digits(b: &[u8], p: &mut usize, mant: &mut u64) -> usize {
+    let start = *p;
+    while let Some(v) = load8(b, *p) {
+        if !all_digits8(v) {
+            break;
+        }
+        *mant = mant.wrapping_mul(100_000_000).wrapping_add(parse_digits8(v));
+        *p += 8;
+    }
+    while let Some(&c) = b.get(*p) {
+        let d = c.wrapping_sub(b'0');
+        if d > 9 {
+            break;
+        }
+        *mant = mant.wrapping_mul(10).wrapping_add(d as u64);
+        *p += 1;
+    }
+    *p - start
+}
+
+/// Skip a run of ASCII digits at `*p`; returns how many.
+#[inline]
+fn skip_digits(b: &[u8], p: &mut usize) -> usize {
+    let start = *p;
+    while let Some(v) = load8(b, *p) {
+        if !all_digits8(v) {
+            break;
+        }
+        *p += 8;
+    }
+    while b.get(*p).is_some_and(|c| c.is_ascii_digit()) {
+        *p += 1;
+    }
+    *p - start
+}
+
+/// Decimal exponents `q` that [`eisel_lemire`] handles: those of its table. In this range its
+/// 128-bit product never needs the slow-path fallback (fast_float's `inside_safe_exponent`).
+const LEMIRE_Q_MIN: i64 = -27;
+const LEMIRE_Q_MAX: i64 = 27;
+
+/// `5^q` as 128 bits `(hi, lo)`, normalised so the top bit is set, truncated for `q >= 0` and
+/// `floor(2^b / 5^-q) + 1` for `q < 0`: the entries of fast_float's `POWER_OF_FIVE_128` table for
+/// `q` in [`LEMIRE_Q_MIN`, `LEMIRE_Q_MAX`], computed at compile time (a test pins some entries).
+const POW5_128: [(u64, u64); (LEMIRE_Q_MAX - LEMIRE_Q_MIN + 1) as usize] = {
+    let mut t = [(0u64, 0u64); (LEMIRE_Q_MAX - LEMIRE_Q_MIN + 1) as usize];
+    let mut q = LEMIRE_Q_MIN;
+    while q <= LEMIRE_Q_MAX {
+        let mut c: u128 = if q < 0 {
+            let p5 = 5u128.pow((-q) as u32);
+            let mut z = 0u32;
+            while (1u128 << z) < p5 {
+                z += 1;
+            }
+            // floor(2^(z+127) / 5^-q) by long division; the quotient lies in [2^127, 2^128).
+            let b = z + 127;
+            let (mut rem, mut quo) = (0u128, 0u128);
+            let mut i = b as i64;
+            while i >= 0 {
+                rem = (rem << 1) | (i == b as i64) as u128;
+                if rem >= p5 {
+                    rem -= p5;
+                    quo |= 1u128 << i;
+                }
+                i -= 1;
+            }
+            quo + 1
+        } else {
+            5u128.pow(q as u32)
+        };
+        while c < (1u128 << 127) {
+            c <<= 1;
+        }
+        t[(q - LEMIRE_Q_MIN) as usize] = ((c >> 64) as u64, c as u64);
+        q += 1;
+    }
+    t
+};
+
+/// The double nearest to `w * 10^q` (ties to even) by the Eisel-Lemire algorithm, as
+/// fast_float and Rust's `core::num::dec2flt::lemire` compute it (ported from there for f64),
+/// for `w > 0` exact (at most 19 digits) and `q` in [`LEMIRE_Q_MIN`, `LEMIRE_Q_MAX`]; `None`
+/// outside that domain or where the general parser must decide.
+#[inline]
+fn eisel_lemire(q: i64, w: u64) -> Option<f64> {
+    const MANTISSA_BITS: i32 = 52;
+    const MINIMUM_EXPONENT: i32 = -1023;
+    const INFINITE_POWER: i32 = 0x7FF;
+    // 5^q < 2^64 in exactly this range: only there can a product be an exact tie.
+    const MIN_EXPONENT_ROUND_TO_EVEN: i64 = -4;
+    const MAX_EXPONENT_ROUND_TO_EVEN: i64 = 23;
+    if w == 0 || !(LEMIRE_Q_MIN..=LEMIRE_Q_MAX).contains(&q) {
+        return None;
+    }
+    let lz = w.leading_zeros();
+    let w = w << lz;
+    // w * 5^q to 55 significant bits (mantissa + hidden bit + rounding bit + leading zero).
+    let (hi5, lo5) = POW5_128[(q - LEMIRE_Q_MIN) as usize];
+    let mask = u64::MAX >> (MANTISSA_BITS + 3);
+    let full = |a: u64, b: u64| {
+        let r = a as u128 * b as u128;
+        (r as u64, (r >> 64) as u64)
+    };
+    let (mut lo, mut hi) = full(w, hi5);
+    if hi & mask == mask {
+        let (_, second_hi) = full(w, lo5);
+        lo = lo.wrapping_add(second_hi);
+        if second_hi > lo {
+            hi += 1;
+        }
+    }
+    let upperbit = (hi >> 63) as i32;
+    let shift = upperbit + 64 - MANTISSA_BITS - 3;
+    let mut mantissa = hi >> shift;
+    // floor(log2(10^q)) + 63, as fast_float computes it.
+    let power = ((q as i32).wrapping_mul(152_170 + 65536) >> 16) + 63;
+    let mut power2 = power + upperbit - lz as i32 - MINIMUM_EXPONENT;
+    if power2 <= 0 {
+        // Subnormal: not reachable for q >= -27; leave it to the general parser.
+        return None;
+    }
+    if lo <= 1 && (MIN_EXPONENT_ROUND_TO_EVEN..=MAX_EXPONENT_ROUND_TO_EVEN).contains(&q) && mantissa & 3 == 1 && (mantissa << shift) == hi {
+        // Exactly halfway: round down to even.
+        mantissa &= !1u64;
+    }
+    mantissa += mantissa & 1;
+    mantissa >>= 1;
+    if mantissa >= (2u64 << MANTISSA_BITS) {
+        mantissa = 1u64 << MANTISSA_BITS;
+        power2 += 1;
+    }
+    mantissa &= !(1u64 << MANTISSA_BITS);
+    if power2 >= INFINITE_POWER {
+        return None;
+    }
+    Some(f64::from_bits(mantissa | (power2 as u64) << MANTISSA_BITS))
+}
+
+impl<'a> Reader<'a> {
+    /// A number. Integers (no fraction, no exponent) are exact when they fit in i128; every other
+    /// number is parsed correctly rounded to f64. Non-finite values (`NaN`, `Infinity`, or a
+    /// literal that overflows such as `1e400`) are errors.
+    pub fn number(&mut self) -> JResult<Number> {
+        self.skip_ws();
+        let start = self.pos;
+        let b = self.buf;
+        let mut p = start;
+        let neg = b.get(p) == Some(&b'-');
+        if neg {
+            p += 1;
+        }
+        // Digits are accumulated with wrapping arithmetic; the value is used only when the
+        // literal has at most 19 digits (so it fit exactly). Clinger's fast path then applies.
+        let mut mant: u64 = 0;
+        let int_start = p;
+        read_digits(b, &mut p, &mut mant);
+        let int_digits = p - int_start;
+        if int_digits == 0 {
+            match b.get(p) {
+                Some(b'N') if b[p..].starts_with(b"NaN") => return self.err("non-finite number NaN; every number must be finite"),
+                Some(b'I') if b[p..].starts_with(b"Infinity") => {
+                    return self.err("non-finite number Infinity; every number must be finite")
+                }
+                _ => {
+                    let k = self.peek_kind().map(|k| k.name()).unwrap_or("something else");
+                    self.pos = start;
+                    return self.err(format!("expected a number, found {}", k));
+                }
+            }
+        }
+        if int_digits > 1 && b[int_start] == b'0' {
+            // JSON forbids leading zeros: read "0" and let the caller trip over the rest.
+            p = int_start + 1;
+            mant = 0;
+        }
+        let int_digits = p - int_start;
+        let mut is_int = true;
+        let mut frac_digits: usize = 0;
+        if b.get(p) == Some(&b'.') {
+            is_int = false;
+            p += 1;
+            frac_digits = read_digits(b, &mut p, &mut mant);
+            if frac_digits == 0 {
+                self.pos = p;
+                return self.err("invalid number: digits expected after '.'");
+            }
+        }
+        let mut exp: i64 = 0;
+        if matches!(b.get(p), Some(b'e' | b'E')) {
+            is_int = false;
+            p += 1;
+            let eneg = match b.get(p) {
+                Some(b'-') => {
+                    p += 1;
+                    true
+                }
+                Some(b'+') => {
+                    p += 1;
+                    false
+                }
+                _ => false,
+            };
+            let d0 = p;
+            while let Some(&c @ b'0'..=b'9') = b.get(p) {
+                if exp < 100_000 {
+                    exp = exp * 10 + (c - b'0') as i64;
+                }
+                p += 1;
+            }
+            if p == d0 {
+                self.pos = p;
+                return self.err("invalid number: digits expected in exponent");
+            }
+            if eneg {
+                exp = -exp;
+            }
+        }
+        self.pos = p;
+        if int_digits + frac_digits <= 18 && is_int {
+            let v = mant as i64;
+            return Ok(Number::Int(if neg { -(v as i128) } else { v as i128 }));
+        }
+        if int_digits + frac_digits <= 19 && !is_int {
+            // `mant` holds the digits exactly.
+            let e10 = exp - frac_digits as i64;
+            let v = if mant <= (1u64 << 53) && (-22..=22).contains(&e10) {
+                // Clinger's fast path: both operands exact, one correctly rounded operation.
+                let m = mant as f64;
+                Some(if e10 < 0 { m / POW10[(-e10) as usize] } else { m * POW10[e10 as usize] })
+            } else {
+                eisel_lemire(e10, mant)
+            };
+            if let Some(v) = v {
+                return Ok(Number::Float(if neg { -v } else { v }));
+            }
+        }
+        // General case: Rust's parser is correctly rounded (like Python's float()).
+        // The span is ASCII by construction.
+        let text = std::str::from_utf8(&b[start..p]).unwrap_or("");
+        if is_int {
+            if let Ok(i) = text.parse::<i128>() {
+                return Ok(Number::Int(i));
+            }
+        }
+        let v: f64 = text.parse().map_err(|_| JsonError::new(start, "invalid number"))?;
+        if !v.is_finite() {
+            return Err(JsonError::new(start, format!("number {} overflows to infinity; every number must be finite", text)));
+        }
+        Ok(Number::Float(v))
+    }
+
+    /// A finite number as f64.
+    #[inline]
+    pub fn f64(&mut self) -> JResult<f64> {
+        self.skip_ws();
+        if let Some((v, p)) = fast_f64(self.buf, self.pos) {
+            self.pos = p;
+            return Ok(v);
+        }
+        Ok(self.number()?.as_f64())
+    }
+
+    /// An integer id. Python's json makes `3.0` a float that still compares equal to `3`, so an
+    /// integral float is accepted; `3.5` is not.
+    pub fn int(&mut self) -> JResult<i128> {
+        let start = self.pos;
+        match self.number()? {
+            Number::Int(i) => Ok(i),
+            Number::Float(f) if f.fract() == 0.0 && f.abs() < 1.7e38 => Ok(f as i128),
+            Number::Float(f) => Err(JsonError::new(start, format!("expected an integer, found {}", f))),
+        }
+    }
+
+    /// Skip a number, checking its grammar but not computing it. Python's json accepts `NaN`,
+    /// `Infinity` and `-Infinity`; in a value nobody reads, so do we. Anything else that is not
+    /// a number is "expected a number".
+    pub fn skip_number(&mut self) -> JResult<()> {
+        self.skip_ws();
+        if let Some(p) = fast_number_end(self.buf, self.pos) {
+            self.pos = p;
+            return Ok(());
+        }
+        let b = self.buf;
+        let mut p = self.pos;
+        if b.get(p) == Some(&b'-') {
+            p += 1;
+        }
+        if matches!(b.get(p), Some(b'N' | b'I')) {
+            for lit in [&b"NaN"[..], &b"Infinity"[..]] {
+                if b[p..].starts_with(lit) {
+                    self.pos = p + lit.len();
+                    return Ok(());
+                }
+            }
+        }
+        if p == self.pos && !matches!(b.get(p), Some(b'0'..=b'9' | b'N' | b'I')) {
+            let k = self.peek_kind().map(|k| k.name()).unwrap_or("something else");
+            return self.err(format!("expected a number, found {}", k));
+        }
+        let int_start = p;
+        let n = skip_digits(b, &mut p);
+        if n == 0 || (n > 1 && b[int_start] == b'0') {
+            self.pos = int_start;
+            return self.err(if n == 0 { "invalid number" } else { "invalid number: leading zero" });
+        }
+        if b.get(p) == Some(&b'.') {
+            p += 1;
+            if skip_digits(b, &mut p) == 0 {
+                self.pos = p;
+                return self.err("invalid number: digits expected after '.'");
+            }
+        }
+        if matches!(b.get(p), Some(b'e' | b'E')) {
+            p += 1;
+            if matches!(b.get(p), Some(b'+' | b'-')) {
+                p += 1;
+            }
+            if skip_digits(b, &mut p) == 0 {
+                self.pos = p;
+                return self.err("invalid number: digits expected in exponent");
+            }
+        }
+        self.pos = p;
+        Ok(())
+    }
+
+    /// Parse `[n0, n1, ...]` of finite numbers into `out` (cleared first).
+    pub fn f64_array_into(&mut self, out: &mut Vec<f64>) -> JResult<()> {
+        out.clear();
+        self.begin_array()?;
+        let mut first = true;
+        while self.next_element(&mut first)? {
+            let i = out.len();
+            out.push(self.f64().map_err(|e| e.in_index(i))?);
+        }
+        Ok(())
+    }
+
+    /// `[n0, n1, ...]` on the fast number path only: appends to `out` the numbers at the
+    /// indices where `keep(i)` holds (the others are only checked), and gives how many there
+    /// were. Returns `None`, with `out` and the position as they were, at the first thing the
+    /// fast path does not handle (an exponent, a long integer, a syntax error, ...): the caller
+    /// then parses the array with the general methods, which also report every error.
+    #[inline]
+    pub fn fast_number_array(&mut self, keep: impl Fn(usize) -> bool, out: &mut Vec<f64>) -> Option<usize> {
+        #[inline(always)]
+        fn ws(b: &[u8], mut p: usize) -> usize {
+            while b.get(p).is_some_and(|&c| is_ws(c)) {
+                p += 1;
+            }
+            p
+        }
+        let b = self.buf;
+        let len0 = out.len();
+        let mut p = ws(b, self.pos);
+        let fail = |out: &mut Vec<f64>| {
+            out.truncate(len0);
+            None
+        };
+        if b.get(p) != Some(&b'[') {
+            return fail(out);
+        }
+        p = ws(b, p + 1);
+        let mut n = 0;
+        if b.get(p) == Some(&b']') {
+            self.pos = p + 1;
+            return Some(0);
+        }
+        loop {
+            if keep(n) {
+                let Some((v, q)) = fast_f64(b, p) else { return fail(out) };
+                out.push(v);
+                p = q;
+            } else {
+                let Some(q) = fast_number_end(b, p) else { return fail(out) };
+                p = q;
+            }
+            n += 1;
+            // The common separator ", " first.
+            if b.get(p) == Some(&b',') && b.get(p + 1) == Some(&b' ') {
+                p += 2;
+                continue;
+            }
+            p = ws(b, p);
+            match b.get(p) {
+                Some(b',') => p = ws(b, p + 1),
+                Some(b']') => {
+                    self.pos = p + 1;
+                    return Some(n);
+                }
+                _ => return fail(out),
+            }
+        }
+    }
+
+    /// Parse exactly 4 finite numbers `[a, b, c, d]`.
+    pub fn f64x4(&mut self) -> JResult<[f64; 4]> {
+        let start = self.pos;
+        self.begin_array()?;
+        let mut out = [0.0; 4];
+        let mut n = 0;
+        let mut first = true;
+        while self.next_element(&mut first)? {
+            let v = self.f64().map_err(|e| e.in_index(n))?;
+            if n < 4 {
+                out[n] = v;
+            }
+            n += 1;
+        }
+        if n != 4 {
+            return Err(JsonError::new(start, format!("expected 4 numbers [x, y, width, height], found {}", n)));
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_parse_exactly() {
+        let mut r = Reader::new(b" 9007199254740993 ");
+        assert_eq!(r.number().unwrap(), Number::Int(9007199254740993));
+        let mut r = Reader::new(b"0.1");
+        assert_eq!(r.f64().unwrap(), 0.1);
+        // A many-digit literal halfway between two doubles must round correctly.
+        let mut r = Reader::new(b"2.00000000000000011102230246251565404236316680908203125");
+        assert_eq!(r.f64().unwrap(), 2.0);
+        let mut r = Reader::new(b"-1e400");
+        assert!(r.number().is_err());
+        let mut r = Reader::new(b"NaN");
+        assert!(r.number().unwrap_err().message.contains("NaN"));
+        let mut r = Reader::new(b"01");
+        assert_eq!(r.number().unwrap(), Number::Int(0)); // then "1" is trailing garbage
+        assert!(r.expect_end().is_err());
+    }
+
+    #[test]
+    fn pow5_table_matches_fast_float() {
+        // Entries of fast_float's POWER_OF_FIVE_128 (fast-float2 0.2.4, src/table.rs).
+        for (q, hi, lo) in [
+            (-27, 0x9e74d1b791e07e48u64, 0x775ea264cf55347eu64),
+            (-20, 0xbce5086492111aea, 0x88f4bb1ca6bcf585),
+            (-1, 0xcccccccccccccccc, 0xcccccccccccccccd),
+            (0, 0x8000000000000000, 0x0),
+            (1, 0xa000000000000000, 0x0),
+            (27, 0xcecb8f27f4200f3a, 0x0),
+        ] {
+            assert_eq!(POW5_128[(q - LEMIRE_Q_MIN) as usize], (hi, lo), "5^{}", q);
+        }
+    }
+
+    /// Our value of `text` and Rust's (correctly rounded) parser's. Each number is read both at the very end of the buffer
+    /// (the general parser) and followed by more text (the fast path where its shape allows);
+    /// the two must agree bit for bit, and the fast number array and skip must agree too.
+    fn both(text: &str) -> (f64, f64) {
+        let mut r = Reader::new(text.as_bytes());
+        let ours = r.f64().unwrap();
+        assert_eq!(r.pos(), text.len(), "{}", text);
+        for tail in [", 1234567890123456789012345", "]                        ", " ,\n", "}"] {
+            let padded = format!("{}{}", text, tail);
+            let mut r = Reader::new(padded.as_bytes());
+            assert_eq!(r.f64().unwrap().to_bits(), ours.to_bits(), "{:?}", padded);
+            assert_eq!(r.pos(), text.len(), "{:?}", padded);
+            let mut r = Reader::new(padded.as_bytes());
+            r.skip_number().unwrap();
+            assert_eq!(r.pos(), text.len(), "{:?}", padded);
+        }
+        let arr = format!("[{}, {},{} ]   ", text, text, text);
+        let mut out = vec![];
+        if let Some(n) = Reader::new(arr.as_bytes()).fast_number_array(|i| i != 1, &mut out) {
+            assert_eq!(n, 3);
+            assert_eq!(out.len(), 2);
+            assert!(out.iter().all(|v| v.to_bits() == ours.to_bits()), "{:?}", arr);
+        } else {
+            assert!(out.is_empty());
+        }
+        (ours, text.parse::<f64>().unwrap())
+    }
+
+    #[test]
+    fn fast_number_array_leaves_odd_arrays_to_the_general_path() {
+        for (text, want) in [
+            ("[]  ", Some(vec![])),
+            ("[ 1 , 2.5,\n-3 ]          ", Some(vec![1.0, 2.5, -3.0])),
+            ("[1e3, 2]          ", None),
+            ("[1, 2,]           ", None),
+            ("[1 2]             ", None),
+            ("[01, 2]           ", None),
+            ("[1., 2]           ", None),
+            ("[-, 2]            ", None),
+            ("[12345678, 2]     ", None),
+            ("[NaN, 2]          ", None),
+            ("[1, 2               ", None),
+            ("[0.000000000000000000000001, 2] ", None),
+            ("[1, 2]", None), // too close to the end for the word loads
+        ] {
+            let mut out = vec![7.0];
+            let mut r = Reader::new(text.as_bytes());
+            let got = r.fast_number_array(|_| true, &mut out);
+            match want {
+                Some(w) => {
+                    assert_eq!(got, Some(w.len()), "{}", text);
+                    assert_eq!(&out[1..], &w[..], "{}", text);
+                    assert_eq!(&text[r.pos()..].trim(), &"", "{}", text);
+                }
+                None => {
+                    assert_eq!(got, None, "{}", text);
+                    assert_eq!((out.len(), r.pos()), (1, 0), "{}", text);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn long_numbers_round_like_rust_and_python() {
+        for t in [
+            "459.1171658925659", "52.404669362504585", "0.09483076347685593", "0.9677999949201714", "9007199254740993.0",
+            "1.7976931348623157e308", "2.2250738585072014e-308", "4.9e-324", "0.1e-26", "123456789012345678.9", "9999999999999999999e-27",
+            "1e27", "9999999999999999999e27", "1.0000000000000002", "0.30000000000000004", "-0.0", "-7.000000000000001e-5",
+            // Exact ties between two doubles (round half to even), in and near the tie range.
+            "9007199254740993e0", "9007199254740995e0", "9.007199254740993e15", "90071992547409930e-1", "4503599627370497.5",
+        ] {
+            let (a, b) = both(t);
+            assert_eq!(a.to_bits(), b.to_bits(), "{}", t);
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(20000))]
+        #[test]
+        fn numbers_with_up_to_19_digits_round_like_rust(m in 0u64..10_000_000_000_000_000_000, point in 0usize..21, e in -40i32..40, exp in proptest::bool::ANY, neg in proptest::bool::ANY) {
+            let digits = m.to_string();
+            let p = point.min(digits.len());
+            let mut t = String::new();
+            if neg {
+                t.push('-');
+            }
+            if p == 0 {
+                t.push('0');
+            } else {
+                t.push_str(&digits[..p]);
+            }
+            if p < digits.len() || !exp {
+                t.push('.');
+                t.push_str(if p < digits.len() { &digits[p..] } else { "0" });
+            }
+            if exp {
+                t.push_str(&format!("e{}", e));
+            }
+            let (a, b) = both(&t);
+            proptest::prop_assert_eq!(a.to_bits(), b.to_bits(), "{}", t);
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(20000))]
+        /// The fast path's own shape: any integer part, any fraction digits (leading zeros too).
+        #[test]
+        fn decimal_numbers_round_like_rust(int in proptest::prop_oneof![0u64..1000, 0u64..100_000_000], frac in "[0-9]{0,25}", neg in proptest::bool::ANY) {
+            let mut t = format!("{}{}", if neg { "-" } else { "" }, int);
+            if !frac.is_empty() {
+                t.push('.');
+                t.push_str(&frac);
+            }
+            let (a, b) = both(&t);
+            // An integer literal is a Python int, which has no negative zero: "-0" is 0.0.
+            let b = if frac.is_empty() && int == 0 { 0.0 } else { b };
+            proptest::prop_assert_eq!(a.to_bits(), b.to_bits(), "{}", t);
+        }
+    }
+}

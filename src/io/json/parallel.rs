@@ -1,0 +1,340 @@
+//! Parallel parsing of a large top-level JSON array: the buffer is cut at guessed element
+//! starts, chunks are parsed on rayon's pool, and a chunk counts only when the chunk before it
+//! ended exactly at its start, so a wrong guess costs time, never correctness.
+
+use super::{is_ws, JResult, JsonError, Reader};
+use rayon::prelude::*;
+
+impl<'a> Reader<'a> {
+    /// Structural skip used only to find where a value ends before it is parsed in parallel:
+    /// strings and bracket depth are tracked, nothing else is validated (the real parse does).
+    pub fn fast_skip(&mut self) -> JResult<()> {
+        self.skip_ws();
+        let start = self.pos;
+        let b = self.buf;
+        if !matches!(b.get(start), Some(b'[' | b'{')) {
+            // A scalar: the validating skip handles it.
+            return self.skip_value();
+        }
+        let mut depth: usize = 0;
+        let mut p = start;
+        loop {
+            // Jump over bytes that cannot change the structure.
+            while p < b.len() && !STRUCTURAL[b[p] as usize] {
+                p += 1;
+            }
+            let Some(&c) = b.get(p) else {
+                self.pos = start;
+                return self.err("unexpected end of file inside this value");
+            };
+            match c {
+                b'"' => {
+                    p += 1;
+                    loop {
+                        match memchr::memchr2(b'"', b'\\', &b[p.min(b.len())..]) {
+                            None => {
+                                self.pos = start;
+                                return self.err("unterminated string inside this value");
+                            }
+                            Some(o) if b[p + o] == b'\\' => p += o + 2,
+                            Some(o) => {
+                                p += o + 1;
+                                break;
+                            }
+                        }
+                    }
+                    continue;
+                }
+                b'[' | b'{' => depth += 1,
+                _ => {
+                    depth -= 1;
+                    if depth == 0 {
+                        p += 1;
+                        break;
+                    }
+                }
+            }
+            p += 1;
+        }
+        self.pos = p;
+        Ok(())
+    }
+}
+
+/// Bytes that matter to [`Reader::fast_skip`]: quotes, brackets and braces.
+static STRUCTURAL: [bool; 256] = {
+    let mut t = [false; 256];
+    t[b'"' as usize] = true;
+    t[b'[' as usize] = true;
+    t[b']' as usize] = true;
+    t[b'{' as usize] = true;
+    t[b'}' as usize] = true;
+    t
+};
+
+/// Outcome of parsing one speculative chunk of an array.
+enum ChunkEnd {
+    /// Landed exactly on the start of chunk `j`.
+    Seam(usize),
+    /// Consumed the array's closing `]`; the position after it.
+    ArrayEnd(usize),
+}
+
+/// Parse the elements of the array whose `[` is at `open`, in parallel.
+///
+/// The text from `open` to `limit` is cut into chunks at guessed element starts (a `{` after a
+/// `,`). Each chunk is parsed on its own thread as if its guess were right. Chunk 0 starts at the
+/// true first element; a chunk's result is used only when the chunk before it, itself used, ended
+/// exactly at its start — so a wrong guess (say, a `,{` inside a string) costs time, never
+/// correctness. `parse` gets a reader positioned at an element start and must consume exactly one
+/// element; its errors are prefixed with the element's global index.
+///
+/// Returns the elements in order and the position just after the closing `]`.
+pub fn parse_array_par<'a, T, F>(buf: &'a [u8], open: usize, limit: usize, parse: F) -> JResult<(Vec<T>, usize)>
+where
+    T: Send,
+    F: Fn(&mut Reader<'a>) -> JResult<T> + Sync,
+{
+    let (chunks, end) = parse_array_par_with(buf, open, limit, |r: &mut Reader<'a>, _: &mut ()| parse(r))?;
+    let total: usize = chunks.iter().map(|(v, _)| v.len()).sum();
+    let mut chunks = chunks.into_iter();
+    let mut all: Vec<T> = chunks.next().map(|(v, _)| v).unwrap_or_default();
+    all.reserve(total - all.len());
+    for (items, ()) in chunks {
+        all.extend(items);
+    }
+    Ok((all, end))
+}
+
+/// [`parse_array_par`] for parsers that write into a per-chunk state `S` (an arena for the
+/// elements' variable-length parts, say) instead of allocating per element. Returns the used
+/// chunks in order, each with its elements and its state, without concatenating them.
+pub fn parse_array_par_with<'a, T, S, F>(buf: &'a [u8], open: usize, limit: usize, parse: F) -> JResult<(Vec<(Vec<T>, S)>, usize)>
+where
+    T: Send,
+    S: ChunkState,
+    F: Fn(&mut Reader<'a>, &mut S) -> JResult<T> + Sync,
+{
+    /// Arrays shorter than two chunks are parsed on one thread.
+    const MIN_CHUNK: usize = 1 << 19;
+    parse_array_par_sized(buf, open, limit, MIN_CHUNK, parse)
+}
+
+/// [`parse_array_par_with`] with chunks as small as `min_chunk` bytes, so that tests and the
+/// fuzzer see seams guessed on small inputs.
+pub fn parse_array_par_sized<'a, T, S, F>(buf: &'a [u8], open: usize, limit: usize, min_chunk: usize, parse: F) -> JResult<(Vec<(Vec<T>, S)>, usize)>
+where
+    T: Send,
+    S: ChunkState,
+    F: Fn(&mut Reader<'a>, &mut S) -> JResult<T> + Sync,
+{
+    let min_chunk = min_chunk.max(1);
+    let mut r = Reader::at(buf, open);
+    r.begin_array()?;
+    r.skip_ws();
+    let first_elem = r.pos();
+    let span = limit.saturating_sub(first_elem);
+    let threads = rayon::current_num_threads().max(1);
+    let n_chunks = if span < 2 * min_chunk { 1 } else { (span / min_chunk).min(threads * 8).max(1) };
+
+    // Chunk starts: the true first element, then guesses.
+    let mut starts = vec![first_elem];
+    for c in 1..n_chunks {
+        let nominal = first_elem + span * c / n_chunks;
+        if nominal <= *starts.last().unwrap_or(&0) {
+            continue;
+        }
+        if let Some(s) = guess_element_start(buf, nominal, limit) {
+            if s > *starts.last().unwrap_or(&0) {
+                starts.push(s);
+            }
+        }
+    }
+
+    type Chunk<T, S> = (Vec<T>, S, JResult<ChunkEnd>);
+    let parse_chunk = |ci: usize| -> Chunk<T, S> {
+        let mut out = Vec::new();
+        let mut state = S::default();
+        let mut r = Reader::at(buf, starts[ci]);
+        let mut next = ci + 1;
+        // Chunk 0 may start with an empty array.
+        if ci == 0 {
+            r.skip_ws();
+            if buf.get(r.pos()) == Some(&b']') {
+                return (out, state, Ok(ChunkEnd::ArrayEnd(r.pos() + 1)));
+            }
+        }
+        loop {
+            let idx = out.len();
+            match parse(&mut r, &mut state) {
+                Ok(v) => out.push(v),
+                Err(e) => return (out, state, Err(e.in_index(idx))),
+            }
+            if idx == 0 {
+                // Elements are alike: size the chunk's buffers from the first one (a quarter
+                // more; untouched capacity costs no memory), so they are not regrown and copied.
+                let chunk_end = starts.get(ci + 1).copied().unwrap_or(limit).max(r.pos());
+                let first_len = (r.pos() - starts[ci]).max(1);
+                // Capped at one element per 16 bytes of text, so that a tiny first element
+                // cannot make a huge reservation.
+                let span = chunk_end - starts[ci];
+                let estimate = (span / first_len * 5 / 4).min(span / 16) + 16;
+                out.reserve(estimate);
+                state.reserve_like_first(estimate);
+            }
+            r.skip_ws();
+            match buf.get(r.pos()) {
+                Some(b',') => {
+                    r.pos += 1;
+                    r.skip_ws();
+                    if buf.get(r.pos()) == Some(&b']') {
+                        return (out, state, Err(JsonError::new(r.pos(), "trailing comma before ']'")));
+                    }
+                }
+                Some(b']') => return (out, state, Ok(ChunkEnd::ArrayEnd(r.pos() + 1))),
+                Some(_) => {
+                    let e = r.unexpected::<()>("',' or ']' after an element").unwrap_err();
+                    return (out, state, Err(e));
+                }
+                None => return (out, state, Err(JsonError::new(r.pos(), "unexpected end of file: the array is not closed"))),
+            }
+            while next < starts.len() && r.pos() > starts[next] {
+                next += 1;
+            }
+            if next < starts.len() && r.pos() == starts[next] {
+                return (out, state, Ok(ChunkEnd::Seam(next)));
+            }
+        }
+    };
+
+    let results: Vec<Chunk<T, S>> = if starts.len() == 1 {
+        vec![parse_chunk(0)]
+    } else {
+        (0..starts.len()).into_par_iter().map(parse_chunk).collect()
+    };
+
+    let mut used: Vec<(Vec<T>, S)> = Vec::new();
+    let mut base = 0;
+    let mut results: Vec<Option<Chunk<T, S>>> = results.into_iter().map(Some).collect();
+    let mut ci = 0;
+    loop {
+        let (items, state, end) = results[ci].take().expect("each chunk is visited once");
+        match end {
+            Err(mut e) => {
+                // Re-base the local element index of the path onto the global one.
+                if let Some(rest) = e.path.strip_prefix('[') {
+                    if let Some(close) = rest.find(']') {
+                        if let Ok(local) = rest[..close].parse::<usize>() {
+                            e.path = format!("[{}]{}", base + local, &rest[close + 1..]);
+                        }
+                    }
+                }
+                return Err(e);
+            }
+            Ok(ChunkEnd::ArrayEnd(p)) => {
+                used.push((items, state));
+                return Ok((used, p));
+            }
+            Ok(ChunkEnd::Seam(j)) => {
+                base += items.len();
+                used.push((items, state));
+                ci = j;
+            }
+        }
+    }
+}
+
+/// The per-chunk state of [`parse_array_par_with`].
+pub trait ChunkState: Default + Send {
+    /// After a chunk's first element: about `n` elements will follow; make room for them if
+    /// each needs what the first one did.
+    fn reserve_like_first(&mut self, _n: usize) {}
+}
+
+impl ChunkState for () {}
+
+impl<T: Send> ChunkState for Vec<T> {
+    fn reserve_like_first(&mut self, n: usize) {
+        self.reserve(n.saturating_mul(self.len()));
+    }
+}
+
+/// First position at or after `from` (and before `limit`) that looks like an object element
+/// start: a `{` whose previous non-whitespace byte is `,`.
+fn guess_element_start(buf: &[u8], from: usize, limit: usize) -> Option<usize> {
+    let mut p = from;
+    while p < limit {
+        let off = memchr::memchr(b'{', &buf[p..limit])?;
+        let q = p + off;
+        let mut k = q;
+        while k > 0 && is_ws(buf[k - 1]) {
+            k -= 1;
+        }
+        if k > 0 && buf[k - 1] == b',' {
+            return Some(q);
+        }
+        p = q + 1;
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_ids(text: &str) -> JResult<Vec<i128>> {
+        let buf = text.as_bytes();
+        parse_array_par(buf, 0, buf.len(), |r| {
+            r.begin_object()?;
+            let mut first = true;
+            let mut id = None;
+            while let Some(k) = r.next_key(&mut first)? {
+                if k == "id" {
+                    id = Some(r.int().map_err(|e| e.in_key("id"))?);
+                } else {
+                    r.skip_value().map_err(|e| e.in_key(&k))?;
+                }
+            }
+            id.ok_or_else(|| JsonError::new(r.pos(), "missing id"))
+        })
+        .map(|(v, _)| v)
+    }
+
+    #[test]
+    fn parallel_array_matches_sequential_even_with_decoy_seams() {
+        // Strings containing ",{" are decoys for the chunk guesser.
+        let mut text = String::from("[");
+        for i in 0..60000 {
+            if i > 0 {
+                text.push_str(", ");
+            }
+            text.push_str(&format!("{{\"id\": {}, \"s\": \",{{\\\",{{ \", \"x\": [{{\"y\": 1}}, {{\"z\": 2}}]}}", i));
+        }
+        text.push(']');
+        let ids = parse_ids(&text).unwrap();
+        assert_eq!(ids.len(), 60000);
+        assert!(ids.iter().enumerate().all(|(i, &v)| v == i as i128));
+    }
+
+    #[test]
+    fn parallel_array_error_has_global_index() {
+        let mut text = String::from("[");
+        for i in 0..50000 {
+            if i > 0 {
+                text.push(',');
+            }
+            if i == 41234 {
+                text.push_str("{\"id\": 1.5}");
+            } else {
+                text.push_str(&format!("{{\"id\": {}, \"pad\": \"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"}}", i));
+            }
+        }
+        text.push(']');
+        let e = parse_ids(&text).unwrap_err();
+        assert_eq!(e.path, "[41234].id");
+        let e = parse_ids("[{\"id\": 1}, {\"id\": 2}").unwrap_err();
+        assert!(e.message.contains("not closed"), "{}", e.message);
+        assert_eq!(parse_ids("[]").unwrap(), Vec::<i128>::new());
+        assert_eq!(parse_ids(" [ {\"id\":3} ] ").unwrap(), vec![3]);
+    }
+}
