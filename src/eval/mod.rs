@@ -8,6 +8,7 @@ pub mod evaluate;
 pub mod keypoints;
 pub mod lvis;
 pub mod params;
+pub mod resample;
 pub mod summarize;
 
 use crate::coco::shapes::{DtShapes, GtShapes};
