@@ -3,6 +3,8 @@
 //! Modules, one place per concept:
 //! - [`geom`]: box types and THE IoU (COCO boxes, crowd IoU).
 //! - [`coco`]: COCO ground-truth and results files: model, validation with JSON paths.
+//! - [`compare`]: is model B really better than A? Paired bootstrap intervals over images, each
+//!   replicate exactly what pycocotools computes on the resample (via [`eval::resample`]).
 //! - [`anchors`]: RetinaNet anchor grids per framework convention (Detectron, detectron2,
 //!   torchvision, mmdet), bit-for-bit.
 //! - [`assign`]: anchor → GT matching per convention, box targets, coverage statistics.
@@ -26,6 +28,7 @@ pub mod anchors;
 pub mod args;
 pub mod assign;
 pub mod coco;
+pub mod compare;
 pub mod diagnose;
 pub mod error;
 pub mod eval;

@@ -217,3 +217,33 @@ fn special_output_files_are_written_not_replaced() {
     assert!(std::fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo(), "the FIFO was replaced by a file");
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "a temporary file was left behind");
 }
+
+#[test]
+fn gzip_bomb_is_refused_not_aborted() {
+    // 3 GB of spaces in 30 gzip members (13 MB), read with 2 GB of address space: the
+    // decompression must stop with a named error (exit 2), not abort on a failed allocation.
+    use flate2::{write::GzEncoder, Compression};
+    use std::io::Write;
+    let member = |body: &[u8]| {
+        let mut e = GzEncoder::new(Vec::new(), Compression::fast());
+        e.write_all(body).unwrap();
+        e.finish().unwrap()
+    };
+    let spaces = vec![b' '; 100 << 20];
+    let mut bomb = member(&[b"[".as_slice(), &spaces].concat());
+    let rest = member(&spaces);
+    for _ in 0..29 {
+        bomb.extend_from_slice(&rest);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(&dir, "bomb.json.gz", &bomb);
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("ulimit -v 2000000; exec '{}' eval '{}' --gt fixtures/small/gt.json", env!("CARGO_BIN_EXE_retina-tools"), p.display()))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{}", err);
+    assert!(err.contains("bomb.json.gz: cannot decompress: the data expands beyond the memory available"), "{}", err);
+}

@@ -173,23 +173,34 @@ pub fn params_from(a: &ParamArgs) -> Result<Params> {
 pub type Loaded = (Dataset, Results, Option<(shapes::GtShapes, shapes::DtShapes)>);
 
 pub fn load(preds: &std::path::Path, gt_path: &std::path::Path, params: &Params) -> Result<Loaded> {
-    let k = params.kpt_sigmas.len();
+    let (gt, gs) = load_gt(gt_path, params)?;
+    let (res, ds) = load_preds(preds, &gt, params)?;
+    Ok((gt, res, gs.zip(ds)))
+}
+
+/// The GT and (segm/keypoints) its shapes.
+pub fn load_gt(gt_path: &std::path::Path, params: &Params) -> Result<(Dataset, Option<shapes::GtShapes>)> {
     if params.iou_type == IouType::Bbox {
-        let gt = Dataset::load(gt_path)?;
-        let res = Results::load(preds, &gt)?;
-        Ok((gt, res, None))
-    } else {
-        let timer = retina_tools::progress::PhaseTimer::from_env();
-        let buf = retina_tools::io::read_file(gt_path)?;
-        let gt = Dataset::parse(gt_path, &buf)?;
-        timer.lap("parse GT");
-        let gs = shapes::GtShapes::parse(gt_path, &buf, &gt, params.iou_type, k)?;
-        drop(buf);
-        timer.lap("parse GT shapes");
-        let (res, ds) = shapes::load_results(preds, &gt, params.iou_type, k)?;
-        timer.lap("parse results + shapes");
-        Ok((gt, res, Some((gs, ds))))
+        return Ok((Dataset::load(gt_path)?, None));
     }
+    let timer = retina_tools::progress::PhaseTimer::from_env();
+    let buf = retina_tools::io::read_file(gt_path)?;
+    let gt = Dataset::parse(gt_path, &buf)?;
+    timer.lap("parse GT");
+    let gs = shapes::GtShapes::parse(gt_path, &buf, &gt, params.iou_type, params.kpt_sigmas.len())?;
+    timer.lap("parse GT shapes");
+    Ok((gt, Some(gs)))
+}
+
+/// A results file against a loaded GT, with its shapes for segm/keypoints.
+pub fn load_preds(preds: &std::path::Path, gt: &Dataset, params: &Params) -> Result<(Results, Option<shapes::DtShapes>)> {
+    if params.iou_type == IouType::Bbox {
+        return Ok((Results::load(preds, gt)?, None));
+    }
+    let timer = retina_tools::progress::PhaseTimer::from_env();
+    let (res, ds) = shapes::load_results(preds, gt, params.iou_type, params.kpt_sigmas.len())?;
+    timer.lap("parse results + shapes");
+    Ok((res, Some(ds)))
 }
 
 /// Settle the protocol from the flag or the GT, and give LVIS its defaults (maxDets 300).

@@ -3,6 +3,7 @@
 
 mod anchors;
 mod assign;
+mod compare;
 mod diagnose;
 mod eval;
 mod focal;
@@ -29,6 +30,8 @@ enum Command {
     Anchors(anchors::AnchorsCmdArgs),
     /// Why the AP is what it is: TIDE, confusion, calibration, F-scores, suspects, anchor misses.
     Diagnose(diagnose::DiagnoseArgs),
+    /// Is model B really better than A? Stats side by side with paired bootstrap intervals.
+    Compare(compare::CompareArgs),
     /// Match anchors to COCO ground truth per framework convention; coverage statistics.
     Assign(assign::AssignArgs),
     /// Focal-loss statistics of dumped logits (FL, CE, α-CE, FL*; γ sweep; Fig. 4 curves).
@@ -87,6 +90,10 @@ pub fn main() -> Result<()> {
         Command::Diagnose(a) => {
             a.global.apply()?;
             diagnose::run(a)
+        }
+        Command::Compare(a) => {
+            a.global.apply()?;
+            compare::run(a)
         }
         Command::Anchors(a) => {
             a.global.apply()?;

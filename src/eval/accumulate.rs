@@ -75,6 +75,49 @@ fn desc_key(score: f64) -> u64 {
     !asc
 }
 
+/// The detections of `units` (one category's live units, in image order), concatenated and
+/// stable-sorted by descending score, as pycocotools' `np.argsort(-dtScores, kind='mergesort')`
+/// orders them: `(score, unit, rank in unit)`.
+pub fn sorted_detections(res: &Results, mt: &Matched, units: &[usize]) -> Vec<(f64, u32, u32)> {
+    let mut all: Vec<(f64, u32, u32)> = Vec::new();
+    for &u in units {
+        for (rank, &d) in mt.dt_sorted[mt.off[u] as usize..mt.off[u + 1] as usize].iter().enumerate() {
+            all.push((res.detections[d as usize].score, u as u32, rank as u32));
+        }
+    }
+    // Stable sort by descending score == unstable sort by (descending score, position).
+    // Keys: order-preserving u64 of -score (with -0.0 == 0.0, as numpy compares).
+    let mut keyed: Vec<(u64, u32)> = all.iter().enumerate().map(|(i, x)| (desc_key(x.0), i as u32)).collect();
+    keyed.sort_unstable();
+    keyed.iter().map(|&(_, i)| all[i as usize]).collect()
+}
+
+/// Whether two scores tie in the sort (numpy's comparison: -0.0 == 0.0).
+#[inline]
+pub fn same_score(a: f64, b: f64) -> bool {
+    desc_key(a) == desc_key(b)
+}
+
+/// pycocotools' precision at a position with `tp` true and `fp` false positives so far:
+/// `tp / (fp + tp + np.spacing(1))`, in that operation order.
+#[inline]
+pub fn precision_at(tp: f64, fp: f64) -> f64 {
+    tp / ((fp + tp) + PRECISION_EPS)
+}
+
+/// The smallest true-positive count `i >= 1` whose recall `i / npig` (a float64 division, as
+/// numpy's) reaches `thr > 0`: where `np.searchsorted(rc, thr, side='left')` lands.
+pub fn first_tp_reaching(thr: f64, npig: f64) -> u64 {
+    let mut i = ((thr * npig).ceil() as u64).max(1);
+    while i > 1 && ((i - 1) as f64 / npig) >= thr {
+        i -= 1;
+    }
+    while (i as f64 / npig) < thr {
+        i += 1;
+    }
+    i
+}
+
 /// One category's blocks of the arrays: [T, R, A, M] precision and scores, [T, A, M] recall.
 struct CatOut<'o> {
     precision: &'o mut [f64],
@@ -110,18 +153,7 @@ pub fn accumulate(res: &Results, setup: &Setup, iou_thrs: &[f64], rec_thrs: &[f6
             if live.is_empty() {
                 return;
             }
-            // Concatenate (image order) then stable-sort by descending score: (score, unit, rank).
-            let mut all: Vec<(f64, u32, u32)> = Vec::new();
-            for &u in &live {
-                for (rank, &d) in mt.dt_sorted[mt.off[u] as usize..mt.off[u + 1] as usize].iter().enumerate() {
-                    all.push((res.detections[d as usize].score, u as u32, rank as u32));
-                }
-            }
-            // Stable sort by descending score == unstable sort by (descending score, position).
-            // Keys: order-preserving u64 of -score (with -0.0 == 0.0, as numpy compares).
-            let mut keyed: Vec<(u64, u32)> = all.iter().enumerate().map(|(i, x)| (desc_key(x.0), i as u32)).collect();
-            keyed.sort_unstable();
-            let all: Vec<(f64, u32, u32)> = keyed.iter().map(|&(_, i)| all[i as usize]).collect();
+            let all = sorted_detections(res, mt, &live);
             let npig: Vec<u64> = (0..a_n).map(|a| live.iter().map(|&u| mt.npig(u, a, a_n) as u64).sum()).collect();
 
             let mut tp = vec![0u32; at];
@@ -208,10 +240,7 @@ pub fn accumulate(res: &Results, setup: &Setup, iou_thrs: &[f64], rec_thrs: &[f6
                         out.recall[o] = ev.len() as f64 / npig_f;
                         // Precision at each TP, then the suffix maximum (the envelope).
                         env.clear();
-                        env.extend(ev.iter().enumerate().map(|(i, &(f, _))| {
-                            let tpv = (i + 1) as f64;
-                            tpv / ((f as f64 + tpv) + PRECISION_EPS)
-                        }));
+                        env.extend(ev.iter().enumerate().map(|(i, &(f, _))| precision_at((i + 1) as f64, f as f64)));
                         for i in (0..env.len().saturating_sub(1)).rev() {
                             if env[i + 1] > env[i] {
                                 env[i] = env[i + 1];
@@ -220,7 +249,6 @@ pub fn accumulate(res: &Results, setup: &Setup, iou_thrs: &[f64], rec_thrs: &[f6
                         // Position 0's own precision (0 unless it is a TP, which env covers).
                         let pr0 = if first_state[j] == TP { env[0] } else { 0.0 };
                         let env0 = if env.is_empty() { pr0 } else { pr0.max(env[0]) };
-                        let mut e = 0usize; // candidate event: tp = e + 1
                         for (r, &thr) in rec_thrs.iter().enumerate() {
                             let q = ((t * r_n + r) * a_n + a) * m_n + mi;
                             if thr <= 0.0 {
@@ -229,9 +257,8 @@ pub fn accumulate(res: &Results, setup: &Setup, iou_thrs: &[f64], rec_thrs: &[f6
                                 out.scores[q] = sorted_scores[0];
                                 continue;
                             }
-                            while e < ev.len() && ((e + 1) as f64 / npig_f) < thr {
-                                e += 1;
-                            }
+                            // The event with tp = e + 1.
+                            let e = (first_tp_reaching(thr, npig_f) - 1) as usize;
                             if e < ev.len() {
                                 out.precision[q] = env[e];
                                 out.scores[q] = sorted_scores[ev[e].1 as usize];

@@ -9,6 +9,7 @@ pub mod images;
 pub mod keypoints;
 pub mod lvis;
 pub mod params;
+pub mod resample;
 pub mod summarize;
 
 use crate::coco::shapes::{DtShapes, GtShapes};

@@ -117,32 +117,32 @@ pub fn summarize_one(arr: &Arrays, p: &Params, max_dets_sorted: &[usize], spec: 
         (None, Some(group)) => group.clone(),
         (None, None) => (0..arr.k).collect(),
     };
-    let mut vals: Vec<f64> = Vec::new();
-    // C order of the selected slice: T, (R), K, then the broadcast pair axis. (LVIS' group
+    // The selected slice in C order: T, (R), K, then the broadcast pair axis. (LVIS' group
     // selection `s[:, :, group, aidx]` has the same order: T, R, then the group's categories.)
-    for &t in &tsel {
-        if spec.ap {
-            for r in 0..arr.r {
-                for &k in &ks {
-                    for &(a, m) in &pairs {
-                        let v = arr.precision[arr.pidx(t, r, k, a, m)];
-                        if v > -1.0 {
-                            vals.push(v);
-                        }
-                    }
-                }
-            }
-        } else {
-            for &k in &ks {
-                for &(a, m) in &pairs {
-                    let v = arr.recall[arr.ridx(t, k, a, m)];
-                    if v > -1.0 {
-                        vals.push(v);
+    // Gathered category by category (the arrays are stored category-major) into its C-order
+    // place, then filtered: the values and their order are numpy's.
+    let (nt, nk, np_) = (tsel.len(), ks.len(), pairs.len());
+    let nr = if spec.ap { arr.r } else { 1 };
+    let mut sel = vec![0.0f64; nt * nr * nk * np_];
+    // Eight categories at a time: eight read streams, and whole cache lines written.
+    const BLOCK: usize = 8;
+    for kb in (0..nk).step_by(BLOCK) {
+        let kend = (kb + BLOCK).min(nk);
+        for (ti, &t) in tsel.iter().enumerate() {
+            for r in 0..nr {
+                let row = (ti * nr + r) * nk;
+                for ki in kb..kend {
+                    let k = ks[ki];
+                    let base = (row + ki) * np_;
+                    for (pi, &(a, m)) in pairs.iter().enumerate() {
+                        sel[base + pi] = if spec.ap { arr.precision[arr.pidx(t, r, k, a, m)] } else { arr.recall[arr.ridx(t, k, a, m)] };
                     }
                 }
             }
         }
     }
+    let mut vals = sel;
+    vals.retain(|&v| v > -1.0);
     if vals.is_empty() {
         -1.0
     } else {

@@ -99,12 +99,39 @@ fn gunzip(path: &Path, mut file: File, compressed: u64) -> Result<Vec<u8>> {
     }
     file.seek(SeekFrom::Start(0)).map_err(|e| Error::io(path, "read", &e))?;
     let hint = hint.min(compressed.saturating_mul(1032)).min(1 << 34);
-    let mut out = Vec::with_capacity(hint as usize);
+    // Memory is reserved fallibly: data that decompresses to more than the machine can hold (a
+    // gzip bomb, say) is refused with an error instead of aborting the process.
+    let too_big = |n: usize| {
+        Error::in_file(path, "", format!("cannot decompress: the data expands beyond the memory available ({} MB so far)", n >> 20))
+            .with_hint("decompress it where there is room (`gunzip -k`) and check what it holds")
+    };
+    let mut out: Vec<u8> = Vec::new();
+    if out.try_reserve_exact(hint as usize).is_err() {
+        out = Vec::new();
+    }
     let mut dec = flate2::read::MultiGzDecoder::new(std::io::BufReader::with_capacity(1 << 16, file));
-    dec.read_to_end(&mut out).map_err(|e| {
-        Error::in_file(path, "", format!("cannot decompress: truncated or corrupt gzip data ({})", e))
-            .with_hint("check the file with `gzip -t`; re-create it or pass the uncompressed JSON")
-    })?;
+    loop {
+        if out.len() == out.capacity() {
+            out.try_reserve(out.capacity().max(1 << 20)).map_err(|_| too_big(out.len()))?;
+        }
+        let len = out.len();
+        // Read into an initialised window of the spare capacity (zeroed, read, trimmed to what
+        // was read): the decoder fills it, so each byte is zeroed about once.
+        let window = (out.capacity() - len).min(1 << 20);
+        out.resize(len + window, 0);
+        match dec.read(&mut out[len..]) {
+            Ok(0) => {
+                out.truncate(len);
+                break;
+            }
+            Ok(n) => out.truncate(len + n),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => out.truncate(len),
+            Err(e) => {
+                return Err(Error::in_file(path, "", format!("cannot decompress: truncated or corrupt gzip data ({})", e))
+                    .with_hint("check the file with `gzip -t`; re-create it or pass the uncompressed JSON"))
+            }
+        }
+    }
     Ok(out)
 }
 

@@ -1,6 +1,7 @@
 //! Rendering shared by the subcommands: JSON documents, text tables, array files and plots.
 
 pub mod assign;
+pub mod compare;
 pub mod diagnose;
 pub mod fit;
 pub mod focal;

@@ -143,7 +143,7 @@ fn compact(v: f64) -> String {
     }
 }
 
-const COLORS: [RGBColor; 3] = [RGBColor(31, 119, 180), RGBColor(255, 127, 14), RGBColor(44, 160, 44)];
+pub(crate) const COLORS: [RGBColor; 3] = [RGBColor(31, 119, 180), RGBColor(255, 127, 14), RGBColor(44, 160, 44)];
 
 /// PR curves: one panel per area range; curves for IoU .50, .75 and the mean over .50:.95, each
 /// the mean over categories (entries of -1 skipped) at the largest maxDet.
