@@ -13,11 +13,11 @@ import sys
 import types
 
 from . import mask
-from .api import anchors, assign, diagnose, evaluate, focal_stats
+from .api import anchors, assign, compare, diagnose, evaluate, focal_stats
 from .coco import COCO
 from .cocoeval import COCOeval, Params
 
-__all__ = ["COCO", "COCOeval", "Params", "mask", "anchors", "assign", "focal_stats", "evaluate", "diagnose", "install_as_pycocotools"]
+__all__ = ["COCO", "COCOeval", "Params", "mask", "anchors", "assign", "focal_stats", "evaluate", "diagnose", "compare", "install_as_pycocotools"]
 __version__ = "0.1.0"
 
 

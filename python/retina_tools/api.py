@@ -150,3 +150,26 @@ def diagnose(results, gt, iou_type="bbox", **sections):
         g = gt if isinstance(gt, COCO) else COCO(gt)
         d = g.loadRes(results)
     return json.loads(_core.diagnose(g._gt_handle(), d._dt_handle(g, iou_type, 0), iou_type, **sections))
+
+
+def compare(results, gt, iou_type="bbox", bootstrap=1000, seed=0, confidence=0.95, keep_replicates=False, names=None):
+    """The ``retina-tools compare --json`` document as a dict: each model's 12 stats, the deltas
+    to the first, paired bootstrap intervals over images and p-values (same draws, same numbers
+    as the CLI for the same ``seed``). ``results``: a list of two or more results (paths, lists
+    of dicts or Nx7 arrays); ``gt``: path, dict or COCO; ``names`` label the models (default:
+    the paths, or ``model0``, ``model1``, ...).
+
+        >>> d = retina_tools.compare(["a.json", "b.json"], "gt.json", bootstrap=1000, seed=0)
+        >>> d["bootstrap"]["delta_ci"][0]["p_value"][0]   # AP of b vs a
+    """
+    from .coco import COCO
+    import contextlib, io
+
+    results = list(results)
+    if names is None:
+        names = [r if isinstance(r, str) else "model%d" % i for i, r in enumerate(results)]
+    with contextlib.redirect_stdout(io.StringIO()):
+        g = gt if isinstance(gt, COCO) else COCO(gt)
+        k = 17 if iou_type == "keypoints" else 0  # COCO's person keypoints (the default sigmas)
+        handles = [g.loadRes(r)._dt_handle(g, iou_type, k) for r in results]
+    return json.loads(_core.compare(g._gt_handle(), handles, [str(n) for n in names], iou_type, bootstrap, seed, confidence, keep_replicates))

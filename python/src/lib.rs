@@ -582,6 +582,46 @@ fn diagnose(
     .map_err(to_py)
 }
 
+/// `compare --json` for two or more results handles on one GT (default COCO parameters).
+#[pyfunction]
+#[pyo3(signature = (gt, dts, names, iou_type, bootstrap=1000, seed=0, confidence=0.95, keep_replicates=false))]
+#[allow(clippy::too_many_arguments)]
+fn compare(
+    py: Python<'_>,
+    gt: &Gt,
+    dts: Vec<PyRef<'_, Dt>>,
+    names: Vec<String>,
+    iou_type: &str,
+    bootstrap: usize,
+    seed: u64,
+    confidence: f64,
+    keep_replicates: bool,
+) -> PyResult<String> {
+    use retina_tools::compare as cmp;
+    let t = self::iou_type(iou_type)?;
+    if dts.len() < 2 {
+        return Err(PyValueError::new_err("compare needs two or more results"));
+    }
+    let cfg = cmp::Config { n: bootstrap, seed, confidence, keep_replicates };
+    cfg.validate().map_err(to_py)?;
+    if eval::lvis::detect(&gt.ds) {
+        return Err(to_py(Error::input("an LVIS ground truth; compare follows the COCO protocol").with_hint("evaluate LVIS results with retina_tools.evaluate")));
+    }
+    let p = Params::new(t);
+    if dts.iter().any(|d| d.iou_type != t || (t == IouType::Keypoints && d.kpts != p.kpt_sigmas.len())) {
+        return Err(PyRuntimeError::new_err(format!("results not parsed for {} compared as {}", t.name(), t.name())));
+    }
+    let gs = if t == IouType::Bbox { None } else { Some(gt.shapes(py, t, p.kpt_sigmas.len())?) };
+    let loaded: Vec<(Arc<Results>, Option<Arc<DtShapes>>)> = dts.iter().map(|d| (d.res.clone(), d.shapes.clone())).collect();
+    py.allow_threads(|| -> retina_tools::Result<String> {
+        let shapes: Vec<Option<eval::Shapes<'_>>> = loaded.iter().map(|(_, ds)| gs.as_ref().zip(ds.as_ref()).map(|(g, d)| eval::Shapes::new(&gt.ds, g, d, &p))).collect();
+        let models: Vec<cmp::Model<'_>> = loaded.iter().zip(&shapes).map(|((res, _), sh)| cmp::Model { res, shapes: sh.as_ref() }).collect();
+        let c = cmp::run(&gt.ds, &models, &p, &cfg, &NoProgress)?;
+        Ok(report::compare::json(&c, &names))
+    })
+    .map_err(to_py)
+}
+
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Gt>()?;
@@ -592,6 +632,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(assign, m)?)?;
     m.add_function(wrap_pyfunction!(focal_stats, m)?)?;
     m.add_function(wrap_pyfunction!(diagnose, m)?)?;
+    m.add_function(wrap_pyfunction!(compare, m)?)?;
     mask::register(m)?;
     Ok(())
 }

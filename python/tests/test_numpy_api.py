@@ -100,3 +100,16 @@ def test_diagnose_equals_diagnose_json(iou_type):
     want = json.loads(run_cli("diagnose", dt, "--gt", gt, "--iou-type", iou_type, "--json", "-", "--suspects-top", "5"))
     got = retina_tools.diagnose(dt, gt, iou_type, suspects_top=5)
     assert got == want
+
+
+def test_compare_equals_compare_json():
+    # The CLI's document for the bundled fake results against their perturbed copy, same seed:
+    # stats, deltas, intervals, p-values and kept replicates all equal.
+    d = os.path.join(FIX, "coco-val2014-100")
+    gt = os.path.join(d, "instances_val2014_100.json")
+    a, b = os.path.join(d, "fakebbox100_results.json"), os.path.join(d, "fakebbox100_perturbed.json")
+    want = json.loads(run_cli("compare", a, b, "--gt", gt, "--bootstrap", "50", "--seed", "3", "--keep-replicates", "--json", "-"))
+    got = retina_tools.compare([a, b], gt, bootstrap=50, seed=3, keep_replicates=True)
+    assert got == want
+    with pytest.raises(ValueError, match="two or more"):
+        retina_tools.compare([a], gt)
