@@ -220,7 +220,7 @@ pub fn coco_results(data: &[u8]) {
 }
 
 /// Counts as [`StringDecoder`] reads `text` one character at a time (`None` if it refuses).
-fn decoder_counts(text: &[u8]) -> Option<Vec<u32>> {
+pub(crate) fn decoder_counts(text: &[u8]) -> Option<Vec<u32>> {
     let mut d = StringDecoder::default();
     let mut out = Vec::new();
     for &b in text {
@@ -234,7 +234,7 @@ fn decoder_counts(text: &[u8]) -> Option<Vec<u32>> {
 
 /// Counts as [`mask::decode_json_text`] reads `raw` (still JSON-escaped), checking it reports
 /// runs of 0s and 1s alternately.
-fn json_text_counts(raw: &[u8]) -> Option<Vec<u32>> {
+pub(crate) fn json_text_counts(raw: &[u8]) -> Option<Vec<u32>> {
     struct Tagged(Vec<(bool, u32)>);
     impl CountSink for Tagged {
         fn zeros(&mut self, c: u32) {
@@ -250,7 +250,7 @@ fn json_text_counts(raw: &[u8]) -> Option<Vec<u32>> {
 }
 
 /// `rleIou` as evaluation computes it (facts, run intervals, pre-check) for two masks.
-fn fast_iou(d: &Rle, g: &Rle, crowd: bool) -> f64 {
+pub(crate) fn fast_iou(d: &Rle, g: &Rle, crowd: bool) -> f64 {
     let (di, gi) = (d.stats().info(), g.stats().info());
     let (mut dr, mut gr) = (Vec::new(), Vec::new());
     mask::runs_of(&d.counts, &mut dr);

@@ -17,6 +17,7 @@
 //! - [`eval`]: COCOeval, bit-for-bit with pycocotools (evaluate → accumulate → summarize).
 //! - [`focal`]: focal-loss statistics on dumped logits (CPU and WGSL backends, Fig. 4 curves).
 //! - [`io`]: the parallel positioned JSON reader, atomic writes, `.npy`/`.npz`.
+//! - [`rng`]: SplitMix64, the one seeded generator.
 //! - [`report`]: JSON documents, tables and plots shared by the subcommands.
 //! - [`args`]: list-valued flags (comma lists, area ranges) parsed once for every front end.
 //! - [`error`], [`progress`]: the error type (with exit codes and hints) and progress reporting.
@@ -41,5 +42,6 @@ pub mod io;
 pub mod mask;
 pub mod progress;
 pub mod report;
+pub mod rng;
 
 pub use error::{Error, ErrorKind, Result};

@@ -41,48 +41,7 @@ impl Default for Config {
     }
 }
 
-/// The seeded generator of the draws: SplitMix64 (Steele, Lea & Flood, OOPSLA 2014; Vigna's
-/// `splitmix64.c`). Replicate `r` of seed `s` starts from state `mix64(s ^ mix64(r))`, so every
-/// replicate has its own stream whatever the thread that computes it.
-pub struct SplitMix64 {
-    state: u64,
-}
-
-/// SplitMix64's increment (the golden ratio in 64 bits).
-const GOLDEN_GAMMA: u64 = 0x9E37_79B9_7F4A_7C15;
-
-/// SplitMix64's output function (a variant of MurmurHash3's finaliser).
-pub fn mix64(z: u64) -> u64 {
-    let z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    let z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
-impl SplitMix64 {
-    /// The stream of replicate `replicate` under `seed`.
-    pub fn for_replicate(seed: u64, replicate: u64) -> SplitMix64 {
-        SplitMix64 { state: mix64(seed ^ mix64(replicate)) }
-    }
-
-    pub fn next_u64(&mut self) -> u64 {
-        self.state = self.state.wrapping_add(GOLDEN_GAMMA);
-        mix64(self.state)
-    }
-
-    /// Uniform in `[0, n)`, unbiased (Lemire 2019, "Fast random integer generation in an
-    /// interval": multiply, and reject the low products that would bias it).
-    pub fn below(&mut self, n: u64) -> u64 {
-        assert!(n > 0, "an interval of at least one value");
-        let mut m = self.next_u64() as u128 * n as u128;
-        if (m as u64) < n {
-            let t = n.wrapping_neg() % n;
-            while (m as u64) < t {
-                m = self.next_u64() as u128 * n as u128;
-            }
-        }
-        (m >> 64) as u64
-    }
-}
+pub use crate::rng::{mix64, SplitMix64};
 
 /// One resample: `n` image ranks drawn with replacement; returns how often each was drawn.
 pub fn draw(seed: u64, replicate: u64, n: usize) -> Vec<u32> {
@@ -257,7 +216,7 @@ mod tests {
     #[test]
     fn splitmix64_matches_the_reference_sequence() {
         // Vigna's splitmix64.c seeded with 0 (state 0): its first outputs.
-        let mut g = SplitMix64 { state: 0 };
+        let mut g = SplitMix64::from_state(0);
         assert_eq!(g.next_u64(), 0xE220_A839_7B1D_CDAF);
         assert_eq!(g.next_u64(), 0x6E78_9E6A_A1B9_65F4);
         assert_eq!(g.next_u64(), 0x06C4_5D18_8009_454F);

@@ -9,21 +9,19 @@
 
 use super::score::Score;
 use super::{Candidate, Objective, SizeMode};
+use crate::rng::SplitMix64;
 use std::cmp::Ordering;
 
-/// SplitMix64 (Steele, Lea, Flood 2014): small, seedable, good enough for a search.
-pub struct Rng(u64);
+/// The search's generator: the crate's SplitMix64 stream from `seed`, with the float-based
+/// draws the search uses.
+pub struct Rng(SplitMix64);
 
 impl Rng {
     pub fn new(seed: u64) -> Rng {
-        Rng(seed)
+        Rng(SplitMix64::from_state(seed))
     }
     pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
+        self.0.next_u64()
     }
     /// Uniform in [0, 1).
     pub fn uniform(&mut self) -> f64 {

@@ -48,15 +48,14 @@ pub fn run_json(args: &[&str]) -> serde_json::Value {
     serde_json::from_slice(&o.stdout).expect("JSON on stdout")
 }
 
-/// A tiny deterministic generator (SplitMix64), so tests need no extra crate.
+/// A tiny deterministic generator: the library's SplitMix64 stream from the state in `.0`.
 pub struct Rng(pub u64);
 impl Rng {
     pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
+        let mut g = retina_tools::rng::SplitMix64::from_state(self.0);
+        let v = g.next_u64();
+        self.0 = self.0.wrapping_add(retina_tools::rng::GOLDEN_GAMMA);
+        v
     }
     pub fn uniform(&mut self) -> f64 {
         (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
