@@ -5,6 +5,9 @@
 # saved under fuzz/artifacts/<target>/: copy it to fuzz/regressions/<target>/ once fixed, and
 # `cargo test` replays it for good. Needs a nightly toolchain and cargo-fuzz (installed here if
 # missing); without nightly it says so and exits 0.
+# FUZZ_GATE=0 (what .ci/run sets) reports a finding loudly but exits 0: a new input found in a
+# 30-second run is news for the next session, not a reason to refuse the commit (the inputs kept
+# under fuzz/regressions are what gates, through cargo test). Runs use -seed=1.
 # Usage: bash fuzz/run.sh [SECONDS] [TARGET...]
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -15,7 +18,10 @@ if ! rustup toolchain list 2>/dev/null | grep -q '^nightly'; then
   exit 0
 fi
 if ! cargo fuzz --version >/dev/null 2>&1; then
-  cargo install cargo-fuzz --locked --quiet
+  if ! cargo install cargo-fuzz --locked --quiet; then
+    echo "fuzz: cargo-fuzz could not be installed here, so no fuzzing (cargo test still replays the kept inputs)"
+    exit 0
+  fi
 fi
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=($(ls fuzz_targets | sed 's/\.rs$//'))
@@ -26,7 +32,7 @@ for t in "${targets[@]}"; do
   dict=(); case $t in json_reader|coco_gt|coco_results) dict=(-dict=json.dict) ;; esac
   log=$(mktemp)
   start=$(date +%s)
-  if cargo +nightly fuzz run -O $t corpus/$t seeds/$t -- -max_total_time=$secs -rss_limit_mb=2048 -timeout=20 \
+  if cargo +nightly fuzz run -O $t corpus/$t seeds/$t -- -max_total_time=$secs -seed=1 -rss_limit_mb=2048 -timeout=20 \
        -print_final_stats=1 "${dict[@]}" >"$log" 2>&1; then
     execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo '?')
     cov=$(grep -oE 'cov: [0-9]+' "$log" | tail -1 || true)
@@ -38,4 +44,8 @@ for t in "${targets[@]}"; do
   fi
   rm -f "$log"
 done
+if [ $status != 0 ] && [ "${FUZZ_GATE:-1}" = 0 ]; then
+  echo "fuzz: FINDINGS above (inputs under fuzz/artifacts/); not gating (FUZZ_GATE=0)"
+  exit 0
+fi
 exit $status

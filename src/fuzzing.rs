@@ -141,7 +141,10 @@ pub fn json_reader(data: &[u8]) {
         // them; we read them as U+FFFD. Anything else serde_json refuses, we must refuse.
         (Ok(_), Err(e)) => {
             let m = e.to_string();
-            assert!(m.contains("recursion limit") || m.contains("surrogate"), "we accept what serde_json refuses: {}", m)
+            // A high surrogate not followed by `\u` is "unexpected end of hex escape" to serde_json.
+            let high_surrogate = data.windows(4).any(|w| w[0] == b'\\' && w[1] == b'u' && w[2].eq_ignore_ascii_case(&b'd') && matches!(w[3].to_ascii_lowercase(), b'8'..=b'9' | b'a'..=b'b'));
+            let lone = m.contains("surrogate") || (high_surrogate && m.contains("unexpected end of hex escape"));
+            assert!(m.contains("recursion limit") || lone, "we accept what serde_json refuses: {}", m)
         }
         (Err(_), Err(_)) => {}
     }
