@@ -120,6 +120,8 @@ def gen_kp(args, rng):
                 kps = []
                 for _ in range(17):
                     kps += [rng.uniform(0, W), rng.uniform(0, H), rng.random()]
+            if args.decimals is not None:
+                kps = [round(v, args.decimals) for v in kps]
             dets.append({"image_id": img_id, "category_id": 1, "keypoints": kps, "score": round(rng.random(), 3)})
     return {"images": images, "annotations": anns, "categories": [{"id": 1, "name": "person"}]}, dets
 
@@ -131,6 +133,8 @@ def main():
     ap.add_argument("--images", type=int)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--dets-per-image", type=float)
+    ap.add_argument("--decimals", type=int, help="keypoints: round coordinates and confidences (as detectors that "
+                    "write short numbers do); default: full float precision")
     args = ap.parse_args()
     if args.kind == "segm":
         args.images = args.images or 1000

@@ -383,7 +383,10 @@ fn to_mask(raw: SegmRaw<'_>, hw: Option<(u32, u32)>, pos: usize, buf: &[u8]) -> 
 fn parse_gt_keypoints(r: &mut Reader<'_>, k: usize) -> JResult<Vec<f64>> {
     let pos = r.pos();
     let mut v = Vec::with_capacity(3 * k);
-    r.f64_array_into(&mut v)?;
+    r.skip_ws();
+    if r.fast_number_array(|_| true, &mut v).is_none() {
+        r.f64_array_into(&mut v)?;
+    }
     check_keypoint_count(pos, v.len(), k)?;
     Ok(v)
 }
