@@ -39,9 +39,11 @@ pub struct GtShapes {
     pub masks: Vec<Rle>,
     /// segm: area, `rleToBbox` (the IoU pre-check) and shape facts of each mask.
     pub mask_info: Vec<MaskInfo>,
-    /// segm: foreground intervals of each `plain` mask: `runs[run_start[i]..run_start[i + 1]]`.
-    runs: Vec<(u32, u32)>,
-    run_start: Vec<usize>,
+    /// segm: foreground intervals of the `plain` masks, one vector per chunk of the parallel
+    /// parse (left where they were made, not copied together).
+    runs: Vec<Vec<(u32, u32)>>,
+    /// segm: mask `i`'s intervals are `runs[c][a..b]` for `run_span[i] = (c, a, b)`.
+    run_span: Vec<(u32, u32, u32)>,
     /// keypoints: `[x, y, v] * K` per annotation, flat (stride `3K`).
     pub keypoints: Vec<f64>,
     /// keypoints: `num_keypoints == 0` (pycocotools ignores such GT, like crowd GT).
@@ -51,7 +53,8 @@ pub struct GtShapes {
 impl GtShapes {
     /// Annotation `i`'s mask as [`mask::iou`] reads it.
     pub fn mask(&self, i: usize) -> MaskRef<'_> {
-        MaskRef { info: &self.mask_info[i], runs: &self.runs[self.run_start[i]..self.run_start[i + 1]], counts: &self.masks[i].counts }
+        let (c, a, b) = self.run_span[i];
+        MaskRef { info: &self.mask_info[i], runs: &self.runs[c as usize][a as usize..b as usize], counts: &self.masks[i].counts }
     }
 }
 
@@ -265,7 +268,10 @@ fn parse_segmentation<'a>(r: &mut Reader<'a>) -> JResult<SegmRaw<'a>> {
                 let i = rings.len();
                 let pos = r.pos();
                 let mut ring = Vec::new();
-                r.f64_array_into(&mut ring).map_err(|e| e.in_index(i))?;
+                r.skip_ws();
+                if r.fast_number_array(|_| true, &mut ring).is_none() {
+                    r.f64_array_into(&mut ring).map_err(|e| e.in_index(i))?;
+                }
                 if ring.len() % 2 != 0 {
                     return Err(JsonError::new(pos, format!("a polygon needs x, y pairs; found an odd count of {} numbers", ring.len())).in_index(i));
                 }
@@ -470,10 +476,11 @@ impl GtShapes {
         };
         let segm = iou_type == IouType::Segm;
         enum Out {
-            Mask(Rle, MaskInfo, Vec<(u32, u32)>),
+            /// The mask, its facts and its intervals `runs[a..b]` in the chunk's runs.
+            Mask(Rle, MaskInfo, u32, u32),
             Kp(Vec<f64>, bool),
         }
-        let parse = |r: &mut Reader<'_>| -> JResult<Out> {
+        let parse = |r: &mut Reader<'_>, runs: &mut Vec<(u32, u32)>| -> JResult<Out> {
             let start = r.pos();
             r.begin_object()?;
             let (mut image_id, mut seg, mut kps, mut num) = (None, None, None, None);
@@ -494,16 +501,20 @@ impl GtShapes {
             if segm {
                 // Annotations of images absent from `images` are never evaluated (nor converted).
                 let Some(&img) = image_id.and_then(|id| gt.image_index.get(&id)) else {
-                    return Ok(Out::Mask(Rle::default(), MaskInfo::default(), Vec::new()));
+                    return Ok(Out::Mask(Rle::default(), MaskInfo::default(), 0, 0));
                 };
                 let (pos, raw) = seg.ok_or_else(|| JsonError::new(start, "missing field \"segmentation\" (segm evaluation needs it)"))?;
                 let rle = to_mask(raw, image_hw(gt, img), pos, buf).map_err(|e| e.in_key("segmentation"))?.into_rle(buf);
                 let info = rle.stats().info();
-                let mut runs = Vec::new();
+                let a = runs.len();
                 if info.plain {
-                    mask::runs_of(&rle.counts, &mut runs);
+                    mask::runs_of(&rle.counts, runs);
                 }
-                Ok(Out::Mask(rle, info, runs))
+                let b = runs.len();
+                if b > u32::MAX as usize {
+                    return Err(JsonError::new(start, "too many mask runs in one part of the file"));
+                }
+                Ok(Out::Mask(rle, info, a as u32, b as u32))
             } else {
                 let kps = kps.ok_or_else(|| JsonError::new(start, "missing field \"keypoints\" (keypoints evaluation needs it)"))?;
                 let num = num.ok_or_else(|| JsonError::new(start, "missing field \"num_keypoints\" (pycocotools ignores GT with num_keypoints == 0)"))?;
@@ -511,20 +522,28 @@ impl GtShapes {
             }
         };
         let hint = if segm { SEGM_HINT } else { KPT_HINT };
-        let (outs, _) = json::parse_array_par(buf, ao, ae, parse).map_err(|e| located(path, buf, "annotations", e).or_hint(hint))?;
+        let (chunks, _) = json::parse_array_par_with(buf, ao, ae, parse).map_err(|e| located(path, buf, "annotations", e).or_hint(hint))?;
         let mut s = GtShapes::default();
-        s.run_start.push(0);
-        for o in outs {
-            match o {
-                Out::Mask(m, info, runs) => {
-                    s.masks.push(m);
-                    s.mask_info.push(info);
-                    s.runs.extend_from_slice(&runs);
-                    s.run_start.push(s.runs.len());
-                }
-                Out::Kp(v, z) => {
-                    s.keypoints.extend_from_slice(&v);
-                    s.no_keypoints.push(z);
+        let n: usize = chunks.iter().map(|(v, _)| v.len()).sum();
+        if segm {
+            s.masks.reserve(n);
+            s.mask_info.reserve(n);
+            s.run_span.reserve(n);
+        }
+        for (outs, runs) in chunks {
+            let c = s.runs.len() as u32;
+            s.runs.push(runs);
+            for o in outs {
+                match o {
+                    Out::Mask(m, info, a, b) => {
+                        s.masks.push(m);
+                        s.mask_info.push(info);
+                        s.run_span.push((c, a, b));
+                    }
+                    Out::Kp(v, z) => {
+                        s.keypoints.extend_from_slice(&v);
+                        s.no_keypoints.push(z);
+                    }
                 }
             }
         }

@@ -543,6 +543,19 @@ impl<'a> Reader<'a> {
     /// then parses the array with the general methods, which also report every error.
     #[inline]
     pub fn fast_number_array(&mut self, keep: impl Fn(usize) -> bool, out: &mut Vec<f64>) -> Option<usize> {
+        let len0 = out.len();
+        let n = self.fast_numbers(keep, |_, v| out.push(v));
+        if n.is_none() {
+            out.truncate(len0);
+        }
+        n
+    }
+
+    /// [`Reader::fast_number_array`] handing each kept number with its index to `sink`
+    /// instead of a vector. On `None` the position is unchanged and `sink` may have been
+    /// called for some numbers, which the caller then disregards.
+    #[inline]
+    pub fn fast_numbers(&mut self, keep: impl Fn(usize) -> bool, mut sink: impl FnMut(usize, f64)) -> Option<usize> {
         #[inline(always)]
         fn ws(b: &[u8], mut p: usize) -> usize {
             while b.get(p).is_some_and(|&c| is_ws(c)) {
@@ -551,14 +564,9 @@ impl<'a> Reader<'a> {
             p
         }
         let b = self.buf;
-        let len0 = out.len();
         let mut p = ws(b, self.pos);
-        let fail = |out: &mut Vec<f64>| {
-            out.truncate(len0);
-            None
-        };
         if b.get(p) != Some(&b'[') {
-            return fail(out);
+            return None;
         }
         p = ws(b, p + 1);
         let mut n = 0;
@@ -568,12 +576,11 @@ impl<'a> Reader<'a> {
         }
         loop {
             if keep(n) {
-                let Some((v, q)) = fast_f64(b, p) else { return fail(out) };
-                out.push(v);
+                let (v, q) = fast_f64(b, p)?;
+                sink(n, v);
                 p = q;
             } else {
-                let Some(q) = fast_number_end(b, p) else { return fail(out) };
-                p = q;
+                p = fast_number_end(b, p)?;
             }
             n += 1;
             // The common separator ", " first.
@@ -588,7 +595,7 @@ impl<'a> Reader<'a> {
                     self.pos = p + 1;
                     return Some(n);
                 }
-                _ => return fail(out),
+                _ => return None,
             }
         }
     }
@@ -596,8 +603,13 @@ impl<'a> Reader<'a> {
     /// Parse exactly 4 finite numbers `[a, b, c, d]`.
     pub fn f64x4(&mut self) -> JResult<[f64; 4]> {
         let start = self.pos;
-        self.begin_array()?;
         let mut out = [0.0; 4];
+        if self.fast_numbers(|i| i < 4, |i, v| out[i] = v) == Some(4) {
+            return Ok(out);
+        }
+        // Anything else (and every error) on the general path, from the same position.
+        self.pos = start;
+        self.begin_array()?;
         let mut n = 0;
         let mut first = true;
         while self.next_element(&mut first)? {
