@@ -2,10 +2,15 @@
 """Benchmark `retina-tools eval --iou-type segm|keypoints` against its peers, side by side.
 
     python scripts/bench-segm-kp.py [--runs 3] [--threads 2] [--hotcoco PATH] [--only segm|keypoints]
+                                    [--sets segm,keypoints,segm-sparse,keypoints-sparse]
 
-Generates (once, seeded) the two sets with scripts/bench/gen_segm_kp.py into
-target/bench-segm-kp/: segm = 1,000 images with ~94k compressed-RLE detections, keypoints =
-5,000 images with ~142k keypoint detections. Then times whole processes (start to exit), median
+Generates (once, seeded) the sets with scripts/bench/gen_segm_kp.py into
+target/bench-segm-kp/SET/: segm = 1,000 images with ~94k compressed-RLE detections, keypoints =
+5,000 images with ~142k keypoint detections (17-digit coordinates, 152 MB); the sparse sets,
+where fixed costs (GT parse and polygon rasterisation, process start, page faults) weigh most:
+segm-sparse = 5,000 images, ~34k polygon GT, ~10 RLE detections per image (~51k); and
+keypoints-sparse = 5,000 images, ~29 detections per image with coordinates and confidences
+rounded to 2 decimals (~62 MB of results). Then times whole processes (start to exit), median
 of --runs, run round-robin: retina-tools (`--threads N`), pycocotools 2.0.11 (python start + import + load +
 loadRes + evaluate + accumulate + summarize) and hotcoco's Rust CLI when given with --hotcoco
 (`cargo install hotcoco-cli`). Peak RSS from /usr/bin/time when available. Checks that
@@ -36,6 +41,15 @@ print(json.dumps([float(x) for x in E.stats]))
 """
 
 
+# Set name -> (iou type, extra arguments of gen_segm_kp.py).
+SETS = {
+    "segm": ("segm", []),
+    "keypoints": ("keypoints", []),
+    "segm-sparse": ("segm", ["--images", "5000", "--dets-per-image", "10"]),
+    "keypoints-sparse": ("keypoints", ["--decimals", "2"]),
+}
+
+
 def timed(cmd, env=None):
     """(wall seconds, peak RSS MB or None, stdout)"""
     gnu_time = shutil.which("time") or ("/usr/bin/time" if os.path.exists("/usr/bin/time") else None)
@@ -61,7 +75,8 @@ def main():
     ap.add_argument("--hotcoco", help="path to hotcoco's CLI binary (cargo install hotcoco-cli)")
     ap.add_argument("--hotcoco-args", default="--gt {gt} --dt {dt} --iou-type {iou}",
                     help="argument template for the hotcoco CLI")
-    ap.add_argument("--only", choices=["segm", "keypoints"])
+    ap.add_argument("--only", choices=["segm", "keypoints"], help="only the sets of this iou type")
+    ap.add_argument("--sets", default=",".join(SETS), help="comma list of sets (default: all)")
     ap.add_argument("--skip-pycocotools", action="store_true")
     ap.add_argument("--py-runs", type=int, default=1, help="runs of pycocotools (slow)")
     args = ap.parse_args()
@@ -69,13 +84,14 @@ def main():
     if not os.path.exists(binary):
         subprocess.run(["cargo", "build", "--release", "-q"], cwd=ROOT, check=True)
     rows = []
-    for kind in ("segm", "keypoints"):
+    for set_name in args.sets.split(","):
+        kind, gen_args = SETS[set_name]
         if args.only and kind != args.only:
             continue
-        d = os.path.join(ROOT, "target", "bench-segm-kp", kind)
+        d = os.path.join(ROOT, "target", "bench-segm-kp", set_name)
         gt, dt = os.path.join(d, "gt.json"), os.path.join(d, "dt.json")
         if not (os.path.exists(gt) and os.path.exists(dt)):
-            subprocess.run([PY, os.path.join(ROOT, "scripts", "bench", "gen_segm_kp.py"), kind, d], check=True)
+            subprocess.run([PY, os.path.join(ROOT, "scripts", "bench", "gen_segm_kp.py"), kind, d] + gen_args, check=True)
         n_img = len(json.load(open(gt))["images"])
         n_det = sum(1 for _ in json.load(open(dt)))
         engines = [("retina-tools", [binary, "eval", dt, "--gt", gt, "--iou-type", kind, "--threads", str(args.threads), "-q", "--json", "-"])]
@@ -100,10 +116,11 @@ def main():
             out = runs[name][-1][3]
             cpu = statistics.median(cpus) if all(c is not None for c in cpus) else None
             results[name] = (statistics.median(walls), walls, rss, out, cpu)
-            print(f"{kind}: {name}: median {statistics.median(walls):.3f} s ({', '.join(f'{w:.3f}' for w in walls)})", file=sys.stderr)
+            print(f"{set_name}: {name}: median {statistics.median(walls):.3f} s ({', '.join(f'{w:.3f}' for w in walls)})", file=sys.stderr)
+        pairs = None
         if "hotcoco CLI" in results:
             pairs = [h / o for o, h in zip(results["retina-tools"][1], results["hotcoco CLI"][1])]
-            print(f"{kind}: hotcoco/retina-tools per round: {', '.join(f'{x:.2f}' for x in pairs)} (median {statistics.median(pairs):.2f})", file=sys.stderr)
+            print(f"{set_name}: hotcoco/retina-tools per round: {', '.join(f'{x:.2f}' for x in pairs)} (median {statistics.median(pairs):.2f})", file=sys.stderr)
         same = ""
         if "pycocotools 2.0.11" in results:
             ours = json.loads(results["retina-tools"][3])["stats"]
@@ -111,11 +128,12 @@ def main():
             same = "yes" if ours == ref else "NO"
         base = results["retina-tools"][0]
         for name, (med, walls, rss, _, cpu) in results.items():
-            rows.append((kind, f"{n_img:,}", f"{n_det:,}", name, f"{med:.2f}", ", ".join(f"{w:.2f}" for w in walls),
-                         f"{cpu:.2f}" if cpu is not None else "-", f"{rss:.0f}" if rss else "-", f"{med / base:.1f}x",
-                         same if name == "retina-tools" else ""))
-    print("| iou type | images | dets | engine | wall median s | runs s | CPU s (user+sys) | peak RSS MB | vs retina-tools | stats == pycocotools |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+            per_round = f"{statistics.median(pairs):.2f}x" if pairs and name == "hotcoco CLI" else ""
+            rows.append((set_name, f"{n_img:,}", f"{n_det:,}", name, f"{med:.3f}", ", ".join(f"{w:.3f}" for w in walls),
+                         f"{cpu:.2f}" if cpu is not None else "-", f"{rss:.0f}" if rss else "-", f"{med / base:.2f}x",
+                         per_round, same if name == "retina-tools" else ""))
+    print("| set | images | dets | engine | wall median s | runs s | CPU s (user+sys) | peak RSS MB | vs retina-tools (medians) | median of per-round ratios | stats == pycocotools |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print("| " + " | ".join(r) + " |")
 

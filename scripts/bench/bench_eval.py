@@ -15,18 +15,22 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def timed(cmd, env):
+    """(wall seconds from a monotonic clock, peak RSS MB from /usr/bin/time, stdout)"""
     with tempfile.NamedTemporaryFile("r", suffix=".time") as tf:
-        full = ["/usr/bin/time", "-f", "%e %M", "-o", tf.name] + cmd
+        full = ["/usr/bin/time", "-f", "%M", "-o", tf.name] + cmd
+        t0 = time.perf_counter()
         r = subprocess.run(full, capture_output=True, text=True, env=env)
+        wall = time.perf_counter() - t0
         if r.returncode != 0:
             raise RuntimeError("%s failed: %s" % (cmd[0], r.stderr[-2000:]))
-        wall, rss = tf.read().split()[-2:]
-    return float(wall), int(rss) / 1024.0, r.stdout
+        rss = tf.read().split()[-1]
+    return wall, int(rss) / 1024.0, r.stdout
 
 
 def main():
@@ -71,11 +75,18 @@ def main():
             print("run %d %-14s %6.2f s %7.1f MB" % (run, e, w, m), file=sys.stderr)
     ours = statistics.median(times["retina-tools"]) if "retina-tools" in times else None
     ref = stats.get("pycocotools")
-    rows = ["| engine | wall median (s) | runs (s) | vs retina-tools | peak RSS (MB) | 12 stats == pycocotools |",
+    rows = ["| engine | wall median (s) | runs (s) | vs retina-tools (median of per-round ratios) | peak RSS (MB) | 12 stats == pycocotools |",
             "|---|---|---|---|---|---|"]
     for e in engines:
         med = statistics.median(times[e])
-        ratio = "1.00x" if e == "retina-tools" else ("%.2fx slower" % (med / ours) if ours else "-")
+        ratio = "-"
+        if e == "retina-tools":
+            ratio = "1.00x"
+        elif ours:
+            # Each engine's run divided by retina-tools' run of the same round (rounds alternate
+            # the engines, so a slow spell of a shared machine hits a pair alike).
+            per = [t / o for t, o in zip(times[e], times["retina-tools"])]
+            ratio = "%.2fx slower (rounds %s)" % (statistics.median(per), ", ".join("%.2f" % x for x in per))
         exact = "-" if ref is None or e not in stats else ("yes" if stats[e] == ref else "no")
         if e == "hotcoco-cli":
             exact = "n/a (prints 3 decimals)"
