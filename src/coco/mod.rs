@@ -117,15 +117,18 @@ impl Results {
     /// Build from detections, counting those of unknown categories; `unknown_ids` holds, per
     /// parsed chunk, the `category_id` of each of its unknown-category detections in order.
     pub(crate) fn from_chunks(chunks: Vec<(Vec<Detection>, Vec<Id>)>) -> Results {
-        let total: usize = chunks.iter().map(|(v, _)| v.len()).sum();
-        let mut detections = Vec::with_capacity(total);
         let mut unknown_category_ids = Vec::new();
+        let mut first = 0;
+        let mut parts = Vec::with_capacity(chunks.len());
         for (items, ids) in chunks {
-            let first = detections.len();
-            let unknown = items.iter().enumerate().filter(|(_, d)| d.category == u32::MAX).map(|(i, _)| (first + i) as u32);
-            unknown_category_ids.extend(unknown.zip(ids));
-            detections.extend(items);
+            if !ids.is_empty() {
+                let unknown = items.iter().enumerate().filter(|(_, d)| d.category == u32::MAX).map(|(i, _)| (first + i) as u32);
+                unknown_category_ids.extend(unknown.zip(ids));
+            }
+            first += items.len();
+            parts.push(items);
         }
+        let detections = json::concat_par(parts);
         Results { unknown_category: unknown_category_ids.len(), detections, unknown_category_ids }
     }
 }

@@ -130,10 +130,12 @@ pub fn accumulate(res: &Results, setup: &Setup, iou_thrs: &[f64], rec_thrs: &[f6
     let k_n = setup.k();
     let at = a_n * t_n;
 
+    // Zeroed (pages the OS maps on first touch, not written here); each category fills its own
+    // block with pycocotools' -1 below, in parallel, instead of one serial pass over them all.
     let mut arr = Arrays {
-        precision: vec![-1.0; t_n * r_n * k_n * a_n * m_n],
-        recall: vec![-1.0; t_n * k_n * a_n * m_n],
-        scores: vec![-1.0; t_n * r_n * k_n * a_n * m_n],
+        precision: vec![0.0; t_n * r_n * k_n * a_n * m_n],
+        recall: vec![0.0; t_n * k_n * a_n * m_n],
+        scores: vec![0.0; t_n * r_n * k_n * a_n * m_n],
         t: t_n,
         r: r_n,
         k: k_n,
@@ -141,12 +143,19 @@ pub fn accumulate(res: &Results, setup: &Setup, iou_thrs: &[f64], rec_thrs: &[f6
         m: m_n,
     };
     let (n5, n4) = (t_n * r_n * a_n * m_n, t_n * a_n * m_n);
+    if n5 == 0 {
+        // No per-category blocks to zip (no recall thresholds): recall is filled here.
+        arr.recall.fill(-1.0);
+    }
     arr.precision
         .par_chunks_mut(n5.max(1))
         .zip(arr.scores.par_chunks_mut(n5.max(1)))
         .zip(arr.recall.par_chunks_mut(n4.max(1)))
         .enumerate()
         .for_each(|(k, ((precision, scores), recall))| {
+            precision.fill(-1.0);
+            scores.fill(-1.0);
+            recall.fill(-1.0);
             let out = CatOut { precision, scores, recall };
             let units = k * n_img..(k + 1) * n_img;
             let live: Vec<usize> = units.clone().filter(|&u| !mt.empty[u]).collect();

@@ -437,8 +437,10 @@ impl Evaluation {
                 None => -1.0,
             }
         };
+        // One row per category, each computed on its own: in parallel, the same values.
+        use rayon::prelude::*;
         self.cat_ids
-            .iter()
+            .par_iter()
             .enumerate()
             .map(|(k, &id)| ClassRow {
                 category_id: id,

@@ -19,7 +19,7 @@ mod number;
 mod parallel;
 
 pub use number::Number;
-pub use parallel::{parse_array_par, parse_array_par_sized, parse_array_par_with, ChunkState};
+pub use parallel::{concat_par, parse_array_par, parse_array_par_sized, parse_array_par_with, ChunkState};
 
 use std::borrow::Cow;
 

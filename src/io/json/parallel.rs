@@ -96,14 +96,36 @@ where
     F: Fn(&mut Reader<'a>) -> JResult<T> + Sync,
 {
     let (chunks, end) = parse_array_par_with(buf, open, limit, |r: &mut Reader<'a>, _: &mut ()| parse(r))?;
-    let total: usize = chunks.iter().map(|(v, _)| v.len()).sum();
-    let mut chunks = chunks.into_iter();
-    let mut all: Vec<T> = chunks.next().map(|(v, _)| v).unwrap_or_default();
-    all.reserve(total - all.len());
-    for (items, ()) in chunks {
-        all.extend(items);
+    Ok((concat_par(chunks.into_iter().map(|(v, ())| v).collect()), end))
+}
+
+/// The vectors one after another, moved into one vector by parallel copies (so that the
+/// first touch of the new memory and the copying are shared by the threads, not done on one).
+pub fn concat_par<T: Send>(parts: Vec<Vec<T>>) -> Vec<T> {
+    if parts.len() <= 1 {
+        return parts.into_iter().next().unwrap_or_default();
     }
-    Ok((all, end))
+    let total: usize = parts.iter().map(Vec::len).sum();
+    let mut all: Vec<T> = Vec::with_capacity(total);
+    let mut rest = &mut all.spare_capacity_mut()[..total];
+    let mut jobs = Vec::with_capacity(parts.len());
+    for part in parts {
+        let (dst, tail) = std::mem::take(&mut rest).split_at_mut(part.len());
+        jobs.push((part, dst));
+        rest = tail;
+    }
+    jobs.into_par_iter().for_each(|(mut part, dst)| {
+        // SAFETY: `dst` has exactly `part.len()` uninitialised slots, disjoint from every other
+        // job's. The elements are moved bitwise, then `part` forgets them (length 0), so each is
+        // owned once: by `all` from here on.
+        unsafe {
+            std::ptr::copy_nonoverlapping(part.as_ptr(), dst.as_mut_ptr().cast::<T>(), part.len());
+            part.set_len(0);
+        }
+    });
+    // SAFETY: every slot in `0..total` was written above (the parts' lengths sum to `total`).
+    unsafe { all.set_len(total) };
+    all
 }
 
 /// [`parse_array_par`] for parsers that write into a per-chunk state `S` (an arena for the
@@ -314,6 +336,15 @@ mod tests {
         let ids = parse_ids(&text).unwrap();
         assert_eq!(ids.len(), 60000);
         assert!(ids.iter().enumerate().all(|(i, &v)| v == i as i128));
+    }
+
+    #[test]
+    fn concat_par_keeps_order_and_owns_once() {
+        let parts: Vec<Vec<String>> = vec![vec!["a".into(), "b".into()], vec![], vec!["c".into()], (0..1000).map(|i| i.to_string()).collect()];
+        let want: Vec<String> = parts.iter().flatten().cloned().collect();
+        assert_eq!(concat_par(parts), want);
+        assert_eq!(concat_par(Vec::<Vec<u8>>::new()), Vec::<u8>::new());
+        assert_eq!(concat_par(vec![vec![1u8, 2]]), vec![1, 2]);
     }
 
     #[test]
