@@ -570,6 +570,9 @@ struct DetRaw {
     has_mask: bool,
     /// Offset of the keypoints in the chunk's `kps`.
     kps: Option<usize>,
+    /// For a detection with keypoints and no box: `det.bbox` already holds loadRes' box of the
+    /// keypoints and this its area (computed on the parsing thread, not in the serial pass).
+    kp_area: Option<f64>,
     start: usize,
 }
 
@@ -662,16 +665,19 @@ pub fn parse_results(path: &Path, text: FileBytes, gt: &Dataset, iou_type: IouTy
         if category == u32::MAX {
             chunk.unknown_ids.push(category_id);
         }
+        let (mut bbox, mut kp_area) = (bbox.unwrap_or([0.0; 4]), None);
+        if let (false, Some(off)) = (has_bbox, kps) {
+            if let Some((b, a)) = box_from_keypoints(&chunk.kps[off..off + 2 * k]) {
+                bbox = b;
+                kp_area = Some(a);
+            }
+        }
         Ok(DetRaw {
-            det: Detection {
-                image,
-                category,
-                bbox: bbox.unwrap_or([0.0; 4]),
-                score: score.ok_or_else(|| JsonError::new(start, "missing field \"score\""))?,
-            },
+            det: Detection { image, category, bbox, score: score.ok_or_else(|| JsonError::new(start, "missing field \"score\""))? },
             has_bbox,
             has_mask,
             kps,
+            kp_area,
             start,
         })
     };
@@ -728,7 +734,8 @@ pub fn parse_results(path: &Path, text: FileBytes, gt: &Dataset, iou_type: IouTy
                     }
                 }
                 ResultsBranch::Keypoints => {
-                    let Some((b, a)) = d.kps.and_then(|off| box_from_keypoints(&arena[off..off + 2 * k])) else {
+                    let pre = d.kp_area.map(|a| (det.bbox, a));
+                    let Some((b, a)) = pre.or_else(|| d.kps.and_then(|off| box_from_keypoints(&arena[off..off + 2 * k]))) else {
                         return Err(err_at(i, d.start, "missing or empty field \"keypoints\" (the first detection has keypoints, so pycocotools reads them from every detection)".into()));
                     };
                     det.bbox = b;
