@@ -30,5 +30,10 @@ for t in bbox segm; do ARRAYS=1 run lvis-$t eval $F/lvis-val-100/results_$t.json
 [ -f bench-data/segm/dt.json ] && ARRAYS=1 run bench-segm eval bench-data/segm/dt.json --gt bench-data/segm/gt.json --iou-type segm
 [ -f bench-data/segm/dt.json ] && run bench-segm-diagnose diagnose bench-data/segm/dt.json --gt bench-data/segm/gt.json --iou-type segm
 [ -f bench-data/keypoints/dt.json ] && ARRAYS=1 run bench-kp eval bench-data/keypoints/dt.json --gt bench-data/keypoints/gt.json --iou-type keypoints
+# The sparse sets of scripts/bench-eval.sh (5000 9 10) and scripts/bench-segm-kp.py.
+[ -f bench-data/val5000-d10/dt.json ] && ARRAYS=1 run val5000-d10 eval bench-data/val5000-d10/dt.json --gt bench-data/val5000-d10/gt.json --per-class
+S=target/bench-segm-kp
+[ -f $S/segm-sparse/dt.json ] && ARRAYS=1 run segm-sparse eval $S/segm-sparse/dt.json --gt $S/segm-sparse/gt.json --iou-type segm
+[ -f $S/keypoints-sparse/dt.json ] && ARRAYS=1 run kp-sparse eval $S/keypoints-sparse/dt.json --gt $S/keypoints-sparse/gt.json --iou-type keypoints
 echo "$n outputs compared, $bad differ"
 [ "$bad" = 0 ]
