@@ -77,7 +77,11 @@ pub fn group(gt: &Dataset, res: &Results, setup: &Setup) -> Grouped {
             r * n_cpos as u32 + c
         }
     };
-    let n_keys = if setup.use_cats { n_units } else { n_img * n_cpos };
+    let n_keys = if setup.use_cats {
+        n_units
+    } else {
+        n_img * n_cpos
+    };
     let to_units = |order: Vec<u32>, starts: Vec<u32>| -> (Vec<u32>, Vec<u32>) {
         if setup.use_cats {
             (order, starts)
@@ -89,8 +93,24 @@ pub fn group(gt: &Dataset, res: &Results, setup: &Setup) -> Grouped {
 
     // GT: iteration order first (image rank, file order), then bucket by the resolved annotation.
     let anns = &gt.annotations;
-    let ann_img: Vec<u32> = anns.iter().map(|a| gt.image_index.get(&a.image_id).map(|&i| setup.img_rank[i as usize]).unwrap_or(u32::MAX)).collect();
-    let ann_cpos: Vec<u32> = anns.iter().map(|a| gt.category_index.get(&a.category_id).map(|&c| setup.cat_pos[c as usize]).unwrap_or(u32::MAX)).collect();
+    let ann_img: Vec<u32> = anns
+        .iter()
+        .map(|a| {
+            gt.image_index
+                .get(&a.image_id)
+                .map(|&i| setup.img_rank[i as usize])
+                .unwrap_or(u32::MAX)
+        })
+        .collect();
+    let ann_cpos: Vec<u32> = anns
+        .iter()
+        .map(|a| {
+            gt.category_index
+                .get(&a.category_id)
+                .map(|&c| setup.cat_pos[c as usize])
+                .unwrap_or(u32::MAX)
+        })
+        .collect();
     let mut last_by_id: rustc_hash::FxHashMap<crate::coco::Id, u32> = Default::default();
     last_by_id.reserve(anns.len());
     for (j, a) in anns.iter().enumerate() {
@@ -111,8 +131,14 @@ pub fn group(gt: &Dataset, res: &Results, setup: &Setup) -> Grouped {
         .collect();
     let all: Vec<u32> = (0..anns.len() as u32).collect();
     let (iter_order, _) = counting_sort(n_img, &iter_keys, &all);
-    let resolved: Vec<u32> = iter_order.iter().map(|&j| last_by_id[&anns[j as usize].id]).collect();
-    let res_keys: Vec<u32> = resolved.iter().map(|&e| key(ann_img[e as usize], ann_cpos[e as usize])).collect();
+    let resolved: Vec<u32> = iter_order
+        .iter()
+        .map(|&j| last_by_id[&anns[j as usize].id])
+        .collect();
+    let res_keys: Vec<u32> = resolved
+        .iter()
+        .map(|&e| key(ann_img[e as usize], ann_cpos[e as usize]))
+        .collect();
     let (gt_order, gt_starts) = counting_sort(n_keys, &res_keys, &resolved);
     let (gt_u, gt_start) = to_units(gt_order, gt_starts);
 
@@ -127,9 +153,19 @@ pub fn group(gt: &Dataset, res: &Results, setup: &Setup) -> Grouped {
             if d.category == u32::MAX {
                 return u32::MAX;
             }
-            let k = key(setup.img_rank[d.image as usize], setup.cat_pos[d.category as usize]);
+            let k = key(
+                setup.img_rank[d.image as usize],
+                setup.cat_pos[d.category as usize],
+            );
             match lvis {
-                Some(f) if k != u32::MAX && !(f.det_keep[i] && (gt_start[k as usize + 1] > gt_start[k as usize] || f.neg[k as usize])) => u32::MAX,
+                Some(f)
+                    if k != u32::MAX
+                        && !(f.det_keep[i]
+                            && (gt_start[k as usize + 1] > gt_start[k as usize]
+                                || f.neg[k as usize])) =>
+                {
+                    u32::MAX
+                }
                 _ => k,
             }
         })
@@ -137,7 +173,12 @@ pub fn group(gt: &Dataset, res: &Results, setup: &Setup) -> Grouped {
     let dt_all: Vec<u32> = (0..dets.len() as u32).collect();
     let (dt_order, dt_starts) = counting_sort(n_keys, &dt_keys, &dt_all);
     let (dt_u, dt_start) = to_units(dt_order, dt_starts);
-    Grouped { gt: gt_u, gt_start, dt: dt_u, dt_start }
+    Grouped {
+        gt: gt_u,
+        gt_start,
+        dt: dt_u,
+        dt_start,
+    }
 }
 
 /// Whether GT annotation `ga` is a crowd region for the IoU and the matching (LVIS never reads
@@ -151,7 +192,13 @@ pub fn is_crowd(ga: &crate::coco::Annotation, lvis: bool) -> bool {
 /// field is overwritten by it; LVIS reads `ignore` instead), keypoints without any, or the
 /// `area` field outside the range (both bounds inclusive).
 #[inline]
-pub fn gt_ignored(gt: &Dataset, gi: u32, rng: &super::AreaRange, shapes: Option<&Shapes<'_>>, lvis: bool) -> bool {
+pub fn gt_ignored(
+    gt: &Dataset,
+    gi: u32,
+    rng: &super::AreaRange,
+    shapes: Option<&Shapes<'_>>,
+    lvis: bool,
+) -> bool {
     let ga = &gt.annotations[gi as usize];
     let flagged = if lvis { ga.ignore } else { ga.iscrowd };
     flagged || shapes.is_some_and(|sh| sh.gt_ignored(gi)) || ga.area < rng.lo || ga.area > rng.hi
@@ -161,7 +208,16 @@ pub fn gt_ignored(gt: &Dataset, gi: u32, rng: &super::AreaRange, shapes: Option<
 /// rows in the given (score) order, columns in the unit's GT order; box IoU for bbox, mask IoU
 /// or OKS through `shapes` otherwise.
 #[allow(clippy::too_many_arguments)]
-pub fn unit_ious(gt: &Dataset, res: &Results, dets: &[u32], gts: &[u32], shapes: Option<&Shapes<'_>>, lvis: bool, out: &mut Vec<f64>, scratch: &mut super::ShapeScratch) {
+pub fn unit_ious(
+    gt: &Dataset,
+    res: &Results,
+    dets: &[u32],
+    gts: &[u32],
+    shapes: Option<&Shapes<'_>>,
+    lvis: bool,
+    out: &mut Vec<f64>,
+    scratch: &mut super::ShapeScratch,
+) {
     match shapes {
         None => {
             for &d in dets {
@@ -208,8 +264,18 @@ impl Matched {
     /// [`Matched::gt_match`] of sorted detection `d` at area range `a` and threshold `t`, for
     /// `n_area` ranges and `n_thr` thresholds (`None`: unmatched, or matches were not recorded).
     #[inline]
-    pub fn matched_gt(&self, d: usize, a: usize, t: usize, n_area: usize, n_thr: usize) -> Option<u32> {
-        self.gt_match.get(d * n_area * n_thr + a * n_thr + t).copied().filter(|&g| g != NO_MATCH)
+    pub fn matched_gt(
+        &self,
+        d: usize,
+        a: usize,
+        t: usize,
+        n_area: usize,
+        n_thr: usize,
+    ) -> Option<u32> {
+        self.gt_match
+            .get(d * n_area * n_thr + a * n_thr + t)
+            .copied()
+            .filter(|&g| g != NO_MATCH)
     }
 
     /// Non-ignored GT of unit `u` in area range `a` (of `n_area`).
@@ -231,7 +297,10 @@ pub const HAS_IGNORED: u8 = 2;
 /// `partial_cmp` makes `-0.0 == 0.0`, as numpy's comparison does.
 pub fn sort_by_score(idx: &mut [u32], res: &Results) {
     idx.sort_by(|&a, &b| {
-        let (sa, sb) = (res.detections[a as usize].score, res.detections[b as usize].score);
+        let (sa, sb) = (
+            res.detections[a as usize].score,
+            res.detections[b as usize].score,
+        );
         sb.partial_cmp(&sa).unwrap_or(std::cmp::Ordering::Equal)
     });
 }
@@ -284,7 +353,16 @@ struct Scratch {
 /// detections' loadRes areas and the keypoint GT ignore flags.
 /// With `record`, also fill [`Matched::gt_match`] (the matches of the first area range).
 #[allow(clippy::too_many_arguments)]
-pub fn match_units(gt: &Dataset, res: &Results, p: &Params, setup: &Setup, g: &Grouped, shapes: Option<&Shapes<'_>>, record: bool, progress: &dyn crate::progress::Progress) -> Matched {
+pub fn match_units(
+    gt: &Dataset,
+    res: &Results,
+    p: &Params,
+    setup: &Setup,
+    g: &Grouped,
+    shapes: Option<&Shapes<'_>>,
+    record: bool,
+    progress: &dyn crate::progress::Progress,
+) -> Matched {
     let n_units = g.gt_start.len() - 1;
     let max_det = *setup.max_dets.last().unwrap_or(&0);
     let a_n = p.area_rng.len();
@@ -302,7 +380,11 @@ pub fn match_units(gt: &Dataset, res: &Results, p: &Params, setup: &Setup, g: &G
     let mut npig = vec![0u32; g.gt.len() * a_n];
     let mut empty = vec![false; n_units];
     let mut flags = vec![0u8; total];
-    let mut gt_match = if record { vec![NO_MATCH; total * at] } else { Vec::new() };
+    let mut gt_match = if record {
+        vec![NO_MATCH; total * at]
+    } else {
+        Vec::new()
+    };
     let gm_stride = if record { at } else { 0 };
 
     // Split the outputs into per-unit slices so units can run in parallel without sharing.
@@ -333,12 +415,20 @@ pub fn match_units(gt: &Dataset, res: &Results, p: &Params, setup: &Setup, g: &G
             dt_rest = b;
             let (c, e) = std::mem::take(&mut st_rest).split_at_mut(d * at);
             st_rest = e;
-            let (f, h) = std::mem::take(&mut np_rest).split_at_mut((g.gt_start[u + 1] - g.gt_start[u]) as usize * a_n);
+            let (f, h) = std::mem::take(&mut np_rest)
+                .split_at_mut((g.gt_start[u + 1] - g.gt_start[u]) as usize * a_n);
             np_rest = h;
             let (gm, gm_b) = std::mem::take(&mut gm_rest).split_at_mut(d * gm_stride);
             gm_rest = gm_b;
             if !empty[u] {
-                jobs.push(Job { u, dt: a, fl: fa, st: c, npig: f, gm });
+                jobs.push(Job {
+                    u,
+                    dt: a,
+                    fl: fa,
+                    st: c,
+                    npig: f,
+                    gm,
+                });
             }
         }
     }
@@ -349,9 +439,9 @@ pub fn match_units(gt: &Dataset, res: &Results, p: &Params, setup: &Setup, g: &G
     // LVIS never reads `iscrowd`: plain IoU, and its own `ignore` field marks ignored GT.
     let lvis = setup.lvis.as_ref();
     let crowd = |ga: &crate::coco::Annotation| is_crowd(ga, lvis.is_some());
-    jobs.par_iter_mut().with_min_len(64).for_each_init(
-        Scratch::default,
-        |s, job| {
+    jobs.par_iter_mut()
+        .with_min_len(64)
+        .for_each_init(Scratch::default, |s, job| {
             let u = job.u;
             let ne = lvis.is_some_and(|f| f.not_exhaustive[u]);
             let gts = &g.gt[g.gt_start[u] as usize..g.gt_start[u + 1] as usize];
@@ -367,7 +457,16 @@ pub fn match_units(gt: &Dataset, res: &Results, p: &Params, setup: &Setup, g: &G
             let (nd, ng) = (s.dets.len(), gts.len());
             // IoU matrix [nd x ng] in the unit's GT order (computeIoU).
             s.ious.clear();
-            unit_ious(gt, res, &s.dets, gts, shapes, lvis.is_some(), &mut s.ious, &mut s.shape);
+            unit_ious(
+                gt,
+                res,
+                &s.dets,
+                gts,
+                shapes,
+                lvis.is_some(),
+                &mut s.ious,
+                &mut s.shape,
+            );
             // Detection areas as loadRes sets them (box area; mask or keypoint-extent area in
             // its segm/keypoints branches), once per unit.
             s.det_area.clear();
@@ -390,23 +489,42 @@ pub fn match_units(gt: &Dataset, res: &Results, p: &Params, setup: &Setup, g: &G
             // Best IoU of each detection over the unit's GT: a detection whose best IoU is below a
             // threshold cannot match at that threshold (it needs ious[d,g] >= min(t, 1-1e-10)).
             s.best.clear();
-            s.best.extend((0..nd).map(|di| s.ious[di * ng..(di + 1) * ng].iter().copied().fold(0.0f64, f64::max)));
+            s.best.extend((0..nd).map(|di| {
+                s.ious[di * ng..(di + 1) * ng]
+                    .iter()
+                    .copied()
+                    .fold(0.0f64, f64::max)
+            }));
             for (a, rng) in p.area_rng.iter().enumerate() {
                 // gtIg: iscrowd (the `ignore` field is overwritten by it) or area outside the range.
                 s.gt_ig.clear();
-                s.gt_ig.extend(gts.iter().map(|&gi| gt_ignored(gt, gi, rng, shapes, lvis.is_some())));
+                s.gt_ig.extend(
+                    gts.iter()
+                        .map(|&gi| gt_ignored(gt, gi, rng, shapes, lvis.is_some())),
+                );
                 job.npig[a] = s.gt_ig.iter().filter(|&&x| !x).count() as u32;
                 // Stable sort of GT by ignore flag: non-ignored first, order kept. Everything the
                 // matching loop reads is laid out in that order.
                 s.gt_perm.clear();
-                s.gt_perm.extend((0..ng as u32).filter(|&x| !s.gt_ig[x as usize]));
-                s.gt_perm.extend((0..ng as u32).filter(|&x| s.gt_ig[x as usize]));
+                s.gt_perm
+                    .extend((0..ng as u32).filter(|&x| !s.gt_ig[x as usize]));
+                s.gt_perm
+                    .extend((0..ng as u32).filter(|&x| s.gt_ig[x as usize]));
                 s.p_ig.clear();
-                s.p_ig.extend(s.gt_perm.iter().map(|&g| s.gt_ig[g as usize]));
+                s.p_ig
+                    .extend(s.gt_perm.iter().map(|&g| s.gt_ig[g as usize]));
                 s.p_crowd.clear();
-                s.p_crowd.extend(s.gt_perm.iter().map(|&g| crowd(&anns[gts[g as usize] as usize])));
+                s.p_crowd.extend(
+                    s.gt_perm
+                        .iter()
+                        .map(|&g| crowd(&anns[gts[g as usize] as usize])),
+                );
                 s.p_id_nonzero.clear();
-                s.p_id_nonzero.extend(s.gt_perm.iter().map(|&g| anns[gts[g as usize] as usize].id != 0));
+                s.p_id_nonzero.extend(
+                    s.gt_perm
+                        .iter()
+                        .map(|&g| anns[gts[g as usize] as usize].id != 0),
+                );
                 s.p_iou.clear();
                 for di in 0..nd {
                     let row = &s.ious[di * ng..(di + 1) * ng];
@@ -469,8 +587,16 @@ pub fn match_units(gt: &Dataset, res: &Results, p: &Params, setup: &Setup, g: &G
                 }
             }
             set_flags(job.st, job.fl, stride);
-        },
-    );
+        });
     progress.finish();
-    Matched { off, dt_sorted, states, npig, gt_off: g.gt_start.clone(), empty, flags, gt_match }
+    Matched {
+        off,
+        dt_sorted,
+        states,
+        npig,
+        gt_off: g.gt_start.clone(),
+        empty,
+        flags,
+        gt_match,
+    }
 }
