@@ -30,5 +30,6 @@ for t in bbox segm; do ARRAYS=1 run lvis-$t eval $F/lvis-val-100/results_$t.json
 [ -f bench-data/segm/dt.json ] && ARRAYS=1 run bench-segm eval bench-data/segm/dt.json --gt bench-data/segm/gt.json --iou-type segm
 [ -f bench-data/segm/dt.json ] && run bench-segm-diagnose diagnose bench-data/segm/dt.json --gt bench-data/segm/gt.json --iou-type segm
 [ -f bench-data/keypoints/dt.json ] && ARRAYS=1 run bench-kp eval bench-data/keypoints/dt.json --gt bench-data/keypoints/gt.json --iou-type keypoints
+for n_ in 1000 5000; do [ -f bench-data/lvis$n_/dt.json ] && ARRAYS=1 run bench-lvis$n_ eval bench-data/lvis$n_/dt.json --gt bench-data/lvis$n_/gt.json --per-class; done
 echo "$n outputs compared, $bad differ"
 [ "$bad" = 0 ]

@@ -144,34 +144,28 @@ pub fn group(gt: &Dataset, res: &Results, setup: &Setup) -> Grouped {
 
     // Detections: ids are 1..N in file order, so file order is the iteration order.
     let dets = &res.detections;
-    // LVIS (federated; it implies useCats, so a key is a unit): a detection is scored only where its category is verified present (the
-    // unit has GT) or verified absent (`neg_category_ids`), and only if the caps kept it.
-    let dt_keys: Vec<u32> = dets
-        .iter()
-        .enumerate()
-        .map(|(i, d)| {
-            if d.category == u32::MAX {
-                return u32::MAX;
-            }
-            let k = key(
-                setup.img_rank[d.image as usize],
-                setup.cat_pos[d.category as usize],
-            );
-            match lvis {
-                Some(f)
-                    if k != u32::MAX
-                        && !(f.det_keep[i]
-                            && (gt_start[k as usize + 1] > gt_start[k as usize]
-                                || f.neg[k as usize])) =>
-                {
-                    u32::MAX
-                }
-                _ => k,
-            }
-        })
-        .collect();
     let dt_all: Vec<u32> = (0..dets.len() as u32).collect();
-    let (dt_order, dt_starts) = counting_sort(n_keys, &dt_keys, &dt_all);
+    let (dt_order, dt_starts) = match lvis {
+        // LVIS (federated; it implies useCats, so a key is a unit): a detection is scored only
+        // where its category is verified present (the unit has GT) or verified absent
+        // (`neg_category_ids`), and only if the caps kept it.
+        Some(f) => group_federated(dets, setup, f, &gt_start, &dt_all),
+        None => {
+            let dt_keys: Vec<u32> = dets
+                .iter()
+                .map(|d| {
+                    if d.category == u32::MAX {
+                        return u32::MAX;
+                    }
+                    key(
+                        setup.img_rank[d.image as usize],
+                        setup.cat_pos[d.category as usize],
+                    )
+                })
+                .collect();
+            counting_sort(n_keys, &dt_keys, &dt_all)
+        }
+    };
     let (dt_u, dt_start) = to_units(dt_order, dt_starts);
     Grouped {
         gt: gt_u,
@@ -179,6 +173,75 @@ pub fn group(gt: &Dataset, res: &Results, setup: &Setup) -> Grouped {
         dt: dt_u,
         dt_start,
     }
+}
+
+/// The LVIS detections grouped per unit, as [`counting_sort`] over all `K * I` units would group
+/// them, without touching those millions of buckets per detection: only the units whose category
+/// is verified on the image (GT present, or in `neg_category_ids`) can score a detection, a few
+/// per image. Each image's verified categories are listed (sorted), each verified unit gets a
+/// compact number in unit order, the detections are counting-sorted by that number (a table that
+/// stays in cache), and the compact starts are spread back over all units in one sequential pass.
+fn group_federated(
+    dets: &[crate::coco::Detection],
+    setup: &Setup,
+    f: &super::lvis::Federated,
+    gt_start: &[u32],
+    items: &[u32],
+) -> (Vec<u32>, Vec<u32>) {
+    let n_img = setup.img_ids.len();
+    let n_units = gt_start.len() - 1;
+    // Verified units in unit order (category-major, then image rank).
+    let verified: Vec<u32> = (0..n_units as u32)
+        .filter(|&u| gt_start[u as usize + 1] > gt_start[u as usize] || f.neg[u as usize])
+        .collect();
+    // Per image rank: its verified (category position, compact number), by category position.
+    let mut per_img_start = vec![0u32; n_img + 1];
+    for &u in &verified {
+        per_img_start[u as usize % n_img + 1] += 1;
+    }
+    for r in 0..n_img {
+        per_img_start[r + 1] += per_img_start[r];
+    }
+    let mut cursor = per_img_start.clone();
+    let mut per_img = vec![(0u32, 0u32); verified.len()];
+    for (c, &u) in verified.iter().enumerate() {
+        let r = u as usize % n_img;
+        per_img[cursor[r] as usize] = ((u as usize / n_img) as u32, c as u32);
+        cursor[r] += 1;
+    }
+    drop(cursor);
+    let keys: Vec<u32> = dets
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            if d.category == u32::MAX || !f.det_keep[i] {
+                return u32::MAX;
+            }
+            let (r, c) = (
+                setup.img_rank[d.image as usize],
+                setup.cat_pos[d.category as usize],
+            );
+            if r == u32::MAX || c == u32::MAX {
+                return u32::MAX;
+            }
+            let list = &per_img[per_img_start[r as usize] as usize..per_img_start[r as usize + 1] as usize];
+            match list.binary_search_by_key(&c, |&(cp, _)| cp) {
+                Ok(j) => list[j].1,
+                Err(_) => u32::MAX,
+            }
+        })
+        .collect();
+    let (order, cstarts) = counting_sort(verified.len(), &keys, items);
+    // Spread: unit u starts where the first verified unit at or after u starts.
+    let mut starts = vec![0u32; n_units + 1];
+    let mut j = 0;
+    for (u, s) in starts.iter_mut().enumerate() {
+        while j < verified.len() && (verified[j] as usize) < u {
+            j += 1;
+        }
+        *s = cstarts[j];
+    }
+    (order, starts)
 }
 
 /// Whether GT annotation `ga` is a crowd region for the IoU and the matching (LVIS never reads
@@ -396,7 +459,7 @@ pub fn match_units(
         npig: &'s mut [u32],
         gm: &'s mut [u32],
     }
-    let mut jobs: Vec<Job<'_>> = Vec::with_capacity(n_units);
+    let mut jobs: Vec<Job<'_>> = Vec::new();
     {
         let mut dt_rest: &mut [u32] = &mut dt_sorted;
         let mut fl_rest: &mut [u8] = &mut flags;
@@ -404,10 +467,14 @@ pub fn match_units(
         let mut np_rest: &mut [u32] = &mut npig;
         let mut gm_rest: &mut [u32] = &mut gt_match;
         // Units with neither GT nor detections are pycocotools' `None`: marked here, no job.
-        for (u, e) in empty.iter_mut().enumerate() {
-            *e = g.gt_start[u] == g.gt_start[u + 1] && g.dt_start[u] == g.dt_start[u + 1];
-        }
+        // Their slices are all empty, so skipping them leaves the consecutive splits in place
+        // (LVIS has millions of such units).
         for u in 0..n_units {
+            let ng = (g.gt_start[u + 1] - g.gt_start[u]) as usize;
+            if ng == 0 && g.dt_start[u] == g.dt_start[u + 1] {
+                empty[u] = true;
+                continue;
+            }
             let d = (off[u + 1] - off[u]) as usize;
             let (fa, fb) = std::mem::take(&mut fl_rest).split_at_mut(d);
             fl_rest = fb;
@@ -415,21 +482,18 @@ pub fn match_units(
             dt_rest = b;
             let (c, e) = std::mem::take(&mut st_rest).split_at_mut(d * at);
             st_rest = e;
-            let (f, h) = std::mem::take(&mut np_rest)
-                .split_at_mut((g.gt_start[u + 1] - g.gt_start[u]) as usize * a_n);
+            let (f, h) = std::mem::take(&mut np_rest).split_at_mut(ng * a_n);
             np_rest = h;
             let (gm, gm_b) = std::mem::take(&mut gm_rest).split_at_mut(d * gm_stride);
             gm_rest = gm_b;
-            if !empty[u] {
-                jobs.push(Job {
-                    u,
-                    dt: a,
-                    fl: fa,
-                    st: c,
-                    npig: f,
-                    gm,
-                });
-            }
+            jobs.push(Job {
+                u,
+                dt: a,
+                fl: fa,
+                st: c,
+                npig: f,
+                gm,
+            });
         }
     }
 
