@@ -74,7 +74,7 @@ impl Arrays {
 
 /// A u64 whose ascending order is the descending order of `score` (finite), with -0.0 == 0.0.
 #[inline]
-fn desc_key(score: f64) -> u64 {
+pub(crate) fn desc_key(score: f64) -> u64 {
     let x = if score == 0.0 { 0.0f64 } else { score };
     let b = x.to_bits();
     // Ascending-order key of x, then inverted for descending order.
@@ -86,24 +86,30 @@ fn desc_key(score: f64) -> u64 {
 /// stable-sorted by descending score, as pycocotools' `np.argsort(-dtScores, kind='mergesort')`
 /// orders them: `(score, unit, rank in unit)`.
 pub fn sorted_detections(res: &Results, mt: &Matched, units: &[usize]) -> Vec<(f64, u32, u32)> {
-    let mut all: Vec<(f64, u32, u32)> = Vec::new();
+    // Stable sort by descending score == unstable sort by (descending score, unit, rank): the
+    // concatenation is in (unit, rank) order. Keys: order-preserving u64 of -score (with
+    // -0.0 == 0.0, as numpy compares).
+    let mut keyed: Vec<(u64, u32, u32)> = Vec::new();
     for &u in units {
         for (rank, &d) in mt.dt_sorted[mt.off[u] as usize..mt.off[u + 1] as usize]
             .iter()
             .enumerate()
         {
-            all.push((res.detections[d as usize].score, u as u32, rank as u32));
+            keyed.push((
+                desc_key(res.detections[d as usize].score),
+                u as u32,
+                rank as u32,
+            ));
         }
     }
-    // Stable sort by descending score == unstable sort by (descending score, position).
-    // Keys: order-preserving u64 of -score (with -0.0 == 0.0, as numpy compares).
-    let mut keyed: Vec<(u64, u32)> = all
-        .iter()
-        .enumerate()
-        .map(|(i, x)| (desc_key(x.0), i as u32))
-        .collect();
     keyed.sort_unstable();
-    keyed.iter().map(|&(_, i)| all[i as usize]).collect()
+    keyed
+        .iter()
+        .map(|&(_, u, rank)| {
+            let d = mt.dt_sorted[(mt.off[u as usize] + rank) as usize];
+            (res.detections[d as usize].score, u, rank)
+        })
+        .collect()
 }
 
 /// Whether two scores tie in the sort (numpy's comparison: -0.0 == 0.0).
@@ -191,6 +197,7 @@ pub fn accumulate(
             let mut events: Vec<Vec<(u32, u32)>> = vec![Vec::new(); at];
             let mut sorted_scores: Vec<f64> = Vec::with_capacity(all.len());
             let mut env: Vec<f64> = Vec::new();
+            let mut need: Vec<usize> = Vec::with_capacity(rec_thrs.len());
             for (mi, &max_det) in setup.max_dets.iter().enumerate() {
                 tp.iter_mut().for_each(|x| *x = 0);
                 ign.iter_mut().for_each(|x| *x = 0);
@@ -252,6 +259,16 @@ pub fn accumulate(
                         continue;
                     }
                     let npig_f = npig[a] as f64;
+                    // Where searchsorted lands for each recall threshold depends on npig only:
+                    // the TP count it needs, minus one (unused for thresholds <= 0).
+                    need.clear();
+                    need.extend(rec_thrs.iter().map(|&thr| {
+                        if thr <= 0.0 {
+                            0
+                        } else {
+                            (first_tp_reaching(thr, npig_f) - 1) as usize
+                        }
+                    }));
                     for t in 0..t_n {
                         let j = a * t_n + t;
                         let ev = &events[j];
@@ -291,7 +308,7 @@ pub fn accumulate(
                                 continue;
                             }
                             // The event with tp = e + 1.
-                            let e = (first_tp_reaching(thr, npig_f) - 1) as usize;
+                            let e = need[r];
                             if e < ev.len() {
                                 out.precision[q] = env[e];
                                 out.scores[q] = sorted_scores[ev[e].1 as usize];

@@ -28,7 +28,28 @@ pub struct Grouped {
 
 /// Stable counting sort: `keys[i]` is the bucket of item `i` (`u32::MAX` = dropped); returns the
 /// item indices grouped by bucket (file order kept inside a bucket) and `starts` (len `n + 1`).
+/// With far more buckets than items (LVIS' GT: 40k boxes, 6M units) the (bucket, position)
+/// pairs are sorted instead and the starts spread in one sequential pass.
 fn counting_sort(n: usize, keys: &[u32], items: &[u32]) -> (Vec<u32>, Vec<u32>) {
+    if n > 16 * keys.len() {
+        let mut pairs: Vec<(u32, u32)> = keys
+            .iter()
+            .enumerate()
+            .filter(|&(_, &k)| k != u32::MAX)
+            .map(|(i, &k)| (k, i as u32))
+            .collect();
+        pairs.sort_unstable();
+        let order = pairs.iter().map(|&(_, i)| items[i as usize]).collect();
+        let mut starts = vec![0u32; n + 1];
+        let mut j = 0;
+        for (u, s) in starts.iter_mut().enumerate() {
+            while j < pairs.len() && (pairs[j].0 as usize) < u {
+                j += 1;
+            }
+            *s = j as u32;
+        }
+        return (order, starts);
+    }
     let mut starts = vec![0u32; n + 1];
     for &k in keys {
         if k != u32::MAX {
@@ -224,7 +245,8 @@ fn group_federated(
             if r == u32::MAX || c == u32::MAX {
                 return u32::MAX;
             }
-            let list = &per_img[per_img_start[r as usize] as usize..per_img_start[r as usize + 1] as usize];
+            let list = &per_img
+                [per_img_start[r as usize] as usize..per_img_start[r as usize + 1] as usize];
             match list.binary_search_by_key(&c, |&(cp, _)| cp) {
                 Ok(j) => list[j].1,
                 Err(_) => u32::MAX,
@@ -368,6 +390,22 @@ pub fn sort_by_score(idx: &mut [u32], res: &Results) {
     });
 }
 
+/// A unit's detections `src` sorted as [`sort_by_score`] sorts them, into `out`: sorting
+/// (descending-score key, position) pairs gives the same stable order without comparing through
+/// the detections.
+fn sort_unit_by_score(src: &[u32], out: &mut Vec<u32>, keyed: &mut Vec<(u64, u32)>, res: &Results) {
+    keyed.clear();
+    keyed.extend(src.iter().enumerate().map(|(i, &d)| {
+        (
+            super::accumulate::desc_key(res.detections[d as usize].score),
+            i as u32,
+        )
+    }));
+    keyed.sort_unstable();
+    out.clear();
+    out.extend(keyed.iter().map(|&(_, i)| src[i as usize]));
+}
+
 /// Summarise each detection's row of states into [`HAS_TP`] / [`HAS_IGNORED`] bits, once, so
 /// that accumulation (which walks every row once per maxDet) can skip rows quickly.
 fn set_flags(states: &[u8], flags: &mut [u8], stride: usize) {
@@ -396,6 +434,7 @@ fn unmatched_state(det_area: f64, lo: f64, hi: f64, not_exhaustive: bool) -> u8 
 #[derive(Default)]
 struct Scratch {
     dets: Vec<u32>,
+    keyed: Vec<(u64, u32)>,
     det_area: Vec<f64>,
     best: Vec<f64>,
     p_ig: Vec<bool>,
@@ -513,9 +552,7 @@ pub fn match_units(
             if u % 4096 == 0 {
                 progress.inc(4096.min(n_units - u) as u64);
             }
-            s.dets.clear();
-            s.dets.extend_from_slice(dts);
-            sort_by_score(&mut s.dets, res);
+            sort_unit_by_score(dts, &mut s.dets, &mut s.keyed, res);
             s.dets.truncate(max_det);
             job.dt.copy_from_slice(&s.dets);
             let (nd, ng) = (s.dets.len(), gts.len());

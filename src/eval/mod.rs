@@ -521,6 +521,7 @@ pub fn run_detailed(
             .map(|s| summarize::summarize_one(&arrays, p, &setup.max_dets, s, None))
             .collect()
     };
+    timer.lap("summarize");
     let lines = specs
         .iter()
         .zip(&stats)
