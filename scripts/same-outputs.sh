@@ -35,5 +35,6 @@ for t in bbox segm; do ARRAYS=1 run lvis-$t eval $F/lvis-val-100/results_$t.json
 S=target/bench-segm-kp
 [ -f $S/segm-sparse/dt.json ] && ARRAYS=1 run segm-sparse eval $S/segm-sparse/dt.json --gt $S/segm-sparse/gt.json --iou-type segm
 [ -f $S/keypoints-sparse/dt.json ] && ARRAYS=1 run kp-sparse eval $S/keypoints-sparse/dt.json --gt $S/keypoints-sparse/gt.json --iou-type keypoints
+for n_ in 1000 5000; do [ -f bench-data/lvis$n_/dt.json ] && ARRAYS=1 run bench-lvis$n_ eval bench-data/lvis$n_/dt.json --gt bench-data/lvis$n_/gt.json --per-class; done
 echo "$n outputs compared, $bad differ"
 [ "$bad" = 0 ]

@@ -11,7 +11,9 @@ pub fn parse_list<T: std::str::FromStr>(flag: &str, s: &str) -> Result<Vec<T>> {
         .filter(|x| !x.trim().is_empty())
         .map(|x| {
             x.trim().parse::<T>().map_err(|_| {
-                Error::input(format!("{}: cannot read '{}' in '{}'", flag, x.trim(), s)).with_hint(format!("{} takes a comma-separated list, e.g. {} 1,2,3", flag, flag))
+                Error::input(format!("{}: cannot read '{}' in '{}'", flag, x.trim(), s)).with_hint(
+                    format!("{} takes a comma-separated list, e.g. {} 1,2,3", flag, flag),
+                )
             })
         })
         .collect()
@@ -32,7 +34,11 @@ pub fn parse_area_rng(items: &[String]) -> Result<Vec<AreaRange>> {
         if label.is_empty() || lo.is_nan() || hi.is_nan() || lo > hi {
             return Err(bad(item));
         }
-        out.push(AreaRange { label: label.to_string(), lo, hi });
+        out.push(AreaRange {
+            label: label.to_string(),
+            lo,
+            hi,
+        });
     }
     Ok(out)
 }
@@ -43,11 +49,17 @@ mod tests {
 
     #[test]
     fn lists_and_ranges() {
-        assert_eq!(parse_list::<usize>("--max-dets", " 1, 10,,100 ").unwrap(), vec![1, 10, 100]);
+        assert_eq!(
+            parse_list::<usize>("--max-dets", " 1, 10,,100 ").unwrap(),
+            vec![1, 10, 100]
+        );
         let e = parse_list::<usize>("--max-dets", "1,x").unwrap_err();
         assert_eq!(e.to_string(), "--max-dets: cannot read 'x' in '1,x'");
         let r = parse_area_rng(&["all:0,1e10 small:0,1024".to_string()]).unwrap();
-        assert_eq!((r[1].label.as_str(), r[1].lo, r[1].hi), ("small", 0.0, 1024.0));
+        assert_eq!(
+            (r[1].label.as_str(), r[1].lo, r[1].hi),
+            ("small", 0.0, 1024.0)
+        );
         for bad in ["all:1,0", ":0,1", "all:nan,1", "all:0", "all"] {
             assert!(parse_area_rng(&[bad.to_string()]).is_err(), "{}", bad);
         }

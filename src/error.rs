@@ -26,10 +26,18 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
     pub fn input(message: impl Into<String>) -> Self {
-        Error { kind: ErrorKind::Input, message: message.into(), hint: None }
+        Error {
+            kind: ErrorKind::Input,
+            message: message.into(),
+            hint: None,
+        }
     }
     pub fn internal(message: impl Into<String>) -> Self {
-        Error { kind: ErrorKind::Internal, message: message.into(), hint: None }
+        Error {
+            kind: ErrorKind::Internal,
+            message: message.into(),
+            hint: None,
+        }
     }
     /// Bad input located in a file: `FILE: LOCATION: MESSAGE`.
     pub fn in_file(path: &Path, location: &str, message: impl fmt::Display) -> Self {
@@ -43,10 +51,18 @@ impl Error {
     pub fn io(path: &Path, action: &str, err: &std::io::Error) -> Self {
         use std::io::ErrorKind as K;
         let kind = match err.kind() {
-            K::NotFound | K::PermissionDenied | K::IsADirectory | K::InvalidData | K::InvalidInput => ErrorKind::Input,
+            K::NotFound
+            | K::PermissionDenied
+            | K::IsADirectory
+            | K::InvalidData
+            | K::InvalidInput => ErrorKind::Input,
             _ => ErrorKind::Internal,
         };
-        Error { kind, message: format!("{}: cannot {}: {}", path.display(), action, err), hint: None }
+        Error {
+            kind,
+            message: format!("{}: cannot {}: {}", path.display(), action, err),
+            hint: None,
+        }
     }
     pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(hint.into());

@@ -115,13 +115,21 @@ fn read_document(buf: &[u8]) -> json::JResult<Option<Value>> {
 /// zero sign: serde_json reads `-0` as an integer 0 or as -0.0 depending on its version).
 fn same_json(a: &Value, b: &Value) -> bool {
     match (a, b) {
-        (Value::Number(x), Value::Number(y)) => match (x.as_i64(), y.as_i64(), x.as_u64(), y.as_u64()) {
-            (Some(p), Some(q), _, _) => p == q,
-            (_, _, Some(p), Some(q)) => p == q,
-            _ => x.as_f64().is_some_and(|p| y.as_f64() == Some(p)),
-        },
-        (Value::Array(x), Value::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(p, q)| same_json(p, q)),
-        (Value::Object(x), Value::Object(y)) => x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same_json(v, w))),
+        (Value::Number(x), Value::Number(y)) => {
+            match (x.as_i64(), y.as_i64(), x.as_u64(), y.as_u64()) {
+                (Some(p), Some(q), _, _) => p == q,
+                (_, _, Some(p), Some(q)) => p == q,
+                _ => x.as_f64().is_some_and(|p| y.as_f64() == Some(p)),
+            }
+        }
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| same_json(p, q))
+        }
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, v)| y.get(k).is_some_and(|w| same_json(v, w)))
+        }
         _ => a == b,
     }
 }
@@ -134,17 +142,38 @@ pub fn json_reader(data: &[u8]) {
     let ours = read_document(data);
     let theirs = serde_json::from_slice::<Value>(data);
     match (&ours, &theirs) {
-        (Ok(Some(a)), Ok(b)) => assert!(same_json(a, b), "values differ: ours {:?}, serde_json {:?}", a, b),
-        (Ok(None), Ok(_)) => panic!("serde_json read a value nested deeper than {} levels", TREE_DEPTH),
-        (Err(e), Ok(b)) => panic!("we refuse what serde_json reads as {:?}: {} at byte {}", b, e.message, e.pos),
+        (Ok(Some(a)), Ok(b)) => assert!(
+            same_json(a, b),
+            "values differ: ours {:?}, serde_json {:?}",
+            a,
+            b
+        ),
+        (Ok(None), Ok(_)) => panic!(
+            "serde_json read a value nested deeper than {} levels",
+            TREE_DEPTH
+        ),
+        (Err(e), Ok(b)) => panic!(
+            "we refuse what serde_json reads as {:?}: {} at byte {}",
+            b, e.message, e.pos
+        ),
         // Python's json.loads (the reference) keeps lone surrogates where serde_json refuses
         // them; we read them as U+FFFD. Anything else serde_json refuses, we must refuse.
         (Ok(_), Err(e)) => {
             let m = e.to_string();
             // A high surrogate not followed by `\u` is "unexpected end of hex escape" to serde_json.
-            let high_surrogate = data.windows(4).any(|w| w[0] == b'\\' && w[1] == b'u' && w[2].eq_ignore_ascii_case(&b'd') && matches!(w[3].to_ascii_lowercase(), b'8'..=b'9' | b'a'..=b'b'));
-            let lone = m.contains("surrogate") || (high_surrogate && m.contains("unexpected end of hex escape"));
-            assert!(m.contains("recursion limit") || lone, "we accept what serde_json refuses: {}", m)
+            let high_surrogate = data.windows(4).any(|w| {
+                w[0] == b'\\'
+                    && w[1] == b'u'
+                    && w[2].eq_ignore_ascii_case(&b'd')
+                    && matches!(w[3].to_ascii_lowercase(), b'8'..=b'9' | b'a'..=b'b')
+            });
+            let lone = m.contains("surrogate")
+                || (high_surrogate && m.contains("unexpected end of hex escape"));
+            assert!(
+                m.contains("recursion limit") || lone,
+                "we accept what serde_json refuses: {}",
+                m
+            )
         }
         (Err(_), Err(_)) => {}
     }
@@ -153,7 +182,11 @@ pub fn json_reader(data: &[u8]) {
     let mut s = Reader::new(data);
     let skipped = s.skip_value().and_then(|_| s.expect_end());
     if ours.is_ok() {
-        assert!(skipped.is_ok(), "skip_value refuses a valid document: {:?}", skipped.err().map(|e| e.message));
+        assert!(
+            skipped.is_ok(),
+            "skip_value refuses a valid document: {:?}",
+            skipped.err().map(|e| e.message)
+        );
     }
     // Parallel chunks.
     let mut r = Reader::new(data);
@@ -165,18 +198,38 @@ pub fn json_reader(data: &[u8]) {
             read_tree(&mut r).map(|v| (v, r.pos()))
         };
         for min_chunk in [1, 7] {
-            let par = json::parse_array_par_sized(data, open, data.len(), min_chunk, |r: &mut Reader<'_>, _: &mut ()| read_tree(r));
+            let par = json::parse_array_par_sized(
+                data,
+                open,
+                data.len(),
+                min_chunk,
+                |r: &mut Reader<'_>, _: &mut ()| read_tree(r),
+            );
             match (&seq, par) {
                 (Ok((Some(Value::Array(items)), end)), Ok((chunks, pend))) => {
-                    let got: Vec<Option<Value>> = chunks.into_iter().flat_map(|(v, ())| v).collect();
+                    let got: Vec<Option<Value>> =
+                        chunks.into_iter().flat_map(|(v, ())| v).collect();
                     assert_eq!(*end, pend, "parallel parse ends elsewhere");
-                    assert_eq!(got.len(), items.len(), "parallel parse has another element count");
+                    assert_eq!(
+                        got.len(),
+                        items.len(),
+                        "parallel parse has another element count"
+                    );
                     for (g, w) in got.iter().zip(items) {
-                        assert!(g.as_ref().is_some_and(|g| same_json(g, w)), "parallel element differs: {:?} vs {:?}", g, w);
+                        assert!(
+                            g.as_ref().is_some_and(|g| same_json(g, w)),
+                            "parallel element differs: {:?} vs {:?}",
+                            g,
+                            w
+                        );
                     }
                 }
-                (Ok((Some(_), _)), Err(e)) => panic!("parallel parse refuses a valid array: {}", e.message),
-                (Err(_), Ok(_)) => panic!("parallel parse accepts an array the sequential parse refuses"),
+                (Ok((Some(_), _)), Err(e)) => {
+                    panic!("parallel parse refuses a valid array: {}", e.message)
+                }
+                (Err(_), Ok(_)) => {
+                    panic!("parallel parse accepts an array the sequential parse refuses")
+                }
                 _ => {}
             }
         }
@@ -197,7 +250,11 @@ const GT: &[u8] = br#"{"images": [{"id": 1, "height": 40, "width": 30}, {"id": 2
 pub fn coco_gt(data: &[u8]) {
     let path = Path::new("gt.json");
     if let Ok(gt) = Dataset::parse(path, data) {
-        for (t, k) in [(IouType::Segm, 0), (IouType::Keypoints, 3), (IouType::Keypoints, 17)] {
+        for (t, k) in [
+            (IouType::Segm, 0),
+            (IouType::Keypoints, 3),
+            (IouType::Keypoints, 17),
+        ] {
             let _ = shapes::GtShapes::parse(path, data, &gt, t, k);
         }
         let _ = gt.sorted_image_ids();
@@ -210,15 +267,31 @@ pub fn coco_results(data: &[u8]) {
     let path = Path::new("results.json");
     let gt = Dataset::parse(Path::new("gt.json"), GT).expect("the built-in GT parses");
     let _ = crate::coco::Results::parse(path, data, &gt);
-    for (t, k) in [(IouType::Bbox, 3), (IouType::Segm, 3), (IouType::Keypoints, 3)] {
-        let Ok((res, dt)) = shapes::parse_results(path, crate::io::FileBytes::Owned(data.to_vec()), &gt, t, k) else { continue };
-        let Ok(gts) = shapes::GtShapes::parse(Path::new("gt.json"), GT, &gt, t, k) else { continue };
+    for (t, k) in [
+        (IouType::Bbox, 3),
+        (IouType::Segm, 3),
+        (IouType::Keypoints, 3),
+    ] {
+        let Ok((res, dt)) =
+            shapes::parse_results(path, crate::io::FileBytes::Owned(data.to_vec()), &gt, t, k)
+        else {
+            continue;
+        };
+        let Ok(gts) = shapes::GtShapes::parse(Path::new("gt.json"), GT, &gt, t, k) else {
+            continue;
+        };
         let mut p = crate::eval::Params::new(t);
         if t == IouType::Keypoints {
             p.kpt_sigmas = vec![0.026, 0.025, 0.035];
         }
         let sh = crate::eval::Shapes::new(&gt, &gts, &dt, &p);
-        let _ = crate::eval::run_with(&gt, &res, if t == IouType::Bbox { None } else { Some(&sh) }, &p, &crate::progress::NoProgress);
+        let _ = crate::eval::run_with(
+            &gt,
+            &res,
+            if t == IouType::Bbox { None } else { Some(&sh) },
+            &p,
+            &crate::progress::NoProgress,
+        );
     }
 }
 
@@ -248,7 +321,13 @@ pub(crate) fn json_text_counts(raw: &[u8]) -> Option<Vec<u32>> {
         }
     }
     let t = mask::decode_json_text(raw, Tagged(Vec::new())).ok()?;
-    assert!(t.0.iter().enumerate().all(|(i, &(one, _))| one == (i % 2 == 1)), "run parity broken: {:?}", t.0);
+    assert!(
+        t.0.iter()
+            .enumerate()
+            .all(|(i, &(one, _))| one == (i % 2 == 1)),
+        "run parity broken: {:?}",
+        t.0
+    );
     Some(t.0.into_iter().map(|(_, c)| c).collect())
 }
 
@@ -258,7 +337,19 @@ pub(crate) fn fast_iou(d: &Rle, g: &Rle, crowd: bool) -> f64 {
     let (mut dr, mut gr) = (Vec::new(), Vec::new());
     mask::runs_of(&d.counts, &mut dr);
     mask::runs_of(&g.counts, &mut gr);
-    mask::iou(mask::MaskRef { info: &di, runs: &dr, counts: &d.counts }, mask::MaskRef { info: &gi, runs: &gr, counts: &g.counts }, crowd)
+    mask::iou(
+        mask::MaskRef {
+            info: &di,
+            runs: &dr,
+            counts: &d.counts,
+        },
+        mask::MaskRef {
+            info: &gi,
+            runs: &gr,
+            counts: &g.counts,
+        },
+        crowd,
+    )
 }
 
 /// The RLE text decoder and the fast mask IoU. Bytes: `h`, `w`, a crowd flag, then two
@@ -266,7 +357,9 @@ pub(crate) fn fast_iou(d: &Rle, g: &Rle, crowd: bool) -> f64 {
 /// at a time, straight from JSON text) agree on every string, valid or not; for two valid masks
 /// the fast IoU, box and area equal the literal maskApi.c ports.
 pub fn rle_text(data: &[u8]) {
-    let [h, w, flags, rest @ ..] = data else { return };
+    let [h, w, flags, rest @ ..] = data else {
+        return;
+    };
     let (h, w, crowd) = (*h as u32 % 64, *w as u32 % 64, flags & 1 == 1);
     let mut parts = rest.splitn(2, |&b| b == b' ');
     let (a, b) = (parts.next().unwrap_or(&[]), parts.next().unwrap_or(&[]));
@@ -276,8 +369,16 @@ pub fn rle_text(data: &[u8]) {
         let by_char = decoder_counts(text);
         // A JSON string holds the text with `\` and `"` escaped; other bytes as they are.
         if !text.iter().any(|&c| c == b'"' || c < 0x20) {
-            let escaped: Vec<u8> = text.iter().flat_map(|&c| if c == b'\\' { vec![c, c] } else { vec![c] }).collect();
-            assert_eq!(json_text_counts(&escaped), by_char, "JSON-text decoder differs on {:?}", String::from_utf8_lossy(text));
+            let escaped: Vec<u8> = text
+                .iter()
+                .flat_map(|&c| if c == b'\\' { vec![c, c] } else { vec![c] })
+                .collect();
+            assert_eq!(
+                json_text_counts(&escaped),
+                by_char,
+                "JSON-text decoder differs on {:?}",
+                String::from_utf8_lossy(text)
+            );
         }
         match (&whole, &by_char) {
             (Ok(r), Some(c)) => assert_eq!(&r.counts, c),
@@ -286,21 +387,43 @@ pub fn rle_text(data: &[u8]) {
         }
         if let Ok(r) = whole {
             assert_eq!(r.to_bbox(), r.to_bbox_reference(), "box of {:?}", r.counts);
-            assert_eq!(Rle::from_compressed(r.to_compressed().as_bytes(), h, w).as_ref(), Ok(&r), "round trip");
+            assert_eq!(
+                Rle::from_compressed(r.to_compressed().as_bytes(), h, w).as_ref(),
+                Ok(&r),
+                "round trip"
+            );
             masks.push(r);
         }
     }
     if let [d, g] = &masks[..] {
         let want = mask::iou_reference(d, &d.to_bbox_reference(), g, &g.to_bbox_reference(), crowd);
-        assert_eq!(fast_iou(d, g, crowd).to_bits(), want.to_bits(), "IoU of {:?} and {:?}", d.counts, g.counts);
+        assert_eq!(
+            fast_iou(d, g, crowd).to_bits(),
+            want.to_bits(),
+            "IoU of {:?} and {:?}",
+            d.counts,
+            g.counts
+        );
         // `rleMerge` is maskApi.c's walk, which (like `rleIou`'s) ends early on zero-length runs;
         // without them it is the pixelwise union or intersection.
         let plain = |r: &Rle| !r.counts.iter().skip(1).any(|&c| c == 0);
         if plain(d) && plain(g) {
-            let (pd, pg) = (d.decode().expect("valid mask"), g.decode().expect("valid mask"));
+            let (pd, pg) = (
+                d.decode().expect("valid mask"),
+                g.decode().expect("valid mask"),
+            );
             for intersect in [false, true] {
-                let want: Vec<u8> = pd.iter().zip(&pg).map(|(a, b)| if intersect { a & b } else { a | b }).collect();
-                assert_eq!(mask::merge(&[d.clone(), g.clone()], intersect).decode(), Some(want), "merge (intersect: {})", intersect);
+                let want: Vec<u8> = pd
+                    .iter()
+                    .zip(&pg)
+                    .map(|(a, b)| if intersect { a & b } else { a | b })
+                    .collect();
+                assert_eq!(
+                    mask::merge(&[d.clone(), g.clone()], intersect).decode(),
+                    Some(want),
+                    "merge (intersect: {})",
+                    intersect
+                );
             }
         }
     }
@@ -312,12 +435,22 @@ pub fn rle_text(data: &[u8]) {
 pub fn polygon(data: &[u8]) {
     let [h, w, rest @ ..] = data else { return };
     let (h, w) = (*h as u32, *w as u32);
-    let xy: Vec<f64> = rest.chunks_exact(2).map(|c| i16::from_le_bytes([c[0], c[1]]) as f64 / 10.0).collect();
+    let xy: Vec<f64> = rest
+        .chunks_exact(2)
+        .map(|c| i16::from_le_bytes([c[0], c[1]]) as f64 / 10.0)
+        .collect();
     let xy = &xy[..xy.len() & !1];
     if mask::check_polygon(xy).is_err() {
         return; // refused as bad input: nothing to rasterise (see check_polygon)
     }
-    assert_eq!(mask::from_polygon(xy, h, w), mask::from_polygon_reference(xy, h, w), "polygon {:?} in {}x{}", xy, h, w);
+    assert_eq!(
+        mask::from_polygon(xy, h, w),
+        mask::from_polygon_reference(xy, h, w),
+        "polygon {:?} in {}x{}",
+        xy,
+        h,
+        w
+    );
 }
 
 /// The `.npy` header and data readers and the `.npz` reader: on any bytes, no panic and no
@@ -327,30 +460,60 @@ pub fn npy(data: &[u8]) {
     let mut cur = std::io::Cursor::new(data);
     if let Ok((h, off)) = crate::io::npy::read_header(path, &mut cur) {
         let avail = (data.len() as u64).saturating_sub(off as u64);
-        let _ = crate::io::npy::read_float_from(path, &h, &mut std::io::Cursor::new(&data[off.min(data.len())..]), avail);
-        let _ = crate::io::npy::read_int_from(path, &h, &mut std::io::Cursor::new(&data[off.min(data.len())..]), avail);
+        let _ = crate::io::npy::read_float_from(
+            path,
+            &h,
+            &mut std::io::Cursor::new(&data[off.min(data.len())..]),
+            avail,
+        );
+        let _ = crate::io::npy::read_int_from(
+            path,
+            &h,
+            &mut std::io::Cursor::new(&data[off.min(data.len())..]),
+            avail,
+        );
     }
     if let Ok(text) = std::str::from_utf8(data) {
         let _ = crate::io::npy::parse_header_dict(text);
     }
-    let _ = crate::io::npy::read_int_from_npz_reader(Path::new("x.npz"), std::io::Cursor::new(data), "labels");
+    let _ = crate::io::npy::read_int_from_npz_reader(
+        Path::new("x.npz"),
+        std::io::Cursor::new(data),
+        "labels",
+    );
 }
 
 /// The comma-list and `--area-rng` parsers: on any text, no panic; what they accept reads back
 /// the same from its own rendering.
 pub fn flag_lists(data: &[u8]) {
-    let Ok(s) = std::str::from_utf8(data) else { return };
+    let Ok(s) = std::str::from_utf8(data) else {
+        return;
+    };
     if let Ok(v) = crate::args::parse_list::<f64>("--x", s) {
-        let back = v.iter().map(|x| format!("{:?}", x)).collect::<Vec<_>>().join(",");
-        let again = crate::args::parse_list::<f64>("--x", &back).expect("a rendered list reads back");
-        assert!(v.iter().zip(&again).all(|(a, b)| a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan())) && v.len() == again.len());
+        let back = v
+            .iter()
+            .map(|x| format!("{:?}", x))
+            .collect::<Vec<_>>()
+            .join(",");
+        let again =
+            crate::args::parse_list::<f64>("--x", &back).expect("a rendered list reads back");
+        assert!(
+            v.iter()
+                .zip(&again)
+                .all(|(a, b)| a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan()))
+                && v.len() == again.len()
+        );
     }
     let _ = crate::args::parse_list::<usize>("--x", s);
     let _ = crate::args::parse_list::<i64>("--x", s);
     let items: Vec<String> = s.split('\n').map(String::from).collect();
     if let Ok(rs) = crate::args::parse_area_rng(&items) {
         for r in &rs {
-            assert!(!r.label.is_empty() && r.lo <= r.hi, "accepted range {:?}", r);
+            assert!(
+                !r.label.is_empty() && r.lo <= r.hi,
+                "accepted range {:?}",
+                r
+            );
         }
     }
 }

@@ -24,12 +24,18 @@ pub struct PhaseTimer {
 impl PhaseTimer {
     pub fn from_env() -> PhaseTimer {
         let on = std::env::var_os("RETINA_TIMING").is_some_and(|v| v != "0");
-        PhaseTimer { last: on.then(|| std::cell::Cell::new(std::time::Instant::now())) }
+        PhaseTimer {
+            last: on.then(|| std::cell::Cell::new(std::time::Instant::now())),
+        }
     }
     pub fn lap(&self, phase: &str) {
         if let Some(c) = &self.last {
             let now = std::time::Instant::now();
-            eprintln!("timing: {:<40} {:.4} s", phase, (now - c.get()).as_secs_f64());
+            eprintln!(
+                "timing: {:<40} {:.4} s",
+                phase,
+                (now - c.get()).as_secs_f64()
+            );
             c.set(now);
         }
     }

@@ -26,7 +26,9 @@ impl SplitMix64 {
     /// `mix64(seed ^ mix64(replicate))`, so every replicate has its own stream whatever the
     /// thread that computes it.
     pub fn for_replicate(seed: u64, replicate: u64) -> SplitMix64 {
-        SplitMix64 { state: mix64(seed ^ mix64(replicate)) }
+        SplitMix64 {
+            state: mix64(seed ^ mix64(replicate)),
+        }
     }
 
     pub fn next_u64(&mut self) -> u64 {
@@ -48,4 +50,3 @@ impl SplitMix64 {
         (m >> 64) as u64
     }
 }
-

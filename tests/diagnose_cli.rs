@@ -21,16 +21,39 @@ fn p(rel: &str) -> String {
 fn json_of(args: &[&str]) -> serde_json::Value {
     let o = run(args);
     assert_eq!(o.status.code(), Some(0), "{:?}: {}", args, stderr(&o));
-    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{:?}: not JSON ({}): {}", args, e, stdout(&o)))
+    serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("{:?}: not JSON ({}): {}", args, e, stdout(&o)))
 }
 
 fn expected_missed(iou_type: &str) -> Vec<(i64, i64)> {
-    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(fixture(&format!("expected/diagnose/missed_{}_val2014_100.json", iou_type))).unwrap()).unwrap();
-    v["missed"].as_array().unwrap().iter().map(|x| (x[0].as_i64().unwrap(), x[1].as_i64().unwrap())).collect()
+    let v: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(fixture(&format!(
+            "expected/diagnose/missed_{}_val2014_100.json",
+            iou_type
+        )))
+        .unwrap(),
+    )
+    .unwrap();
+    v["missed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| (x[0].as_i64().unwrap(), x[1].as_i64().unwrap()))
+        .collect()
 }
 
 fn missed_of(doc: &serde_json::Value) -> Vec<(i64, i64)> {
-    let mut v: Vec<(i64, i64)> = doc["anchors"]["missed_gt"].as_array().unwrap().iter().map(|m| (m["image_id"].as_i64().unwrap(), m["annotation_id"].as_i64().unwrap())).collect();
+    let mut v: Vec<(i64, i64)> = doc["anchors"]["missed_gt"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["image_id"].as_i64().unwrap(),
+                m["annotation_id"].as_i64().unwrap(),
+            )
+        })
+        .collect();
     v.sort();
     v
 }
@@ -38,19 +61,37 @@ fn missed_of(doc: &serde_json::Value) -> Vec<(i64, i64)> {
 #[test]
 fn missed_gt_are_pycocotools_unmatched_gt() {
     for (iou_type, preds) in [("bbox", BBOX), ("segm", SEGM)] {
-        let doc = json_of(&["diagnose", &p(preds), "--gt", &p(GT), "--iou-type", iou_type, "--suspects", "--anchors", "detectron2", "--json", "-", "-q"]);
+        let doc = json_of(&[
+            "diagnose",
+            &p(preds),
+            "--gt",
+            &p(GT),
+            "--iou-type",
+            iou_type,
+            "--suspects",
+            "--anchors",
+            "detectron2",
+            "--json",
+            "-",
+            "-q",
+        ]);
         let want = expected_missed(iou_type);
         assert_eq!(missed_of(&doc), want, "{}", iou_type);
         let a = &doc["anchors"];
         assert_eq!(a["missed"].as_u64().unwrap() as usize, want.len());
-        let by: u64 = ["small", "medium", "large"].iter().map(|s| a["by_size"][s]["missed"].as_u64().unwrap()).sum();
+        let by: u64 = ["small", "medium", "large"]
+            .iter()
+            .map(|s| a["by_size"][s]["missed"].as_u64().unwrap())
+            .sum();
         assert_eq!(by as usize, want.len());
     }
 }
 
 fn npz_i64(path: &Path, name: &str) -> Array1<i64> {
     let mut r = NpzReader::new(File::open(path).unwrap()).unwrap();
-    r.by_name(name).or_else(|_| r.by_name(&format!("{}.npy", name))).unwrap()
+    r.by_name(name)
+        .or_else(|_| r.by_name(&format!("{}.npy", name)))
+        .unwrap()
 }
 
 /// Every missed GT's foreground-anchor count equals what `assign --out-dir` writes for it, with
@@ -58,7 +99,11 @@ fn npz_i64(path: &Path, name: &str) -> Array1<i64> {
 #[test]
 fn anchor_section_agrees_with_assign_out_dir_gt_by_gt() {
     let tmp = tempfile::tempdir().unwrap();
-    for conv_flags in [vec!["torchvision", "--no-low-quality", "--resize", "512,853"], vec!["detectron", "--pos-iou", "0.6"], vec!["mmdet", "--no-resize", "--scales-per-octave", "2"]] {
+    for conv_flags in [
+        vec!["torchvision", "--no-low-quality", "--resize", "512,853"],
+        vec!["detectron", "--pos-iou", "0.6"],
+        vec!["mmdet", "--no-resize", "--scales-per-octave", "2"],
+    ] {
         let mut args = vec!["diagnose", "--suspects", "--json", "-", "-q", "--anchors"];
         args.extend(conv_flags.iter().copied());
         let (bp, gp) = (p(BBOX), p(GT));
@@ -71,7 +116,16 @@ fn anchor_section_agrees_with_assign_out_dir_gt_by_gt() {
         let mut ids: Vec<String> = missed.iter().map(|m| m["image_id"].to_string()).collect();
         ids.dedup();
         let out = tmp.path().join(conv_flags[0]);
-        let mut aargs: Vec<String> = vec!["assign".into(), "-q".into(), "--gt".into(), gp.clone(), "--image-ids".into(), ids.join(","), "--out-dir".into(), out.to_str().unwrap().into()];
+        let mut aargs: Vec<String> = vec![
+            "assign".into(),
+            "-q".into(),
+            "--gt".into(),
+            gp.clone(),
+            "--image-ids".into(),
+            ids.join(","),
+            "--out-dir".into(),
+            out.to_str().unwrap().into(),
+        ];
         aargs.extend(flags.split_whitespace().map(String::from));
         let o = run(&aargs.iter().map(|s| s.as_str()).collect::<Vec<_>>());
         assert_eq!(o.status.code(), Some(0), "{:?}: {}", aargs, stderr(&o));
@@ -93,7 +147,12 @@ fn anchor_section_agrees_with_assign_out_dir_gt_by_gt() {
                 }
             }
         }
-        assert_eq!(a["missed_without_fg_anchor"].as_u64().unwrap(), without, "{}", flags);
+        assert_eq!(
+            a["missed_without_fg_anchor"].as_u64().unwrap(),
+            without,
+            "{}",
+            flags
+        );
     }
 }
 
@@ -108,23 +167,74 @@ fn suspects_on_a_hand_made_case() {
           {"id": 3, "image_id": 1, "category_id": 1, "bbox": [80, 0, 20, 20], "area": 400, "iscrowd": 1}],
         "categories": [{"id": 1, "name": "a"}, {"id": 2, "name": "b"}]}"#).unwrap();
     let dt = dir.path().join("dt.json");
-    std::fs::write(&dt, r#"[
+    std::fs::write(
+        &dt,
+        r#"[
         {"image_id": 1, "category_id": 1, "bbox": [30, 30, 5, 5], "score": 0.95},
         {"image_id": 1, "category_id": 1, "bbox": [50, 50, 20, 20], "score": 0.97},
         {"image_id": 1, "category_id": 2, "bbox": [82, 2, 10, 10], "score": 0.99},
         {"image_id": 1, "category_id": 1, "bbox": [0, 0, 10, 10], "score": 0.99},
         {"image_id": 1, "category_id": 2, "bbox": [30, 30, 5, 5], "score": 0.5},
-        {"image_id": 1, "category_id": 1, "bbox": [51, 51, 20, 20], "score": 0.92}]"#).unwrap();
-    let doc = json_of(&["diagnose", dt.to_str().unwrap(), "--gt", gt.to_str().unwrap(), "--suspects", "--json", "-", "-q"]);
+        {"image_id": 1, "category_id": 1, "bbox": [51, 51, 20, 20], "score": 0.92}]"#,
+    )
+    .unwrap();
+    let doc = json_of(&[
+        "diagnose",
+        dt.to_str().unwrap(),
+        "--gt",
+        gt.to_str().unwrap(),
+        "--suspects",
+        "--json",
+        "-",
+        "-q",
+    ]);
     let s = doc["suspects"].as_array().unwrap();
-    let got: Vec<(String, f64, Option<i64>, f64)> = s.iter().map(|x| (x["kind"].as_str().unwrap().to_string(), x["score"].as_f64().unwrap(), x["gt_annotation_id"].as_i64(), x["iou"].as_f64().unwrap())).collect();
+    let got: Vec<(String, f64, Option<i64>, f64)> = s
+        .iter()
+        .map(|x| {
+            (
+                x["kind"].as_str().unwrap().to_string(),
+                x["score"].as_f64().unwrap(),
+                x["gt_annotation_id"].as_i64(),
+                x["iou"].as_f64().unwrap(),
+            )
+        })
+        .collect();
     // IoU of [51,51,20,20] with [50,50,20,20]: 19*19 / (400 + 400 - 361).
-    let want = vec![("wrong_label".to_string(), 0.97, Some(2), 1.0), ("missing_annotation".to_string(), 0.95, None, 0.0), ("wrong_label".to_string(), 0.92, Some(2), 361.0 / 439.0)];
+    let want = vec![
+        ("wrong_label".to_string(), 0.97, Some(2), 1.0),
+        ("missing_annotation".to_string(), 0.95, None, 0.0),
+        ("wrong_label".to_string(), 0.92, Some(2), 361.0 / 439.0),
+    ];
     assert_eq!(got, want);
     // The crowd region hides the detection inside it; the low-score one is not examined.
-    let text = stdout(&run(&["diagnose", dt.to_str().unwrap(), "--gt", gt.to_str().unwrap(), "--suspects", "-q"]));
-    assert!(text.contains("1 of 5 confident detections overlap no GT"), "{}", text);
-    let top1 = json_of(&["diagnose", dt.to_str().unwrap(), "--gt", gt.to_str().unwrap(), "--suspects", "--suspects-top", "1", "--suspect-score", "0.96", "--json", "-", "-q"]);
+    let text = stdout(&run(&[
+        "diagnose",
+        dt.to_str().unwrap(),
+        "--gt",
+        gt.to_str().unwrap(),
+        "--suspects",
+        "-q",
+    ]));
+    assert!(
+        text.contains("1 of 5 confident detections overlap no GT"),
+        "{}",
+        text
+    );
+    let top1 = json_of(&[
+        "diagnose",
+        dt.to_str().unwrap(),
+        "--gt",
+        gt.to_str().unwrap(),
+        "--suspects",
+        "--suspects-top",
+        "1",
+        "--suspect-score",
+        "0.96",
+        "--json",
+        "-",
+        "-q",
+    ]);
     assert_eq!(top1["suspects"].as_array().unwrap().len(), 1);
 }
 
@@ -135,7 +245,24 @@ fn json_does_not_depend_on_the_thread_count() {
         let outs: Vec<Vec<u8>> = ["1", "2", "3"]
             .iter()
             .map(|t| {
-                let o = run(&["diagnose", &preds, "--gt", &p(GT), "--iou-type", iou_type, "--suspects", "--suspect-score", "0.5", "--anchors", "torchvision", "--json", "-", "-q", "--threads", t]);
+                let o = run(&[
+                    "diagnose",
+                    &preds,
+                    "--gt",
+                    &p(GT),
+                    "--iou-type",
+                    iou_type,
+                    "--suspects",
+                    "--suspect-score",
+                    "0.5",
+                    "--anchors",
+                    "torchvision",
+                    "--json",
+                    "-",
+                    "-q",
+                    "--threads",
+                    t,
+                ]);
                 assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
                 o.stdout
             })
@@ -148,24 +275,50 @@ fn json_does_not_depend_on_the_thread_count() {
 #[test]
 fn bad_input_exits_2_with_a_place() {
     let (b, g) = (p(BBOX), p(GT));
-    assert_exit2(&["diagnose", &b, "--gt", &g, "--iou-type", "keypoints"], "keypoints is not supported");
-    assert_exit2(&["diagnose", &b, "--gt", &g, "--tide-bg-thr", "0.6"], "--tide-bg-thr");
-    assert_exit2(&["diagnose", &b, "--gt", &g, "--calibration-bins", "0"], "--calibration-bins");
-    assert_exit2(&["diagnose", &b, "--gt", &g, "--sizes", "8,16,32,64,128"], "without --anchors");
+    assert_exit2(
+        &["diagnose", &b, "--gt", &g, "--iou-type", "keypoints"],
+        "keypoints is not supported",
+    );
+    assert_exit2(
+        &["diagnose", &b, "--gt", &g, "--tide-bg-thr", "0.6"],
+        "--tide-bg-thr",
+    );
+    assert_exit2(
+        &["diagnose", &b, "--gt", &g, "--calibration-bins", "0"],
+        "--calibration-bins",
+    );
+    assert_exit2(
+        &["diagnose", &b, "--gt", &g, "--sizes", "8,16,32,64,128"],
+        "without --anchors",
+    );
     assert_exit2(&["diagnose", &b, "--gt", &g, "--report", "-"], "--report");
     assert_exit2(&["diagnose", &b, "--gt", &g, "--anchors", "yolo"], "yolo");
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("preds.json");
-    std::fs::write(&bad, r#"[{"image_id": 42, "category_id": 18, "bbox": [1, 2, 3], "score": 0.5}]"#).unwrap();
+    std::fs::write(
+        &bad,
+        r#"[{"image_id": 42, "category_id": 18, "bbox": [1, 2, 3], "score": 0.5}]"#,
+    )
+    .unwrap();
     let o = run(&["diagnose", bad.to_str().unwrap(), "--gt", &g]);
     assert_bad_input(&o, "preds.json", &["[0].bbox"]);
-    std::fs::write(&bad, r#"[{"image_id": 999999999, "category_id": 18, "bbox": [1, 2, 3, 4], "score": 0.5}]"#).unwrap();
+    std::fs::write(
+        &bad,
+        r#"[{"image_id": 999999999, "category_id": 18, "bbox": [1, 2, 3, 4], "score": 0.5}]"#,
+    )
+    .unwrap();
     let o = run(&["diagnose", bad.to_str().unwrap(), "--gt", &g]);
     assert_bad_input(&o, "preds.json", &["999999999"]);
     // Nothing is left behind by a failed run.
     let report = dir.path().join("r.html");
-    let _ = run(&["diagnose", bad.to_str().unwrap(), "--gt", &g, "--report", report.to_str().unwrap()]);
+    let _ = run(&[
+        "diagnose",
+        bad.to_str().unwrap(),
+        "--gt",
+        &g,
+        "--report",
+        report.to_str().unwrap(),
+    ]);
     assert!(!report.exists());
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
 }
-

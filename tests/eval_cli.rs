@@ -17,11 +17,20 @@ fn expected(name: &str) -> Value {
 }
 
 fn floats(v: &Value) -> Vec<f64> {
-    v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect()
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .collect()
 }
 
 fn eval_args(gt: &str, dt: &str, extra: &[&str]) -> Vec<String> {
-    let mut a = vec!["eval".to_string(), fixture(dt).display().to_string(), "--gt".into(), fixture(gt).display().to_string()];
+    let mut a = vec![
+        "eval".to_string(),
+        fixture(dt).display().to_string(),
+        "--gt".into(),
+        fixture(gt).display().to_string(),
+    ];
     a.extend(extra.iter().map(|s| s.to_string()));
     a
 }
@@ -52,26 +61,63 @@ fn check_case(name: &str, gt: &str, dt: &str, extra: &[&str]) {
     let o = run_s(&eval_args(gt, dt, &args));
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     // stdout: exactly pycocotools' summary lines.
-    let lines: Vec<String> = exp["summary_lines"].as_array().unwrap().iter().map(|l| l.as_str().unwrap().to_string()).collect();
+    let lines: Vec<String> = exp["summary_lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_str().unwrap().to_string())
+        .collect();
     if !lines.is_empty() {
-        assert_eq!(stdout(&o), lines.join("\n") + "\n", "{}: printed lines", name);
+        assert_eq!(
+            stdout(&o),
+            lines.join("\n") + "\n",
+            "{}: printed lines",
+            name
+        );
     }
     let doc: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
-    assert_eq!(floats(&doc["stats"]), floats(&exp["stats"]), "{}: stats", name);
+    assert_eq!(
+        floats(&doc["stats"]),
+        floats(&exp["stats"]),
+        "{}: stats",
+        name
+    );
     // Per-class rows, compared as exact doubles.
     let got_rows = doc["per_class"].as_array().unwrap();
     let exp_rows = exp["per_class"].as_array().unwrap();
     assert_eq!(got_rows.len(), exp_rows.len());
     for (g, e) in got_rows.iter().zip(exp_rows) {
-        for key in ["category_id", "ap", "ap50", "ap75", "ap_small", "ap_medium", "ap_large", "ar100"] {
-            assert_eq!(g[key].as_f64(), e[key].as_f64(), "{}: per_class {} of {}", name, key, e["category_id"]);
+        for key in [
+            "category_id",
+            "ap",
+            "ap50",
+            "ap75",
+            "ap_small",
+            "ap_medium",
+            "ap_large",
+            "ar100",
+        ] {
+            assert_eq!(
+                g[key].as_f64(),
+                e[key].as_f64(),
+                "{}: per_class {} of {}",
+                name,
+                key,
+                e["category_id"]
+            );
         }
     }
     // Arrays, bit for bit, through their hashes.
     let mut r = NpzReader::new(std::fs::File::open(&npz).unwrap()).unwrap();
     for key in ["precision", "recall", "scores"] {
         let a: ArrayD<f64> = r.by_name(key).unwrap();
-        assert_eq!(sha_f64(&a), exp["sha256"][key].as_str().unwrap(), "{}: {} array differs from pycocotools", name, key);
+        assert_eq!(
+            sha_f64(&a),
+            exp["sha256"][key].as_str().unwrap(),
+            "{}: {} array differs from pycocotools",
+            name,
+            key
+        );
     }
 }
 
@@ -87,20 +133,46 @@ fn real_coco_use_cats_0() {
 
 #[test]
 fn real_coco_max_dets_without_100_makes_stat0_minus_one() {
-    check_case("val2014_100_bbox_maxdets_1_10_300", GT, DT, &["--max-dets", "1,10,300"]);
+    check_case(
+        "val2014_100_bbox_maxdets_1_10_300",
+        GT,
+        DT,
+        &["--max-dets", "1,10,300"],
+    );
 }
 
 #[test]
 fn real_coco_custom_area_ranges() {
-    check_case("val2014_100_bbox_custom_areas", GT, DT, &["--area-rng", "all:0,1e10", "small:0,400", "medium:400,4000", "large:4000,1e10"]);
+    check_case(
+        "val2014_100_bbox_custom_areas",
+        GT,
+        DT,
+        &[
+            "--area-rng",
+            "all:0,1e10",
+            "small:0,400",
+            "medium:400,4000",
+            "large:4000,1e10",
+        ],
+    );
 }
 
 #[test]
 fn real_coco_image_and_category_subset() {
     let exp = expected("val2014_100_bbox_subset");
-    let ids: Vec<String> = exp["img_ids"].as_array().unwrap().iter().map(|v| v.as_i64().unwrap().to_string()).collect();
+    let ids: Vec<String> = exp["img_ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_i64().unwrap().to_string())
+        .collect();
     let ids = ids.join(",");
-    check_case("val2014_100_bbox_subset", GT, DT, &["--img-ids", &ids, "--cat-ids", "1,3,18,62"]);
+    check_case(
+        "val2014_100_bbox_subset",
+        GT,
+        DT,
+        &["--img-ids", &ids, "--cat-ids", "1,3,18,62"],
+    );
 }
 
 #[test]
@@ -112,10 +184,21 @@ fn small_hand_made_set() {
 fn printed_lines_match_cocoapi_reference_file_up_to_its_old_spacing() {
     // cocoapi's own results file was printed by an older pycocotools with one space fewer.
     let o = run_s(&eval_args(GT, DT, &["-q"]));
-    let ours: Vec<String> = stdout(&o).lines().map(|l| l.replace("Average Precision  (AP)", "Average Precision (AP)").replace("Average Recall     (AR)", "Average Recall    (AR)")).collect();
-    let reference = std::fs::read_to_string(fixture("coco-val2014-100/val2014_fake_eval_res.txt")).unwrap();
+    let ours: Vec<String> = stdout(&o)
+        .lines()
+        .map(|l| {
+            l.replace("Average Precision  (AP)", "Average Precision (AP)")
+                .replace("Average Recall     (AR)", "Average Recall    (AR)")
+        })
+        .collect();
+    let reference =
+        std::fs::read_to_string(fixture("coco-val2014-100/val2014_fake_eval_res.txt")).unwrap();
     let bbox_part = reference.split("type=bbox").nth(1).unwrap();
-    let theirs: Vec<&str> = bbox_part.lines().filter(|l| l.contains("Average")).take(12).collect();
+    let theirs: Vec<&str> = bbox_part
+        .lines()
+        .filter(|l| l.contains("Average"))
+        .take(12)
+        .collect();
     assert_eq!(ours, theirs);
 }
 
@@ -150,13 +233,19 @@ fn per_class_table_follows_the_summary() {
     let out = stdout(&o);
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines.len(), 12 + 1 + 1 + 80);
-    assert!(lines[13].split_whitespace().collect::<Vec<_>>() == ["cat_id", "name", "AP", "AP50", "AP75", "APs", "APm", "APl", "AR100"]);
+    assert!(
+        lines[13].split_whitespace().collect::<Vec<_>>()
+            == ["cat_id", "name", "AP", "AP50", "AP75", "APs", "APm", "APl", "AR100"]
+    );
     let exp = expected("val2014_100_bbox");
     let person = &exp["per_class"][0];
     let row: Vec<&str> = lines[14].split_whitespace().collect();
     assert_eq!(row[0], "1");
     assert_eq!(row[1], "person");
-    assert_eq!(row[2], format!("{:.1}", person["ap"].as_f64().unwrap() * 100.0));
+    assert_eq!(
+        row[2],
+        format!("{:.1}", person["ap"].as_f64().unwrap() * 100.0)
+    );
 }
 
 #[test]
@@ -177,7 +266,10 @@ fn pr_plot_is_written_as_svg_and_png() {
         }
     }
     // No temporary files are left behind.
-    let names: Vec<String> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
     assert!(names.iter().all(|n| !n.starts_with('.')), "{:?}", names);
 }
 
@@ -186,25 +278,51 @@ fn empty_results_list_scores_zero_instead_of_crashing() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("empty.json");
     std::fs::write(&p, "[]").unwrap();
-    let o = run(&["eval", p.to_str().unwrap(), "--gt", fixture(GT).to_str().unwrap(), "--json", "-"]);
+    let o = run(&[
+        "eval",
+        p.to_str().unwrap(),
+        "--gt",
+        fixture(GT).to_str().unwrap(),
+        "--json",
+        "-",
+    ]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let doc: Value = serde_json::from_slice(&o.stdout).unwrap();
     // Every area range with GT: AP 0 and AR 0 (pycocotools' evaluate/accumulate on no detections).
     assert_eq!(floats(&doc["stats"]), vec![0.0; 12]);
-    assert!(stderr(&o).contains("empty"), "says so on stderr: {}", stderr(&o));
+    assert!(
+        stderr(&o).contains("empty"),
+        "says so on stderr: {}",
+        stderr(&o)
+    );
 }
 
 #[test]
 fn unknown_categories_are_dropped_and_counted() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("dt.json");
-    let mut dets: Value = serde_json::from_str(&std::fs::read_to_string(fixture(DT)).unwrap()).unwrap();
+    let mut dets: Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture(DT)).unwrap()).unwrap();
     dets.as_array_mut().unwrap().push(serde_json::json!({"image_id": 42, "category_id": 9999, "bbox": [1, 2, 3, 4], "score": 0.99}));
     std::fs::write(&p, dets.to_string()).unwrap();
-    let o = run(&["eval", p.to_str().unwrap(), "--gt", fixture(GT).to_str().unwrap(), "--json", "-"]);
+    let o = run(&[
+        "eval",
+        p.to_str().unwrap(),
+        "--gt",
+        fixture(GT).to_str().unwrap(),
+        "--json",
+        "-",
+    ]);
     let doc: Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert_eq!(floats(&doc["stats"]), floats(&expected("val2014_100_bbox")["stats"]));
-    assert!(stderr(&o).contains("1 detection(s) have a category_id absent"), "{}", stderr(&o));
+    assert_eq!(
+        floats(&doc["stats"]),
+        floats(&expected("val2014_100_bbox")["stats"])
+    );
+    assert!(
+        stderr(&o).contains("1 detection(s) have a category_id absent"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]

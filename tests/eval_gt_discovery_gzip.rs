@@ -11,7 +11,10 @@ const NAME: &str = "instances_val2017.json";
 
 fn run_in(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Output {
     let mut c = Command::new(common::bin());
-    c.current_dir(dir).args(args).env_remove("RETINA_GT").env_remove("DETECTRON2_DATASETS");
+    c.current_dir(dir)
+        .args(args)
+        .env_remove("RETINA_GT")
+        .env_remove("DETECTRON2_DATASETS");
     for (k, v) in env {
         c.env(k, v);
     }
@@ -26,7 +29,9 @@ fn place(dir: &Path, rel: &str) -> std::path::PathBuf {
 }
 
 fn preds() -> String {
-    fixture("coco-val2014-100/fakebbox100_results.json").display().to_string()
+    fixture("coco-val2014-100/fakebbox100_results.json")
+        .display()
+        .to_string()
 }
 
 fn reference_stdout() -> String {
@@ -39,25 +44,41 @@ fn reference_stdout() -> String {
 #[test]
 fn finds_the_gt_in_each_place_in_order() {
     let want = reference_stdout();
-    for rel in ["annotations", "coco/annotations", "datasets/coco/annotations", "data/coco/annotations"] {
+    for rel in [
+        "annotations",
+        "coco/annotations",
+        "datasets/coco/annotations",
+        "data/coco/annotations",
+    ] {
         let d = tempfile::tempdir().unwrap();
         let p = place(d.path(), &format!("{}/{}", rel, NAME));
         let o = run_in(d.path(), &[], &["eval", &preds()]);
         assert!(o.status.success(), "{}: {}", rel, common::stderr(&o));
         assert_eq!(common::stdout(&o), want, "{}", rel);
         let err = common::stderr(&o);
-        assert!(err.contains(&format!("{}/{}", rel, NAME)), "{}: note names the file: {}", rel, err);
+        assert!(
+            err.contains(&format!("{}/{}", rel, NAME)),
+            "{}: note names the file: {}",
+            rel,
+            err
+        );
         let _ = p;
         // -q silences the note.
         let o = run_in(d.path(), &[], &["eval", &preds(), "-q"]);
-        assert!(o.status.success() && common::stderr(&o).is_empty(), "{}", common::stderr(&o));
+        assert!(
+            o.status.success() && common::stderr(&o).is_empty(),
+            "{}",
+            common::stderr(&o)
+        );
     }
     // Order: annotations/ wins over coco/annotations/ (the latter is broken to tell them apart).
     let d = tempfile::tempdir().unwrap();
     place(d.path(), &format!("annotations/{}", NAME));
     std::fs::create_dir_all(d.path().join("coco/annotations")).unwrap();
     std::fs::write(d.path().join("coco/annotations").join(NAME), "{").unwrap();
-    assert!(run_in(d.path(), &[], &["eval", &preds(), "-q"]).status.success());
+    assert!(run_in(d.path(), &[], &["eval", &preds(), "-q"])
+        .status
+        .success());
 }
 
 #[test]
@@ -68,20 +89,36 @@ fn env_vars_retina_gt_first_then_detectron2_datasets() {
     place(&ds, &format!("coco/annotations/{}", NAME));
     let cwd = d.path().join("cwd");
     std::fs::create_dir_all(&cwd).unwrap();
-    let o = run_in(&cwd, &[("DETECTRON2_DATASETS", ds.to_str().unwrap())], &["eval", &preds()]);
+    let o = run_in(
+        &cwd,
+        &[("DETECTRON2_DATASETS", ds.to_str().unwrap())],
+        &["eval", &preds()],
+    );
     assert!(o.status.success(), "{}", common::stderr(&o));
     assert_eq!(common::stdout(&o), want);
     // $RETINA_GT wins over every other place, whatever the file is called.
     let other = place(d.path(), "elsewhere/my_gt.json");
     std::fs::create_dir_all(cwd.join("annotations")).unwrap();
     std::fs::write(cwd.join("annotations").join(NAME), "{").unwrap();
-    let o = run_in(&cwd, &[("RETINA_GT", other.to_str().unwrap())], &["eval", &preds()]);
+    let o = run_in(
+        &cwd,
+        &[("RETINA_GT", other.to_str().unwrap())],
+        &["eval", &preds()],
+    );
     assert!(o.status.success(), "{}", common::stderr(&o));
     assert!(common::stderr(&o).contains("my_gt.json"));
     // $RETINA_GT pointing nowhere is bad input naming the variable, not a reason to look further.
-    let o = run_in(&cwd, &[("RETINA_GT", "/nonexistent/gt.json")], &["eval", &preds()]);
+    let o = run_in(
+        &cwd,
+        &[("RETINA_GT", "/nonexistent/gt.json")],
+        &["eval", &preds()],
+    );
     assert_eq!(o.status.code(), Some(2));
-    assert!(common::stderr(&o).contains("RETINA_GT"), "{}", common::stderr(&o));
+    assert!(
+        common::stderr(&o).contains("RETINA_GT"),
+        "{}",
+        common::stderr(&o)
+    );
 }
 
 #[test]
@@ -90,11 +127,26 @@ fn nothing_found_lists_the_places_and_shows_gt() {
     let o = run_in(d.path(), &[], &["eval", &preds()]);
     assert_eq!(o.status.code(), Some(2));
     let err = common::stderr(&o);
-    for needle in ["error: ", NAME, "hint: ", "$RETINA_GT", "annotations/", "coco/annotations/", "datasets/coco/annotations/", "data/coco/annotations/", "$DETECTRON2_DATASETS", "--gt"] {
+    for needle in [
+        "error: ",
+        NAME,
+        "hint: ",
+        "$RETINA_GT",
+        "annotations/",
+        "coco/annotations/",
+        "datasets/coco/annotations/",
+        "data/coco/annotations/",
+        "$DETECTRON2_DATASETS",
+        "--gt",
+    ] {
         assert!(err.contains(needle), "lacks {:?}: {}", needle, err);
     }
     // keypoints look for person_keypoints_val2017.json.
-    let o = run_in(d.path(), &[], &["eval", &preds(), "--iou-type", "keypoints"]);
+    let o = run_in(
+        d.path(),
+        &[],
+        &["eval", &preds(), "--iou-type", "keypoints"],
+    );
     assert!(common::stderr(&o).contains("person_keypoints_val2017.json"));
 }
 
@@ -117,13 +169,25 @@ fn gzip_inputs_give_the_same_numbers() {
     let mut two = gz(&dt_text[..1000]);
     two.extend(gz(&dt_text[1000..]));
     std::fs::write(&dt, &two).unwrap();
-    let o = common::run(&["eval", dt.to_str().unwrap(), "--gt", gt.to_str().unwrap(), "-q"]);
+    let o = common::run(&[
+        "eval",
+        dt.to_str().unwrap(),
+        "--gt",
+        gt.to_str().unwrap(),
+        "-q",
+    ]);
     assert!(o.status.success(), "{}", common::stderr(&o));
     assert_eq!(common::stdout(&o), want);
     // Truncated: exit 2 naming the file.
     let cut = d.path().join("cut.json.gz");
     std::fs::write(&cut, &two[..two.len() / 2]).unwrap();
-    let o = common::run(&["eval", cut.to_str().unwrap(), "--gt", gt.to_str().unwrap(), "-q"]);
+    let o = common::run(&[
+        "eval",
+        cut.to_str().unwrap(),
+        "--gt",
+        gt.to_str().unwrap(),
+        "-q",
+    ]);
     common::assert_bad_input(&o, "cut.json.gz", &["gzip"]);
     // Corrupt deflate data after a valid header.
     let mut bad = gz(&dt_text);
@@ -132,7 +196,13 @@ fn gzip_inputs_give_the_same_numbers() {
     }
     let badp = d.path().join("bad.gz");
     std::fs::write(&badp, &bad).unwrap();
-    let o = common::run(&["eval", badp.to_str().unwrap(), "--gt", gt.to_str().unwrap(), "-q"]);
+    let o = common::run(&[
+        "eval",
+        badp.to_str().unwrap(),
+        "--gt",
+        gt.to_str().unwrap(),
+        "-q",
+    ]);
     common::assert_bad_input(&o, "bad.gz", &["gzip"]);
 }
 
@@ -140,11 +210,31 @@ fn gzip_inputs_give_the_same_numbers() {
 fn gzip_lvis_gt_and_results() {
     let d = tempfile::tempdir().unwrap();
     let gt = d.path().join("lvis.json.gz");
-    std::fs::write(&gt, gz(&std::fs::read(fixture("lvis-val-100/lvis_val_100.json")).unwrap())).unwrap();
+    std::fs::write(
+        &gt,
+        gz(&std::fs::read(fixture("lvis-val-100/lvis_val_100.json")).unwrap()),
+    )
+    .unwrap();
     let dt = d.path().join("r.json.gz");
-    std::fs::write(&dt, gz(&std::fs::read(fixture("lvis-val-100/results_bbox.json")).unwrap())).unwrap();
-    let plain = common::run(&["eval", fixture("lvis-val-100/results_bbox.json").to_str().unwrap(), "--gt", fixture("lvis-val-100/lvis_val_100.json").to_str().unwrap(), "-q"]);
-    let o = common::run(&["eval", dt.to_str().unwrap(), "--gt", gt.to_str().unwrap(), "-q"]);
+    std::fs::write(
+        &dt,
+        gz(&std::fs::read(fixture("lvis-val-100/results_bbox.json")).unwrap()),
+    )
+    .unwrap();
+    let plain = common::run(&[
+        "eval",
+        fixture("lvis-val-100/results_bbox.json").to_str().unwrap(),
+        "--gt",
+        fixture("lvis-val-100/lvis_val_100.json").to_str().unwrap(),
+        "-q",
+    ]);
+    let o = common::run(&[
+        "eval",
+        dt.to_str().unwrap(),
+        "--gt",
+        gt.to_str().unwrap(),
+        "-q",
+    ]);
     assert!(o.status.success(), "{}", common::stderr(&o));
     assert!(common::stdout(&o).contains("catIds=  r"));
     assert_eq!(common::stdout(&o), common::stdout(&plain));

@@ -8,7 +8,12 @@ use common::*;
 fn expect_input_error(args: &[&str], needles: &[&str]) {
     let o = run(args);
     let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(2), "{:?}: expected exit 2, stderr: {err}", args);
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "{:?}: expected exit 2, stderr: {err}",
+        args
+    );
     assert!(!err.contains("panicked"), "{err}");
     assert!(err.starts_with("error: "), "{err}");
     for n in needles {
@@ -23,7 +28,13 @@ struct Case {
 impl Case {
     fn new() -> Case {
         let c = Case { dir: tmp() };
-        write_f32(&c.path("l.npy"), &[4, 3], &[0.5, -1.0, 2.0, -3.0, 0.0, 1.0, 4.0, -4.0, 0.25, 1.5, -0.5, 3.0]);
+        write_f32(
+            &c.path("l.npy"),
+            &[4, 3],
+            &[
+                0.5, -1.0, 2.0, -3.0, 0.0, 1.0, 4.0, -4.0, 0.25, 1.5, -0.5, 3.0,
+            ],
+        );
         write_i64(&c.path("t.npy"), &[4], &[0, -1, -2, 2]);
         c
     }
@@ -32,7 +43,18 @@ impl Case {
     }
     fn run(&self, logits: &str, targets: &str, needles: &[&str]) {
         let (l, t) = (self.path(logits), self.path(targets));
-        expect_input_error(&["focal", "--logits", s(&l), "--targets", s(&t), "--backend", "cpu"], needles);
+        expect_input_error(
+            &[
+                "focal",
+                "--logits",
+                s(&l),
+                "--targets",
+                s(&t),
+                "--backend",
+                "cpu",
+            ],
+            needles,
+        );
     }
 }
 
@@ -65,7 +87,11 @@ fn wrong_dtypes() {
     write_npy_raw(&c.path("f8.npy"), "<f8", &[4, 3], false, &[0u8; 96]);
     c.run("f8.npy", "t.npy", &["f8.npy", "float64"]);
     write_npy_raw(&c.path("tf.npy"), "<f4", &[4], false, &[0u8; 16]);
-    c.run("l.npy", "tf.npy", &["tf.npy", "targets must be integers", "float32"]);
+    c.run(
+        "l.npy",
+        "tf.npy",
+        &["tf.npy", "targets must be integers", "float32"],
+    );
     write_npy_raw(&c.path("tb.npy"), "|b1", &[4], false, &[0u8; 4]);
     c.run("l.npy", "tb.npy", &["tb.npy", "bool"]);
     // A structured dtype: numpy writes the descr as an unquoted list.
@@ -121,10 +147,23 @@ fn non_finite_logits_report_the_index() {
 fn targets_out_of_range() {
     let c = Case::new();
     write_i64(&c.path("t3.npy"), &[4], &[0, -1, 3, 1]);
-    c.run("l.npy", "t3.npy", &["t3.npy", "[2]", "target 3", "3 classes"]);
+    c.run(
+        "l.npy",
+        "t3.npy",
+        &["t3.npy", "[2]", "target 3", "3 classes"],
+    );
     write_i64(&c.path("tm.npy"), &[4], &[0, -3, 1, 1]);
     c.run("l.npy", "tm.npy", &["tm.npy", "[1]", "-3"]);
-    write_npy_raw(&c.path("tu.npy"), "<u8", &[4], false, &[0u64, 1, u64::MAX, 0].iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<_>>());
+    write_npy_raw(
+        &c.path("tu.npy"),
+        "<u8",
+        &[4],
+        false,
+        &[0u64, 1, u64::MAX, 0]
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect::<Vec<_>>(),
+    );
     c.run("l.npy", "tu.npy", &["tu.npy", "[2]", "out of range"]);
 }
 
@@ -133,8 +172,18 @@ fn missing_files_and_bad_flags() {
     let c = Case::new();
     c.run("nope.npy", "t.npy", &["nope.npy"]);
     let (l, t) = (c.path("l.npy"), c.path("t.npy"));
-    let base = ["focal", "--logits", s(&l), "--targets", s(&t), "--backend", "cpu"];
-    let with = |extra: &[&str]| -> Vec<String> { base.iter().chain(extra).map(|x| x.to_string()).collect() };
+    let base = [
+        "focal",
+        "--logits",
+        s(&l),
+        "--targets",
+        s(&t),
+        "--backend",
+        "cpu",
+    ];
+    let with = |extra: &[&str]| -> Vec<String> {
+        base.iter().chain(extra).map(|x| x.to_string()).collect()
+    };
     for (extra, needle) in [
         (&["--gammas", "1,x"][..], "--gammas"),
         (&["--gammas=-1"][..], "--gammas"),

@@ -507,13 +507,17 @@ fn focal_stats(
         "auto" => focal::BackendChoice::Auto,
         _ => return Err(PyValueError::new_err(format!("backend '{}' is not supported\nhint: use 'cpu', 'gpu' or 'auto'", backend))),
     };
-    // Logits arrive in their memory order (C or Fortran), as the .npy reader hands them over.
+    // Logits arrive in their memory order (C or Fortran), as the .npy reader hands them over,
+    // and are borrowed, not copied: the readonly borrows below live until the call returns. As
+    // with numpy's own functions that release the GIL, another thread must not write to the
+    // array meanwhile.
+    let (f32_arr, f16_arr);
     let (shape, data) = if half {
-        let a = logits.extract::<PyReadonlyArrayDyn<'_, u16>>()?;
-        (a.shape().to_vec(), FloatData::F16(a.as_slice()?.to_vec()))
+        f16_arr = logits.extract::<PyReadonlyArrayDyn<'_, u16>>()?;
+        (f16_arr.shape().to_vec(), FloatData::F16(std::borrow::Cow::Borrowed(f16_arr.as_slice()?)))
     } else {
-        let a = logits.extract::<PyReadonlyArrayDyn<'_, f32>>()?;
-        (a.shape().to_vec(), FloatData::F32(F32Buf::Owned(a.as_slice()?.to_vec())))
+        f32_arr = logits.extract::<PyReadonlyArrayDyn<'_, f32>>()?;
+        (f32_arr.shape().to_vec(), FloatData::F32(F32Buf::Borrowed(f32_arr.as_slice()?)))
     };
     let tshape = targets.shape().to_vec();
     let t_fortran = targets.as_array().is_standard_layout() == false && tshape.len() > 1;

@@ -71,7 +71,7 @@ def test_assign_equal_cli(tmp_path, conv, resize):
     assert checked > 0
 
 
-@pytest.mark.parametrize("shape, dtype, order", [((500, 7), np.float32, "C"), ((2, 300, 5), np.float32, "F"), ((400, 4), np.float16, "C")])
+@pytest.mark.parametrize("shape, dtype, order", [((500, 7), np.float32, "C"), ((2, 300, 5), np.float32, "F"), ((400, 4), np.float16, "C"), ((3, 200, 6), np.float16, "F")])
 def test_focal_equal_cli(tmp_path, shape, dtype, order):
     rng = np.random.default_rng(7)
     logits = np.array(rng.normal(0, 3, shape), dtype=dtype, order=order)
@@ -82,6 +82,27 @@ def test_focal_equal_cli(tmp_path, shape, dtype, order):
     want = json.loads(run_cli("focal", "--logits", str(lp), "--targets", str(tp), "--backend", "cpu", "--json", "-", "--gammas", "0,1,2,5"))
     got = retina_tools.focal_stats(logits, targets, gammas=(0, 1, 2, 5))
     assert got == want
+
+
+NO_COPY = """
+import resource, sys, numpy as np, retina_tools
+x = np.full((1_000_000, 64), 0.5, np.dtype(sys.argv[1]), order=sys.argv[2])
+t = np.full(1_000_000, -1, np.int64); t[::100] = 3
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+retina_tools.focal_stats(x, t, gammas=(2,))
+print(x.nbytes, (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) * 1024)
+"""
+
+
+@pytest.mark.parametrize("dtype, order", [("float32", "C"), ("float32", "F"), ("float16", "C")])
+def test_focal_borrows_the_logits(dtype, order):
+    # A copy of the logits would raise the peak resident size by their size (256 / 128 MB here;
+    # measured +256 / +134 MB before the binding borrowed the array, +12 MB after).
+    import sys
+    r = subprocess.run([sys.executable, "-c", NO_COPY, dtype, order], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    nbytes, grew = map(int, r.stdout.split())
+    assert grew < nbytes // 4, (nbytes, grew)
 
 
 def test_evaluate_equals_eval_json():

@@ -23,7 +23,12 @@ pub enum Convention {
 }
 
 impl Convention {
-    pub const ALL: [Convention; 4] = [Convention::Detectron2, Convention::Torchvision, Convention::Mmdet, Convention::Detectron];
+    pub const ALL: [Convention; 4] = [
+        Convention::Detectron2,
+        Convention::Torchvision,
+        Convention::Mmdet,
+        Convention::Detectron,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -35,9 +40,14 @@ impl Convention {
     }
 
     pub fn parse(s: &str) -> Result<Convention> {
-        Convention::ALL.iter().copied().find(|c| c.name() == s.trim().to_ascii_lowercase()).ok_or_else(|| {
-            Error::input(format!("unknown convention '{}'", s)).with_hint("use one of: detectron2, torchvision, mmdet, detectron")
-        })
+        Convention::ALL
+            .iter()
+            .copied()
+            .find(|c| c.name() == s.trim().to_ascii_lowercase())
+            .ok_or_else(|| {
+                Error::input(format!("unknown convention '{}'", s))
+                    .with_hint("use one of: detectron2, torchvision, mmdet, detectron")
+            })
     }
 
     /// Aspect ratios (h/w) in the convention's native order. Detectron's are those of its
@@ -143,33 +153,70 @@ impl AnchorConfig {
 
     pub fn validate(&self) -> Result<()> {
         if self.levels.is_empty() || self.levels.iter().any(|&l| l > 12) {
-            return Err(Error::input(format!("--levels: {:?} is not a range of pyramid levels within 0-12", self.levels)).with_hint("e.g. --levels 3-7"));
+            return Err(Error::input(format!(
+                "--levels: {:?} is not a range of pyramid levels within 0-12",
+                self.levels
+            ))
+            .with_hint("e.g. --levels 3-7"));
         }
         if self.levels.windows(2).any(|w| w[1] != w[0] + 1) {
-            return Err(Error::input("--levels must be an increasing range like 3-7"));
+            return Err(Error::input(
+                "--levels must be an increasing range like 3-7",
+            ));
         }
         if self.sizes.len() != self.levels.len() {
-            return Err(Error::input(format!("--sizes has {} values for {} levels", self.sizes.len(), self.levels.len()))
-                .with_hint("give one base anchor size per level, e.g. --sizes 32,64,128,256,512"));
+            return Err(Error::input(format!(
+                "--sizes has {} values for {} levels",
+                self.sizes.len(),
+                self.levels.len()
+            ))
+            .with_hint("give one base anchor size per level, e.g. --sizes 32,64,128,256,512"));
         }
-        if self.sizes.iter().any(|s| !(s.is_finite() && *s >= 1.0 && *s <= 1e5)) {
-            return Err(Error::input(format!("--sizes: {:?} must be finite sizes in pixels between 1 and 100000", self.sizes)));
+        if self
+            .sizes
+            .iter()
+            .any(|s| !(s.is_finite() && *s >= 1.0 && *s <= 1e5))
+        {
+            return Err(Error::input(format!(
+                "--sizes: {:?} must be finite sizes in pixels between 1 and 100000",
+                self.sizes
+            )));
         }
         if self.scales_per_octave == 0 || self.scales_per_octave > 16 {
             return Err(Error::input("--scales-per-octave must be between 1 and 16"));
         }
-        if self.aspect_ratios.is_empty() || self.aspect_ratios.len() > 16 || self.aspect_ratios.iter().any(|r| !(r.is_finite() && *r > 0.0 && *r <= 1e3 && *r >= 1e-3)) {
-            return Err(Error::input(format!("--aspect-ratios: {:?} must be 1-16 positive finite ratios (h/w) within 0.001-1000", self.aspect_ratios)));
+        if self.aspect_ratios.is_empty()
+            || self.aspect_ratios.len() > 16
+            || self
+                .aspect_ratios
+                .iter()
+                .any(|r| !(r.is_finite() && *r > 0.0 && *r <= 1e3 && *r >= 1e-3))
+        {
+            return Err(Error::input(format!(
+                "--aspect-ratios: {:?} must be 1-16 positive finite ratios (h/w) within 0.001-1000",
+                self.aspect_ratios
+            )));
         }
         if !self.offset.is_finite() || !(0.0..1.0).contains(&self.offset) {
-            return Err(Error::input(format!("--offset {} must be in [0, 1)", self.offset)));
+            return Err(Error::input(format!(
+                "--offset {} must be in [0, 1)",
+                self.offset
+            )));
         }
-        if self.offset != 0.0 && matches!(self.convention, Convention::Detectron | Convention::Torchvision) {
+        if self.offset != 0.0
+            && matches!(
+                self.convention,
+                Convention::Detectron | Convention::Torchvision
+            )
+        {
             return Err(Error::input(format!("--offset is not a setting of the {} convention", self.convention))
                 .with_hint("--offset applies to detectron2 (ANCHOR_GENERATOR.OFFSET) and mmdet (center_offset)"));
         }
         if self.size_divisibility > 4096 {
-            return Err(Error::input(format!("--size-divisibility {} is larger than 4096", self.size_divisibility)));
+            return Err(Error::input(format!(
+                "--size-divisibility {} is larger than 4096",
+                self.size_divisibility
+            )));
         }
         Ok(())
     }
@@ -181,7 +228,15 @@ impl AnchorConfig {
     pub fn octave_sizes(&self, li: usize) -> Vec<f64> {
         let (base, spo) = (self.sizes[li], self.scales_per_octave);
         match self.convention {
-            Convention::Torchvision => (0..spo).map(|o| if o == 0 { base } else { (base * octave_scale(o, spo)).trunc() }).collect(),
+            Convention::Torchvision => (0..spo)
+                .map(|o| {
+                    if o == 0 {
+                        base
+                    } else {
+                        (base * octave_scale(o, spo)).trunc()
+                    }
+                })
+                .collect(),
             _ => (0..spo).map(|o| base * octave_scale(o, spo)).collect(),
         }
     }
@@ -264,7 +319,12 @@ fn detectron_cell(stride: f64, octave: u32, spo: u32, anchor_scale: f64, ratio: 
     let hs = (ws * ratio).round_ties_even();
     let ws = ws * scale;
     let hs = hs * scale;
-    [ctr - 0.5 * (ws - 1.0), ctr - 0.5 * (hs - 1.0), ctr + 0.5 * (ws - 1.0), ctr + 0.5 * (hs - 1.0)]
+    [
+        ctr - 0.5 * (ws - 1.0),
+        ctr - 0.5 * (hs - 1.0),
+        ctr + 0.5 * (ws - 1.0),
+        ctr + 0.5 * (hs - 1.0),
+    ]
 }
 
 /// detectron2 `generate_cell_anchors`: size-major, ratio-minor, f64 math stored as f32.
@@ -275,7 +335,12 @@ fn detectron2_cells(sizes: &[f64], ratios: &[f64]) -> Vec<[f64; 4]> {
         for &r in ratios {
             let w = (area / r).sqrt();
             let h = r * w;
-            out.push([(-w / 2.0) as f32 as f64, (-h / 2.0) as f32 as f64, (w / 2.0) as f32 as f64, (h / 2.0) as f32 as f64]);
+            out.push([
+                (-w / 2.0) as f32 as f64,
+                (-h / 2.0) as f32 as f64,
+                (w / 2.0) as f32 as f64,
+                (h / 2.0) as f32 as f64,
+            ]);
         }
     }
     out
@@ -300,7 +365,12 @@ fn torchvision_cells(sizes: &[f64], ratios: &[f64]) -> Vec<[f64; 4]> {
 
 /// mmdet `gen_single_level_base_anchors` with `scale_major=True` (ratio-major, scale-minor),
 /// f32 math: `ws = base * w_ratio * scale`, `x1 = ctr - 0.5 * ws`.
-fn mmdet_cells(base_size: f64, scales: &[f64], ratios: &[f64], center_offset: f64) -> Vec<[f64; 4]> {
+fn mmdet_cells(
+    base_size: f64,
+    scales: &[f64],
+    ratios: &[f64],
+    center_offset: f64,
+) -> Vec<[f64; 4]> {
     let w = base_size as f32;
     let ctr = (center_offset * base_size) as f32;
     let mut out = Vec::new();
@@ -311,7 +381,12 @@ fn mmdet_cells(base_size: f64, scales: &[f64], ratios: &[f64], center_offset: f6
             let sc = sc as f32;
             let ws = w * wr * sc;
             let hs = w * hr * sc;
-            out.push([(ctr - 0.5 * ws) as f64, (ctr - 0.5 * hs) as f64, (ctr + 0.5 * ws) as f64, (ctr + 0.5 * hs) as f64]);
+            out.push([
+                (ctr - 0.5 * ws) as f64,
+                (ctr - 0.5 * hs) as f64,
+                (ctr + 0.5 * ws) as f64,
+                (ctr + 0.5 * hs) as f64,
+            ]);
         }
     }
     out
@@ -321,14 +396,23 @@ impl Grid {
     fn new(cfg: &AnchorConfig, height: u32, width: u32) -> Result<Grid> {
         cfg.validate()?;
         if height == 0 || width == 0 {
-            return Err(Error::input(format!("image size {}x{} is empty", height, width)).with_hint("give the size as HxW with both sides at least 1, e.g. 800x1333"));
+            return Err(
+                Error::input(format!("image size {}x{} is empty", height, width))
+                    .with_hint("give the size as HxW with both sides at least 1, e.g. 800x1333"),
+            );
         }
         if height > MAX_IMAGE_SIDE || width > MAX_IMAGE_SIDE {
-            return Err(Error::input(format!("image size {}x{} is larger than {} pixels on a side", height, width, MAX_IMAGE_SIDE))
-                .with_hint("give the size of the network input (after resize), e.g. 800x1333"));
+            return Err(Error::input(format!(
+                "image size {}x{} is larger than {} pixels on a side",
+                height, width, MAX_IMAGE_SIDE
+            ))
+            .with_hint("give the size of the network input (after resize), e.g. 800x1333"));
         }
         let conv = cfg.convention;
-        let (hp, wp) = (pad_to(height, cfg.size_divisibility), pad_to(width, cfg.size_divisibility));
+        let (hp, wp) = (
+            pad_to(height, cfg.size_divisibility),
+            pad_to(width, cfg.size_divisibility),
+        );
         let spo = cfg.scales_per_octave;
         let mut levels = Vec::with_capacity(cfg.levels.len());
         let mut start = 0usize;
@@ -343,20 +427,34 @@ impl Grid {
             };
             let (stride_y, stride_x) = match conv {
                 // AnchorGenerator.forward: strides = image_size // grid_size, per axis.
-                Convention::Torchvision if feat_h > 0 && feat_w > 0 => (hp / feat_h as u32, wp / feat_w as u32),
+                Convention::Torchvision if feat_h > 0 && feat_w > 0 => {
+                    (hp / feat_h as u32, wp / feat_w as u32)
+                }
                 _ => (s, s),
             };
             let cells = match conv {
                 Convention::Detectron => {
                     let anchor_scale = base / s as f64;
-                    (0..spo).flat_map(|o| cfg.aspect_ratios.iter().map(move |&r| detectron_cell(s as f64, o, spo, anchor_scale, r))).collect()
+                    (0..spo)
+                        .flat_map(|o| {
+                            cfg.aspect_ratios
+                                .iter()
+                                .map(move |&r| detectron_cell(s as f64, o, spo, anchor_scale, r))
+                        })
+                        .collect()
                 }
-                Convention::Detectron2 => detectron2_cells(&cfg.octave_sizes(li), &cfg.aspect_ratios),
-                Convention::Torchvision => torchvision_cells(&cfg.octave_sizes(li), &cfg.aspect_ratios),
+                Convention::Detectron2 => {
+                    detectron2_cells(&cfg.octave_sizes(li), &cfg.aspect_ratios)
+                }
+                Convention::Torchvision => {
+                    torchvision_cells(&cfg.octave_sizes(li), &cfg.aspect_ratios)
+                }
                 Convention::Mmdet if cfg.uniform_stride_multiple() => {
                     // base_size = stride, scales = 2 ** (i / spo) * octave_base_scale (4 = 32 / 8).
                     let octave_base = base / s as f64;
-                    let scales: Vec<f64> = (0..spo).map(|o| octave_scale(o, spo) * octave_base).collect();
+                    let scales: Vec<f64> = (0..spo)
+                        .map(|o| octave_scale(o, spo) * octave_base)
+                        .collect();
                     mmdet_cells(s as f64, &scales, &cfg.aspect_ratios, cfg.offset)
                 }
                 Convention::Mmdet => {
@@ -367,15 +465,40 @@ impl Grid {
                     mmdet_cells(base, &scales, &cfg.aspect_ratios, cfg.offset)
                 }
             };
-            let lg = LevelGrid { level, stride: s, stride_y, stride_x, feat_h, feat_w, cells, start };
+            let lg = LevelGrid {
+                level,
+                stride: s,
+                stride_y,
+                stride_x,
+                feat_h,
+                feat_w,
+                cells,
+                start,
+            };
             start += lg.count();
             if start as u64 > MAX_ANCHORS {
-                return Err(Error::input(format!("{}x{} gives more than {} anchors", height, width, MAX_ANCHORS)).with_hint("give the size of the network input (after resize), e.g. 800x1333"));
+                return Err(Error::input(format!(
+                    "{}x{} gives more than {} anchors",
+                    height, width, MAX_ANCHORS
+                ))
+                .with_hint("give the size of the network input (after resize), e.g. 800x1333"));
             }
             levels.push(lg);
         }
-        let offset = if conv == Convention::Detectron2 { cfg.offset } else { 0.0 };
-        Ok(Grid { convention: conv, layout: cfg.layout, image_hw: (height, width), padded_hw: (hp, wp), levels, offset, total: start })
+        let offset = if conv == Convention::Detectron2 {
+            cfg.offset
+        } else {
+            0.0
+        };
+        Ok(Grid {
+            convention: conv,
+            layout: cfg.layout,
+            image_hw: (height, width),
+            padded_hw: (hp, wp),
+            levels,
+            offset,
+            total: start,
+        })
     }
 
     /// Whether the anchor type is the slowest index within a level (Detectron's native order).
@@ -397,7 +520,11 @@ impl Grid {
 
     /// (level index, cell, y, x) of a flat index.
     pub fn locate(&self, index: usize) -> (usize, usize, usize, usize) {
-        let li = self.levels.iter().rposition(|l| l.start <= index).unwrap_or(0);
+        let li = self
+            .levels
+            .iter()
+            .rposition(|l| l.start <= index)
+            .unwrap_or(0);
         let l = &self.levels[li];
         let r = index - l.start;
         if self.type_major() {
@@ -427,11 +554,21 @@ impl Grid {
             // get_field_of_anchors: shifts + cell in float64, stored as float32.
             let sx = (x as u64 * l.stride_x as u64) as f64;
             let sy = (y as u64 * l.stride_y as u64) as f64;
-            [(sx + c[0]) as f32, (sy + c[1]) as f32, (sx + c[2]) as f32, (sy + c[3]) as f32]
+            [
+                (sx + c[0]) as f32,
+                (sy + c[1]) as f32,
+                (sx + c[2]) as f32,
+                (sy + c[3]) as f32,
+            ]
         } else {
             let sx = self.shift(x, l.stride_x);
             let sy = self.shift(y, l.stride_y);
-            [sx + c[0] as f32, sy + c[1] as f32, sx + c[2] as f32, sy + c[3] as f32]
+            [
+                sx + c[0] as f32,
+                sy + c[1] as f32,
+                sx + c[2] as f32,
+                sy + c[3] as f32,
+            ]
         }
     }
 
@@ -446,10 +583,25 @@ impl Grid {
     /// `min_inter` (in the +1 world the intersection is `min - max + 1`). Conservative by one
     /// cell on each side; the caller computes the exact IoU.
     #[inline]
-    pub fn overlap_range(&self, li: usize, axis_y: bool, (c_lo, c_hi): (f64, f64), (lo, hi): (f64, f64), min_inter: f64) -> std::ops::Range<usize> {
+    pub fn overlap_range(
+        &self,
+        li: usize,
+        axis_y: bool,
+        (c_lo, c_hi): (f64, f64),
+        (lo, hi): (f64, f64),
+        min_inter: f64,
+    ) -> std::ops::Range<usize> {
         let l = &self.levels[li];
-        let (s, n) = if axis_y { (l.stride_y as f64, l.feat_h) } else { (l.stride_x as f64, l.feat_w) };
-        let one = if self.convention == Convention::Detectron { 1.0 } else { 0.0 };
+        let (s, n) = if axis_y {
+            (l.stride_y as f64, l.feat_h)
+        } else {
+            (l.stride_x as f64, l.feat_w)
+        };
+        let one = if self.convention == Convention::Detectron {
+            1.0
+        } else {
+            0.0
+        };
         let off = self.offset * s;
         // Overlap needs  off + k*s + c_lo < hi + one - min_inter  and  off + k*s + c_hi > lo - one + min_inter.
         let k_min = ((lo - one + min_inter - off - c_hi) / s).floor() - 1.0;
@@ -484,20 +636,36 @@ impl Grid {
 
 /// Parse `HxW` (e.g. `800x1333`).
 pub fn parse_hw(s: &str) -> Result<(u32, u32)> {
-    let bad = || Error::input(format!("--image-size: cannot read '{}'", s)).with_hint("give the size as HxW in pixels, e.g. --image-size 800x1333");
-    let (h, w) = s.trim().to_ascii_lowercase().split_once('x').map(|(a, b)| (a.trim().to_string(), b.trim().to_string())).ok_or_else(bad)?;
+    let bad = || {
+        Error::input(format!("--image-size: cannot read '{}'", s))
+            .with_hint("give the size as HxW in pixels, e.g. --image-size 800x1333")
+    };
+    let (h, w) = s
+        .trim()
+        .to_ascii_lowercase()
+        .split_once('x')
+        .map(|(a, b)| (a.trim().to_string(), b.trim().to_string()))
+        .ok_or_else(bad)?;
     let parse = |t: &str| -> Result<u32> {
         if t.starts_with('-') {
-            return Err(Error::input(format!("--image-size: negative size in '{}'", s)).with_hint("both sides must be positive, e.g. 800x1333"));
+            return Err(
+                Error::input(format!("--image-size: negative size in '{}'", s))
+                    .with_hint("both sides must be positive, e.g. 800x1333"),
+            );
         }
-        t.parse::<u64>().map_err(|_| bad()).map(|v| v.min(u32::MAX as u64) as u32)
+        t.parse::<u64>()
+            .map_err(|_| bad())
+            .map(|v| v.min(u32::MAX as u64) as u32)
     };
     Ok((parse(&h)?, parse(&w)?))
 }
 
 /// Parse `--levels 3-7` (or a single level `5`).
 pub fn parse_levels(s: &str) -> Result<Vec<u32>> {
-    let bad = || Error::input(format!("--levels: cannot read '{}'", s)).with_hint("give a range of pyramid levels, e.g. --levels 3-7");
+    let bad = || {
+        Error::input(format!("--levels: cannot read '{}'", s))
+            .with_hint("give a range of pyramid levels, e.g. --levels 3-7")
+    };
     let (a, b) = match s.split_once('-') {
         Some((a, b)) => (a.trim(), b.trim()),
         None => (s.trim(), s.trim()),
@@ -520,7 +688,11 @@ mod tests {
 
     #[test]
     fn totals_at_800x1333() {
-        for c in [Convention::Detectron2, Convention::Torchvision, Convention::Mmdet] {
+        for c in [
+            Convention::Detectron2,
+            Convention::Torchvision,
+            Convention::Mmdet,
+        ] {
             let g = grid(c, 800, 1333);
             assert_eq!(g.total, 201_600, "{}", c);
             let per: Vec<usize> = g.levels.iter().map(|l| l.count()).collect();

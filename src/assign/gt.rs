@@ -43,20 +43,34 @@ fn int_half_up(v: f64) -> u32 {
 ///   cv2 rounds the size; boxes × scale.
 pub fn resize(conv: Convention, h0: f64, w0: f64, r: Option<Resize>) -> Resized {
     let Some(r) = r else {
-        return Resized { height: h0 as u32, width: w0 as u32, sx: 1.0, sy: 1.0 };
+        return Resized {
+            height: h0 as u32,
+            width: w0 as u32,
+            sx: 1.0,
+            sy: 1.0,
+        };
     };
     let (short, max) = (r.short as f64, r.max as f64);
     match conv {
         Convention::Detectron2 => {
             let scale = short / h0.min(w0);
-            let (mut nh, mut nw) = if h0 < w0 { (short, scale * w0) } else { (scale * h0, short) };
+            let (mut nh, mut nw) = if h0 < w0 {
+                (short, scale * w0)
+            } else {
+                (scale * h0, short)
+            };
             if nh.max(nw) > max {
                 let s = max / nh.max(nw);
                 nh *= s;
                 nw *= s;
             }
             let (nh, nw) = (int_half_up(nh), int_half_up(nw));
-            Resized { height: nh, width: nw, sx: nw as f64 / w0, sy: nh as f64 / h0 }
+            Resized {
+                height: nh,
+                width: nw,
+                sx: nw as f64 / w0,
+                sy: nh as f64 / h0,
+            }
         }
         Convention::Torchvision => {
             let scale = (short / h0.min(w0)).min(max / h0.max(w0));
@@ -64,13 +78,23 @@ pub fn resize(conv: Convention, h0: f64, w0: f64, r: Option<Resize>) -> Resized 
             let nw = (w0 * scale).floor() as u32;
             let sx = (nw as f32 / w0 as f32) as f64;
             let sy = (nh as f32 / h0 as f32) as f64;
-            Resized { height: nh, width: nw, sx, sy }
+            Resized {
+                height: nh,
+                width: nw,
+                sx,
+                sy,
+            }
         }
         Convention::Mmdet => {
             let scale = (max / h0.max(w0)).min(short / h0.min(w0));
             let nw = int_half_up(w0 * scale);
             let nh = int_half_up(h0 * scale);
-            Resized { height: nh, width: nw, sx: nw as f64 / w0, sy: nh as f64 / h0 }
+            Resized {
+                height: nh,
+                width: nw,
+                sx: nw as f64 / w0,
+                sy: nh as f64 / h0,
+            }
         }
         Convention::Detectron => {
             let mut scale = short / h0.min(w0);
@@ -79,7 +103,12 @@ pub fn resize(conv: Convention, h0: f64, w0: f64, r: Option<Resize>) -> Resized 
             }
             let nh = (h0 * scale).round_ties_even() as u32;
             let nw = (w0 * scale).round_ties_even() as u32;
-            Resized { height: nh, width: nw, sx: scale, sy: scale }
+            Resized {
+                height: nh,
+                width: nw,
+                sx: scale,
+                sy: scale,
+            }
         }
     }
 }
@@ -103,7 +132,13 @@ pub struct ImageGt {
 const EMPTY_BOX: f64 = 1e-5;
 
 /// Turn the annotations of one image into matcher input (see the module docs).
-pub fn image_gt(conv: Convention, image: &Image, size: &Resized, anns: &[&Annotation], class_of: impl Fn(Id) -> Result<i32>) -> Result<ImageGt> {
+pub fn image_gt(
+    conv: Convention,
+    image: &Image,
+    size: &Resized,
+    anns: &[&Annotation],
+    class_of: impl Fn(Id) -> Result<i32>,
+) -> Result<ImageGt> {
     let (w0, h0) = (image.width.unwrap_or(0.0), image.height.unwrap_or(0.0));
     let mut out = ImageGt::default();
     for ann in anns {
@@ -150,12 +185,22 @@ pub fn image_gt(conv: Convention, image: &Image, size: &Resized, anns: &[&Annota
                     } else {
                         // torchvision resize_boxes / mmdet rescale_: float32 boxes × float32 factors.
                         let (sx, sy) = (size.sx as f32, size.sy as f32);
-                        [(x1 as f32 * sx) as f64, (y1 as f32 * sy) as f64, (x2 as f32 * sx) as f64, (y2 as f32 * sy) as f64]
+                        [
+                            (x1 as f32 * sx) as f64,
+                            (y1 as f32 * sy) as f64,
+                            (x2 as f32 * sx) as f64,
+                            (y2 as f32 * sy) as f64,
+                        ]
                     };
                     if conv != Convention::Torchvision {
                         // detectron2 Boxes.clip / mmdet clip_object_border: to the resized image.
                         let (ws, hs) = (w0 * size.sx, h0 * size.sy);
-                        b = [b[0].clamp(0.0, ws), b[1].clamp(0.0, hs), b[2].clamp(0.0, ws), b[3].clamp(0.0, hs)];
+                        b = [
+                            b[0].clamp(0.0, ws),
+                            b[1].clamp(0.0, hs),
+                            b[2].clamp(0.0, ws),
+                            b[3].clamp(0.0, hs),
+                        ];
                     }
                     if b[2] - b[0] > EMPTY_BOX && b[3] - b[1] > EMPTY_BOX {
                         Some(b.map(|v| v as f32))
@@ -194,7 +239,10 @@ mod tests {
     #[test]
     fn resize_arithmetic() {
         // 480x640 COCO image → 800x1067 (d2, mmdet), torchvision floors.
-        let r = Some(Resize { short: 800, max: 1333 });
+        let r = Some(Resize {
+            short: 800,
+            max: 1333,
+        });
         let d2 = resize(Convention::Detectron2, 480.0, 640.0, r);
         assert_eq!((d2.height, d2.width), (800, 1067));
         let mm = resize(Convention::Mmdet, 480.0, 640.0, r);
@@ -202,7 +250,12 @@ mod tests {
         let tv = resize(Convention::Torchvision, 480.0, 640.0, r);
         assert_eq!((tv.height, tv.width), (800, 1066));
         // Checked against torchvision 0.29 GeneralizedRCNNTransform(800, 1333).
-        for ((h, w), want) in [((427.0, 640.0), (800, 1199)), ((500.0, 375.0), (1066, 800)), ((333.0, 500.0), (800, 1201)), ((1000.0, 1500.0), (800, 1200))] {
+        for ((h, w), want) in [
+            ((427.0, 640.0), (800, 1199)),
+            ((500.0, 375.0), (1066, 800)),
+            ((333.0, 500.0), (800, 1201)),
+            ((1000.0, 1500.0), (800, 1200)),
+        ] {
             let tv = resize(Convention::Torchvision, h, w, r);
             assert_eq!((tv.height, tv.width), want);
         }

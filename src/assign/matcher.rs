@@ -31,7 +31,12 @@ pub struct MatchParams {
 
 impl MatchParams {
     pub fn new(convention: Convention) -> MatchParams {
-        MatchParams { convention, pos_iou: 0.5, neg_iou: 0.4, low_quality: true }
+        MatchParams {
+            convention,
+            pos_iou: 0.5,
+            neg_iou: 0.4,
+            low_quality: true,
+        }
     }
     fn px(&self) -> PixelWidth {
         self.convention.pixel_width()
@@ -82,7 +87,15 @@ struct AnchorFacts {
 fn label(p: &MatchParams, anchor: usize, f: &AnchorFacts, fg_before: &mut usize) -> Option<Hit> {
     let hi = f.max >= p.pos_iou;
     let best = p.low_quality && f.best_of.is_some();
-    let hit = |fg: bool, gt: u32| Some(Hit { anchor, fg, gt, iou: f.max, low_quality: fg && !hi });
+    let hit = |fg: bool, gt: u32| {
+        Some(Hit {
+            anchor,
+            fg,
+            gt,
+            iou: f.max,
+            low_quality: fg && !hi,
+        })
+    };
     match p.convention {
         Convention::Detectron => {
             if hi || best {
@@ -136,8 +149,17 @@ pub fn match_dense(grid: &Grid, gts: &[Xyxy], p: &MatchParams) -> Matching {
             iou[j * n + i] = iou_with_area(gt, areas[j], a, px, eps);
         }
     }
-    let gt_best: Vec<f32> = (0..g).map(|j| iou[j * n..(j + 1) * n].iter().fold(0f32, |m, &v| if v > m { v } else { m })).collect();
-    let mut out = Matching { gt_best_iou: gt_best.clone(), ..Default::default() };
+    let gt_best: Vec<f32> = (0..g)
+        .map(|j| {
+            iou[j * n..(j + 1) * n]
+                .iter()
+                .fold(0f32, |m, &v| if v > m { v } else { m })
+        })
+        .collect();
+    let mut out = Matching {
+        gt_best_iou: gt_best.clone(),
+        ..Default::default()
+    };
     let mut fg_before = 0;
     for i in 0..n {
         let (mut max, mut argmax) = (iou[i], 0u32);
@@ -147,8 +169,20 @@ pub fn match_dense(grid: &Grid, gts: &[Xyxy], p: &MatchParams) -> Matching {
                 argmax = j as u32;
             }
         }
-        let best_of = (0..g).rev().find(|&j| iou[j * n + i] == gt_best[j]).map(|j| j as u32);
-        if let Some(h) = label(p, i, &AnchorFacts { max, argmax, best_of }, &mut fg_before) {
+        let best_of = (0..g)
+            .rev()
+            .find(|&j| iou[j * n + i] == gt_best[j])
+            .map(|j| j as u32);
+        if let Some(h) = label(
+            p,
+            i,
+            &AnchorFacts {
+                max,
+                argmax,
+                best_of,
+            },
+            &mut fg_before,
+        ) {
             out.hits.push(h);
         }
     }
@@ -167,7 +201,15 @@ struct Pair {
 /// Visit every anchor of `grid` that can have IoU ≥ `t` with `gt` (all anchors with a positive
 /// intersection when `t == 0`), by index arithmetic on each level's grid. Conservative: the
 /// callback gets the exact IoU and decides.
-fn for_candidates(grid: &Grid, gt: &Xyxy, gt_area: f32, t: f32, px: PixelWidth, eps: f32, mut f: impl FnMut(usize, f32)) {
+fn for_candidates(
+    grid: &Grid,
+    gt: &Xyxy,
+    gt_area: f32,
+    t: f32,
+    px: PixelWidth,
+    eps: f32,
+    mut f: impl FnMut(usize, f32),
+) {
     let one = if px == PixelWidth::PlusOne { 1.0 } else { 0.0 };
     let (gw, gh) = ((gt[2] - gt[0]) as f64 + one, (gt[3] - gt[1]) as f64 + one);
     let ga = gt_area as f64;
@@ -191,8 +233,20 @@ fn for_candidates(grid: &Grid, gt: &Xyxy, gt_area: f32, t: f32, px: PixelWidth, 
                 min_iw = (need / ah.min(gh)) - 1e-3;
                 min_ih = (need / aw.min(gw)) - 1e-3;
             }
-            let xs = grid.overlap_range(li, false, (c[0], c[2]), (gt[0] as f64, gt[2] as f64), min_iw.max(0.0));
-            let ys = grid.overlap_range(li, true, (c[1], c[3]), (gt[1] as f64, gt[3] as f64), min_ih.max(0.0));
+            let xs = grid.overlap_range(
+                li,
+                false,
+                (c[0], c[2]),
+                (gt[0] as f64, gt[2] as f64),
+                min_iw.max(0.0),
+            );
+            let ys = grid.overlap_range(
+                li,
+                true,
+                (c[1], c[3]),
+                (gt[1] as f64, gt[3] as f64),
+                min_ih.max(0.0),
+            );
             for y in ys {
                 for x in xs.clone() {
                     let an = grid.anchor(li, a, y, x);
@@ -222,8 +276,12 @@ pub fn match_pruned(grid: &Grid, gts: &[Xyxy], p: &MatchParams) -> Option<Matchi
 /// `anchors --fit` scores thousands of candidates with it.
 pub fn match_foreground(grid: &Grid, gts: &[Xyxy], p: &MatchParams) -> Matching {
     debug_assert!(!p.low_quality, "match_foreground has no low-quality rule");
-    let p = MatchParams { low_quality: false, ..*p };
-    pruned(grid, gts, &p, false).expect("without low-quality matches the pruned matcher always answers")
+    let p = MatchParams {
+        low_quality: false,
+        ..*p
+    };
+    pruned(grid, gts, &p, false)
+        .expect("without low-quality matches the pruned matcher always answers")
 }
 
 fn pruned(grid: &Grid, gts: &[Xyxy], p: &MatchParams, exact_best: bool) -> Option<Matching> {
@@ -246,7 +304,11 @@ fn pruned(grid: &Grid, gts: &[Xyxy], p: &MatchParams, exact_best: bool) -> Optio
                 best = v;
             }
             if v >= t {
-                pairs.push(Pair { anchor: i, gt: j as u32, iou: v });
+                pairs.push(Pair {
+                    anchor: i,
+                    gt: j as u32,
+                    iou: v,
+                });
             }
         });
         if exact_best && (best < t || pairs.len() == start) {
@@ -276,7 +338,10 @@ fn pruned(grid: &Grid, gts: &[Xyxy], p: &MatchParams, exact_best: bool) -> Optio
     pairs.sort_unstable_by_key(|q| (q.anchor, q.gt));
     low_best.sort_unstable();
     low_best.dedup();
-    let mut out = Matching { gt_best_iou: gt_best.clone(), ..Default::default() };
+    let mut out = Matching {
+        gt_best_iou: gt_best.clone(),
+        ..Default::default()
+    };
     let mut fg_before = 0;
     let mut row = vec![0f32; g];
     let mut k = 0;
@@ -316,8 +381,20 @@ fn pruned(grid: &Grid, gts: &[Xyxy], p: &MatchParams, exact_best: bool) -> Optio
                 argmax = j as u32;
             }
         }
-        let best_of = (0..g).rev().find(|&j| row[j] > 0.0 && row[j] == gt_best[j]).map(|j| j as u32);
-        if let Some(h) = label(p, anchor, &AnchorFacts { max, argmax, best_of }, &mut fg_before) {
+        let best_of = (0..g)
+            .rev()
+            .find(|&j| row[j] > 0.0 && row[j] == gt_best[j])
+            .map(|j| j as u32);
+        if let Some(h) = label(
+            p,
+            anchor,
+            &AnchorFacts {
+                max,
+                argmax,
+                best_of,
+            },
+            &mut fg_before,
+        ) {
             out.hits.push(h);
         }
     }
@@ -338,17 +415,19 @@ mod tests {
 
     fn boxes(max_w: f32, max_h: f32) -> impl Strategy<Value = Vec<Xyxy>> {
         prop::collection::vec(
-            (0.0f32..1.0, 0.0f32..1.0, 0.0f32..1.0, 0.0f32..1.0, 0u8..4).prop_map(move |(x, y, w, h, snap)| {
-                let (x, y) = (x * max_w, y * max_h);
-                let (w, h) = (1.0 + w * w * max_w * 0.8, 1.0 + h * h * max_h * 0.8);
-                let b = [x, y, (x + w).min(max_w), (y + h).min(max_h)];
-                // Integer boxes provoke exact ties with integer (torchvision) anchors.
-                if snap == 0 {
-                    b.map(|v| v.round())
-                } else {
-                    b
-                }
-            }),
+            (0.0f32..1.0, 0.0f32..1.0, 0.0f32..1.0, 0.0f32..1.0, 0u8..4).prop_map(
+                move |(x, y, w, h, snap)| {
+                    let (x, y) = (x * max_w, y * max_h);
+                    let (w, h) = (1.0 + w * w * max_w * 0.8, 1.0 + h * h * max_h * 0.8);
+                    let b = [x, y, (x + w).min(max_w), (y + h).min(max_h)];
+                    // Integer boxes provoke exact ties with integer (torchvision) anchors.
+                    if snap == 0 {
+                        b.map(|v| v.round())
+                    } else {
+                        b
+                    }
+                },
+            ),
             0..6,
         )
     }
@@ -396,7 +475,9 @@ mod tests {
 
     #[test]
     fn empty_image_is_all_background() {
-        let grid = AnchorConfig::new(Convention::Detectron2).grid(64, 64).unwrap();
+        let grid = AnchorConfig::new(Convention::Detectron2)
+            .grid(64, 64)
+            .unwrap();
         let m = match_image(&grid, &[], &MatchParams::new(Convention::Detectron2));
         assert!(m.hits.is_empty());
     }

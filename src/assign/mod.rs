@@ -10,8 +10,8 @@ pub mod matcher;
 
 use crate::anchors::{AnchorConfig, Convention, Grid};
 use crate::coco::{Annotation, Dataset, Id, Image};
-use crate::geom::Xywh;
 use crate::error::{Error, Result};
+use crate::geom::Xywh;
 use crate::io::npz::{write_npz, NpzEntry};
 use crate::progress::Progress;
 use gt::{ImageGt, Resize};
@@ -26,7 +26,9 @@ use std::path::PathBuf;
 pub const SMALL_AREA: f64 = 32.0 * 32.0;
 pub const MEDIUM_AREA: f64 = 96.0 * 96.0;
 /// Edges (sqrt of the box area in network-input pixels) of the coverage-by-size bins.
-pub const SIZE_EDGES: [f64; 14] = [0.0, 8.0, 12.0, 16.0, 24.0, 32.0, 48.0, 64.0, 96.0, 128.0, 192.0, 256.0, 384.0, 512.0];
+pub const SIZE_EDGES: [f64; 14] = [
+    0.0, 8.0, 12.0, 16.0, 24.0, 32.0, 48.0, 64.0, 96.0, 128.0, 192.0, 256.0, 384.0, 512.0,
+];
 /// How many worst-covered boxes are reported by default.
 pub const DEFAULT_WORST: usize = 10;
 /// Images per parallel chunk; bounds memory whatever the dataset size.
@@ -54,7 +56,10 @@ impl AssignConfig {
             pos_iou: 0.5,
             neg_iou: 0.4,
             low_quality: None,
-            resize: Some(Resize { short: 800, max: 1333 }),
+            resize: Some(Resize {
+                short: 800,
+                max: 1333,
+            }),
             image_ids: None,
             max_images: None,
             out_dir: None,
@@ -63,18 +68,31 @@ impl AssignConfig {
     }
 
     pub fn match_params(&self) -> MatchParams {
-        MatchParams { convention: self.anchors.convention, pos_iou: self.pos_iou, neg_iou: self.neg_iou, low_quality: self.low_quality.unwrap_or(true) }
+        MatchParams {
+            convention: self.anchors.convention,
+            pos_iou: self.pos_iou,
+            neg_iou: self.neg_iou,
+            low_quality: self.low_quality.unwrap_or(true),
+        }
     }
 
     pub fn validate(&self) -> Result<()> {
         self.anchors.validate()?;
         let ok = |v: f32| v.is_finite() && (0.0..=1.0).contains(&v);
         if !ok(self.pos_iou) || !ok(self.neg_iou) || self.neg_iou > self.pos_iou {
-            return Err(Error::input(format!("--pos-iou {} / --neg-iou {}: need 0 <= neg <= pos <= 1", self.pos_iou, self.neg_iou)).with_hint("RetinaNet uses --pos-iou 0.5 --neg-iou 0.4"));
+            return Err(Error::input(format!(
+                "--pos-iou {} / --neg-iou {}: need 0 <= neg <= pos <= 1",
+                self.pos_iou, self.neg_iou
+            ))
+            .with_hint("RetinaNet uses --pos-iou 0.5 --neg-iou 0.4"));
         }
         if let Some(r) = self.resize {
             if r.short == 0 || r.max == 0 || r.short > 16384 || r.max > 16384 {
-                return Err(Error::input(format!("--resize {},{}: sizes must be between 1 and 16384", r.short, r.max)).with_hint("e.g. --resize 800,1333, or --no-resize"));
+                return Err(Error::input(format!(
+                    "--resize {},{}: sizes must be between 1 and 16384",
+                    r.short, r.max
+                ))
+                .with_hint("e.g. --resize 800,1333, or --no-resize"));
             }
         }
         if self.max_images == Some(0) {
@@ -189,9 +207,30 @@ impl Stats {
             neg_iou: p.neg_iou,
             resize: cfg.resize.map(|r| [r.short, r.max]),
             best_iou_histogram: vec![0; 10],
-            levels: cfg.anchors.levels.iter().map(|&l| LevelCounts { level: l, ..Default::default() }).collect(),
-            coverage: ["all", "small", "medium", "large"].iter().map(|l| Coverage { label: l.to_string(), ..Default::default() }).collect(),
-            coverage_by_size: (0..SIZE_EDGES.len()).map(|i| SizeBin { lo: SIZE_EDGES[i], hi: SIZE_EDGES.get(i + 1).copied(), gt: 0, covered: 0 }).collect(),
+            levels: cfg
+                .anchors
+                .levels
+                .iter()
+                .map(|&l| LevelCounts {
+                    level: l,
+                    ..Default::default()
+                })
+                .collect(),
+            coverage: ["all", "small", "medium", "large"]
+                .iter()
+                .map(|l| Coverage {
+                    label: l.to_string(),
+                    ..Default::default()
+                })
+                .collect(),
+            coverage_by_size: (0..SIZE_EDGES.len())
+                .map(|i| SizeBin {
+                    lo: SIZE_EDGES[i],
+                    hi: SIZE_EDGES.get(i + 1).copied(),
+                    gt: 0,
+                    covered: 0,
+                })
+                .collect(),
             anchors_per_image_min: u64::MAX,
             ..Default::default()
         }
@@ -199,11 +238,27 @@ impl Stats {
 
     fn finish(&mut self) {
         for c in &mut self.coverage {
-            c.share = if c.gt > 0 { c.covered as f64 / c.gt as f64 } else { 0.0 };
+            c.share = if c.gt > 0 {
+                c.covered as f64 / c.gt as f64
+            } else {
+                0.0
+            };
         }
-        self.mean_foreground_per_gt = if self.gt > 0 { self.gt_foreground_anchors as f64 / self.gt as f64 } else { 0.0 };
-        self.recall = if self.gt > 0 { self.gt_best_iou_at_least_pos as f64 / self.gt as f64 } else { 0.0 };
-        self.mean_best_iou = if self.gt > 0 { self.best_iou_sum / self.gt as f64 } else { 0.0 };
+        self.mean_foreground_per_gt = if self.gt > 0 {
+            self.gt_foreground_anchors as f64 / self.gt as f64
+        } else {
+            0.0
+        };
+        self.recall = if self.gt > 0 {
+            self.gt_best_iou_at_least_pos as f64 / self.gt as f64
+        } else {
+            0.0
+        };
+        self.mean_best_iou = if self.gt > 0 {
+            self.best_iou_sum / self.gt as f64
+        } else {
+            0.0
+        };
         if self.anchors_per_image_min == u64::MAX {
             self.anchors_per_image_min = 0;
         }
@@ -211,7 +266,12 @@ impl Stats {
 
     fn add_worst(&mut self, mut more: Vec<WorstBox>, k: usize) {
         self.worst.append(&mut more);
-        self.worst.sort_by(|a, b| a.foreground_anchors.cmp(&b.foreground_anchors).then(a.best_iou.total_cmp(&b.best_iou)).then(a.order.cmp(&b.order)));
+        self.worst.sort_by(|a, b| {
+            a.foreground_anchors
+                .cmp(&b.foreground_anchors)
+                .then(a.best_iou.total_cmp(&b.best_iou))
+                .then(a.order.cmp(&b.order))
+        });
         self.worst.truncate(k);
     }
 }
@@ -222,7 +282,15 @@ fn size_bin(side: f64) -> usize {
 
 /// Accumulate one image's matching into `s`.
 /// `image`: (id, position in the processing order, for a deterministic worst-box order).
-fn image_stats(s: &mut Stats, grid: &Grid, g: &ImageGt, m: &Matching, (image_id, image_order): (Id, usize), resized: &gt::Resized, worst_k: usize) {
+fn image_stats(
+    s: &mut Stats,
+    grid: &Grid,
+    g: &ImageGt,
+    m: &Matching,
+    (image_id, image_order): (Id, usize),
+    resized: &gt::Resized,
+    worst_k: usize,
+) {
     s.images += 1;
     s.images_without_gt += g.boxes.is_empty() as u64;
     s.gt += g.boxes.len() as u64;
@@ -263,7 +331,13 @@ fn image_stats(s: &mut Stats, grid: &Grid, g: &ImageGt, m: &Matching, (image_id,
         let covered = fg_per_gt[j] > 0;
         let (w, h) = g.orig_wh[j];
         let a = w * h;
-        let class = if a < SMALL_AREA { 1 } else if a < MEDIUM_AREA { 2 } else { 3 };
+        let class = if a < SMALL_AREA {
+            1
+        } else if a < MEDIUM_AREA {
+            2
+        } else {
+            3
+        };
         for k in [0, class] {
             s.coverage[k].gt += 1;
             s.coverage[k].covered += covered as u64;
@@ -278,7 +352,15 @@ fn image_stats(s: &mut Stats, grid: &Grid, g: &ImageGt, m: &Matching, (image_id,
         s.gt_best_iou_at_least_pos += (best >= s.pos_iou) as u64;
         s.best_iou_sum += best as f64;
         s.best_iou_histogram[((best * 10.0) as usize).min(9)] += 1;
-        worst.push(WorstBox { image_id, annotation_id: g.ann_ids[j], width: w, height: h, foreground_anchors: fg_per_gt[j], best_iou: best, order: (image_order, j) });
+        worst.push(WorstBox {
+            image_id,
+            annotation_id: g.ann_ids[j],
+            width: w,
+            height: h,
+            foreground_anchors: fg_per_gt[j],
+            best_iou: best,
+            order: (image_order, j),
+        });
     }
     s.add_worst(worst, worst_k);
 }
@@ -344,7 +426,12 @@ pub fn anchor_targets(grid: &Grid, g: &ImageGt, m: &Matching) -> Result<AnchorTa
         if h.fg {
             let j = h.gt as usize;
             labels[h.anchor] = g.labels[j];
-            matched[h.anchor] = i64::try_from(g.ann_ids[j]).map_err(|_| Error::input(format!("annotation id {} does not fit the int64 'matched' array", g.ann_ids[j])))?;
+            matched[h.anchor] = i64::try_from(g.ann_ids[j]).map_err(|_| {
+                Error::input(format!(
+                    "annotation id {} does not fit the int64 'matched' array",
+                    g.ann_ids[j]
+                ))
+            })?;
             let d = coder.encode(&grid.anchor_at(h.anchor), &g.boxes[j]);
             for k in 0..4 {
                 targets[[h.anchor, k]] = d[k];
@@ -353,7 +440,11 @@ pub fn anchor_targets(grid: &Grid, g: &ImageGt, m: &Matching) -> Result<AnchorTa
             labels[h.anchor] = IGNORED;
         }
     }
-    Ok(AnchorTargets { labels, matched, targets })
+    Ok(AnchorTargets {
+        labels,
+        matched,
+        targets,
+    })
 }
 
 /// The images to process (sorted ids, filtered), and annotations grouped by image.
@@ -362,7 +453,11 @@ pub(crate) fn select_images(ds: &Dataset, cfg: &AssignConfig) -> Result<Vec<u32>
     if let Some(want) = &cfg.image_ids {
         for id in want {
             if !ds.image_index.contains_key(id) {
-                return Err(Error::input(format!("--image-ids: image {} is not in the ground truth", id)).with_hint("list ids from the GT file's \"images\""));
+                return Err(Error::input(format!(
+                    "--image-ids: image {} is not in the ground truth",
+                    id
+                ))
+                .with_hint("list ids from the GT file's \"images\""));
             }
         }
         let set: rustc_hash::FxHashSet<Id> = want.iter().copied().collect();
@@ -390,7 +485,11 @@ impl<'a> Prepared<'a> {
     pub(crate) fn new(ds: &'a Dataset, cfg: &'a AssignConfig) -> Result<Prepared<'a>> {
         cfg.validate()?;
         let cats = ds.sorted_category_ids();
-        let class_index = cats.iter().enumerate().map(|(i, &c)| (c, i as i32)).collect();
+        let class_index = cats
+            .iter()
+            .enumerate()
+            .map(|(i, &c)| (c, i as i32))
+            .collect();
         let mut by_image: FxHashMap<Id, Vec<&Annotation>> = FxHashMap::default();
         let mut orphans = 0usize;
         for a in &ds.annotations {
@@ -400,7 +499,14 @@ impl<'a> Prepared<'a> {
                 orphans += 1;
             }
         }
-        Ok(Prepared { ds, cfg, params: cfg.match_params(), class_index, by_image, orphans })
+        Ok(Prepared {
+            ds,
+            cfg,
+            params: cfg.match_params(),
+            class_index,
+            by_image,
+            orphans,
+        })
     }
 
     /// One image (index into `ds.images`) resized, its grid, its GT and the matcher's output.
@@ -415,16 +521,31 @@ impl<'a> Prepared<'a> {
     /// depend on the convention and the resize only, not on the anchors.
     pub(crate) fn image_gt(&self, ii: u32) -> Result<(gt::Resized, ImageGt)> {
         let image = &self.ds.images[ii as usize];
-        let anns = self.by_image.get(&image.id).map(|v| v.as_slice()).unwrap_or(&[]);
+        let anns = self
+            .by_image
+            .get(&image.id)
+            .map(|v| v.as_slice())
+            .unwrap_or(&[]);
         let class_of = |c: Id| -> Result<i32> {
-            self.class_index.get(&c).copied().ok_or_else(|| Error::input(format!("an annotation has category_id {}, which is not among the categories", c)).with_hint("every annotation's category_id must be listed in \"categories\""))
+            self.class_index.get(&c).copied().ok_or_else(|| {
+                Error::input(format!(
+                    "an annotation has category_id {}, which is not among the categories",
+                    c
+                ))
+                .with_hint("every annotation's category_id must be listed in \"categories\"")
+            })
         };
         resized_gt(self.cfg, image, anns, class_of)
     }
 }
 
 /// One image's size after the convention's resize and its GT as the matcher sees it.
-fn resized_gt(cfg: &AssignConfig, image: &Image, anns: &[&Annotation], class_of: impl Fn(Id) -> Result<i32>) -> Result<(gt::Resized, ImageGt)> {
+fn resized_gt(
+    cfg: &AssignConfig,
+    image: &Image,
+    anns: &[&Annotation],
+    class_of: impl Fn(Id) -> Result<i32>,
+) -> Result<(gt::Resized, ImageGt)> {
     let (h0, w0) = gt::check_image(image)?;
     let resized = gt::resize(cfg.anchors.convention, h0, w0, cfg.resize);
     let g = gt::image_gt(cfg.anchors.convention, image, &resized, anns, class_of)?;
@@ -435,21 +556,50 @@ fn resized_gt(cfg: &AssignConfig, image: &Image, anns: &[&Annotation], class_of:
 /// COCO `[x, y, w, h]` in the image's pixels (no crowd boxes), `classes` their contiguous class
 /// indices. The result equals `assign --out-dir`'s `.npz` for an image with these boxes, with
 /// `matched` holding the box's row instead of its annotation id (area = `w*h`).
-pub fn assign_boxes(cfg: &AssignConfig, height: f64, width: f64, boxes: &[Xywh], classes: &[i32]) -> Result<AnchorTargets> {
+pub fn assign_boxes(
+    cfg: &AssignConfig,
+    height: f64,
+    width: f64,
+    boxes: &[Xywh],
+    classes: &[i32],
+) -> Result<AnchorTargets> {
     cfg.validate()?;
     if boxes.len() != classes.len() {
-        return Err(Error::input(format!("gt_boxes has {} rows but gt_classes has {} entries", boxes.len(), classes.len())).with_hint("pass one class index per box"));
+        return Err(Error::input(format!(
+            "gt_boxes has {} rows but gt_classes has {} entries",
+            boxes.len(),
+            classes.len()
+        ))
+        .with_hint("pass one class index per box"));
     }
     for (j, b) in boxes.iter().enumerate() {
         if b.iter().any(|v| !v.is_finite()) || b[2] < 0.0 || b[3] < 0.0 {
-            return Err(Error::input(format!("gt_boxes[{}]: {:?} is not a box (finite [x, y, w, h] with w, h >= 0)", j, b)).with_hint("boxes are COCO [x, y, width, height] in pixels"));
+            return Err(Error::input(format!(
+                "gt_boxes[{}]: {:?} is not a box (finite [x, y, w, h] with w, h >= 0)",
+                j, b
+            ))
+            .with_hint("boxes are COCO [x, y, width, height] in pixels"));
         }
     }
-    let image = Image { id: 0, width: Some(width), height: Some(height), neg_category_ids: None, not_exhaustive_category_ids: None };
+    let image = Image {
+        id: 0,
+        width: Some(width),
+        height: Some(height),
+        neg_category_ids: None,
+        not_exhaustive_category_ids: None,
+    };
     let anns: Vec<Annotation> = boxes
         .iter()
         .enumerate()
-        .map(|(j, b)| Annotation { id: j as Id, image_id: 0, category_id: classes[j] as Id, bbox: *b, area: b[2] * b[3], iscrowd: false, ignore: false })
+        .map(|(j, b)| Annotation {
+            id: j as Id,
+            image_id: 0,
+            category_id: classes[j] as Id,
+            bbox: *b,
+            area: b[2] * b[3],
+            iscrowd: false,
+            ignore: false,
+        })
         .collect();
     let refs: Vec<&Annotation> = anns.iter().collect();
     let (resized, g) = resized_gt(cfg, &image, &refs, |c: Id| Ok(c as i32))?;
@@ -459,8 +609,17 @@ pub fn assign_boxes(cfg: &AssignConfig, height: f64, width: f64, boxes: &[Xywh],
 }
 
 /// The anchor grid of a resized image (the error names the image).
-pub(crate) fn grid_for(anchors: &AnchorConfig, image: &crate::coco::Image, resized: &gt::Resized) -> Result<Grid> {
-    anchors.grid(resized.height.max(1), resized.width.max(1)).map_err(|e| Error { message: format!("image {}: {}", image.id, e.message), ..e })
+pub(crate) fn grid_for(
+    anchors: &AnchorConfig,
+    image: &crate::coco::Image,
+    resized: &gt::Resized,
+) -> Result<Grid> {
+    anchors
+        .grid(resized.height.max(1), resized.width.max(1))
+        .map_err(|e| Error {
+            message: format!("image {}: {}", image.id, e.message),
+            ..e
+        })
 }
 
 /// What the matcher gives one GT box: the anchors it labels foreground for it and the box's best
@@ -474,7 +633,12 @@ pub struct GtAnchors {
 /// For the images `images` (indices into `ds.images`), each kept GT box's [`GtAnchors`], keyed
 /// by (image id, annotation id). Boxes the convention drops (crowd, empty) are absent. Exactly
 /// the matching `run` (and `--out-dir`) performs with the same config.
-pub fn gt_anchors(ds: &Dataset, cfg: &AssignConfig, images: &[u32], progress: &dyn Progress) -> Result<FxHashMap<(Id, Id), GtAnchors>> {
+pub fn gt_anchors(
+    ds: &Dataset,
+    cfg: &AssignConfig,
+    images: &[u32],
+    progress: &dyn Progress,
+) -> Result<FxHashMap<(Id, Id), GtAnchors>> {
     let prep = Prepared::new(ds, cfg)?;
     progress.start("anchors", images.len() as u64);
     let per_image: Vec<Result<Vec<((Id, Id), GtAnchors)>>> = images
@@ -487,7 +651,17 @@ pub fn gt_anchors(ds: &Dataset, cfg: &AssignConfig, images: &[u32], progress: &d
             }
             let id = ds.images[ii as usize].id;
             progress.inc(1);
-            Ok((0..g.boxes.len()).map(|j| ((id, g.ann_ids[j]), GtAnchors { foreground: fg[j], best_iou: m.gt_best_iou[j] })).collect())
+            Ok((0..g.boxes.len())
+                .map(|j| {
+                    (
+                        (id, g.ann_ids[j]),
+                        GtAnchors {
+                            foreground: fg[j],
+                            best_iou: m.gt_best_iou[j],
+                        },
+                    )
+                })
+                .collect())
         })
         .collect();
     progress.finish();
@@ -502,7 +676,10 @@ pub fn gt_anchors(ds: &Dataset, cfg: &AssignConfig, images: &[u32], progress: &d
 pub fn run(ds: &Dataset, cfg: &AssignConfig, progress: &dyn Progress) -> Result<Stats> {
     let prep = Prepared::new(ds, cfg)?;
     if prep.orphans > 0 {
-        progress.note(&format!("{} annotations refer to images absent from \"images\"; they are skipped", prep.orphans));
+        progress.note(&format!(
+            "{} annotations refer to images absent from \"images\"; they are skipped",
+            prep.orphans
+        ));
     }
     let images = select_images(ds, cfg)?;
     for &i in &images {
@@ -523,14 +700,25 @@ pub fn run(ds: &Dataset, cfg: &AssignConfig, progress: &dyn Progress) -> Result<
                 if let Some(dir) = &cfg.out_dir {
                     let t = anchor_targets(&grid, &g, &m)?;
                     let path = dir.join(format!("{}.npz", image.id));
-                    write_npz(&path, &[
-                        NpzEntry::I32("labels", t.labels.view().into_dyn()),
-                        NpzEntry::I64("matched", t.matched.view().into_dyn()),
-                        NpzEntry::F32("targets", t.targets.view().into_dyn()),
-                    ])?;
+                    write_npz(
+                        &path,
+                        &[
+                            NpzEntry::I32("labels", t.labels.view().into_dyn()),
+                            NpzEntry::I64("matched", t.matched.view().into_dyn()),
+                            NpzEntry::F32("targets", t.targets.view().into_dyn()),
+                        ],
+                    )?;
                 }
                 let mut s = Stats::empty(cfg);
-                image_stats(&mut s, &grid, &g, &m, (image.id, ci * CHUNK + k), &resized, cfg.worst);
+                image_stats(
+                    &mut s,
+                    &grid,
+                    &g,
+                    &m,
+                    (image.id, ci * CHUNK + k),
+                    &resized,
+                    cfg.worst,
+                );
                 progress.inc(1);
                 Ok(s)
             })

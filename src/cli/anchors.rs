@@ -123,10 +123,16 @@ impl GridArgs {
         };
         push("levels", self.levels.clone());
         push("sizes", self.sizes.clone());
-        push("scales-per-octave", self.scales_per_octave.map(|v| v.to_string()));
+        push(
+            "scales-per-octave",
+            self.scales_per_octave.map(|v| v.to_string()),
+        );
         push("aspect-ratios", self.aspect_ratios.clone());
         push("offset", self.offset.map(|v| v.to_string()));
-        push("size-divisibility", self.size_divisibility.map(|v| v.to_string()));
+        push(
+            "size-divisibility",
+            self.size_divisibility.map(|v| v.to_string()),
+        );
         f
     }
 }
@@ -136,7 +142,13 @@ impl GridArgs {
 #[derive(Args, Debug)]
 pub struct AnchorsCmdArgs {
     /// Network input size HxW (after resize, before padding), e.g. 800x1333.
-    #[arg(long, value_name = "HxW", allow_hyphen_values = true, required_unless_present = "fit", conflicts_with = "fit")]
+    #[arg(
+        long,
+        value_name = "HxW",
+        allow_hyphen_values = true,
+        required_unless_present = "fit",
+        conflicts_with = "fit"
+    )]
     pub image_size: Option<String>,
     #[command(flatten)]
     pub anchor: AnchorArgs,
@@ -227,7 +239,10 @@ pub struct FitArgs {
 fn range(flag: &str, s: &str) -> Result<(f64, f64)> {
     let v = parse_list::<f64>(flag, s)?;
     if v.len() != 2 {
-        return Err(Error::input(format!("{}: expected LO,HI, got '{}'", flag, s)).with_hint(format!("e.g. {} 1,16", flag)));
+        return Err(
+            Error::input(format!("{}: expected LO,HI, got '{}'", flag, s))
+                .with_hint(format!("e.g. {} 1,16", flag)),
+        );
     }
     Ok((v[0], v[1]))
 }
@@ -257,7 +272,10 @@ fn fit_config(a: &AnchorsCmdArgs) -> Result<FitConfig> {
                 "sizes" => c.vary_sizes = false,
                 "scales" => c.vary_scales = false,
                 "ratios" => c.vary_ratios = false,
-                other => return Err(Error::input(format!("--fix: unknown item '{}'", other)).with_hint("--fix takes a comma list of sizes, scales, ratios")),
+                other => {
+                    return Err(Error::input(format!("--fix: unknown item '{}'", other))
+                        .with_hint("--fix takes a comma list of sizes, scales, ratios"))
+                }
             }
         }
     }
@@ -290,7 +308,10 @@ fn run_fit(a: &AnchorsCmdArgs, gt_path: &std::path::Path) -> Result<()> {
     let r = fit::run(&gt, &cfg, &bar).map_err(|e| {
         let name = gt_path.display().to_string();
         if e.kind == retina_tools::ErrorKind::Input && !e.message.contains(&name) {
-            Error { message: format!("{}: {}", name, e.message), ..e }
+            Error {
+                message: format!("{}: {}", name, e.message),
+                ..e
+            }
         } else {
             e
         }
@@ -304,7 +325,13 @@ fn run_fit(a: &AnchorsCmdArgs, gt_path: &std::path::Path) -> Result<()> {
         print_stdout(&report::fit::fit_table(&r, &gt_path.display().to_string()))?;
     }
     if !a.global.quiet {
-        eprintln!("note: {} GT boxes; load {:.3}s, fit {:.3}s ({} evaluations)", r.gt, t_load.as_secs_f64(), t_fit.as_secs_f64(), r.evaluated);
+        eprintln!(
+            "note: {} GT boxes; load {:.3}s, fit {:.3}s ({} evaluations)",
+            r.gt,
+            t_load.as_secs_f64(),
+            t_fit.as_secs_f64(),
+            r.evaluated
+        );
     }
     Ok(())
 }
@@ -314,7 +341,9 @@ pub fn run(a: AnchorsCmdArgs) -> Result<()> {
         return run_fit(&a, &gt);
     }
     if a.fit.plot.is_some() {
-        return Err(Error::input("--plot draws the fit's coverage").with_hint("use it with --fit GT.json"));
+        return Err(
+            Error::input("--plot draws the fit's coverage").with_hint("use it with --fit GT.json")
+        );
     }
     let cfg = a.anchor.config()?;
     let (h, w) = anchors::parse_hw(a.image_size.as_deref().unwrap_or_default())?;

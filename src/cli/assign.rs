@@ -72,25 +72,47 @@ impl MatcherArgs {
         c.pos_iou = self.pos_iou;
         c.neg_iou = self.neg_iou;
         if self.no_low_quality && self.low_quality {
-            return Err(Error::input("--low-quality and --no-low-quality contradict each other"));
+            return Err(Error::input(
+                "--low-quality and --no-low-quality contradict each other",
+            ));
         }
-        c.low_quality = if self.no_low_quality { Some(false) } else if self.low_quality { Some(true) } else { None };
+        c.low_quality = if self.no_low_quality {
+            Some(false)
+        } else if self.low_quality {
+            Some(true)
+        } else {
+            None
+        };
         c.resize = if self.no_resize {
             None
         } else {
             let v = parse_list::<u32>("--resize", &self.resize)?;
             if v.len() != 2 {
-                return Err(Error::input(format!("--resize: expected SHORT,MAX, got '{}'", self.resize)).with_hint("e.g. --resize 800,1333, or --no-resize"));
+                return Err(Error::input(format!(
+                    "--resize: expected SHORT,MAX, got '{}'",
+                    self.resize
+                ))
+                .with_hint("e.g. --resize 800,1333, or --no-resize"));
             }
-            Some(Resize { short: v[0], max: v[1] })
+            Some(Resize {
+                short: v[0],
+                max: v[1],
+            })
         };
         Ok(())
     }
 
     /// The flags as an `assign` command line states them.
     pub fn flags(&self) -> Vec<String> {
-        let mut f = vec![if self.no_resize { "--no-resize".to_string() } else { format!("--resize {}", self.resize) }];
-        f.push(format!("--pos-iou {} --neg-iou {}", self.pos_iou, self.neg_iou));
+        let mut f = vec![if self.no_resize {
+            "--no-resize".to_string()
+        } else {
+            format!("--resize {}", self.resize)
+        }];
+        f.push(format!(
+            "--pos-iou {} --neg-iou {}",
+            self.pos_iou, self.neg_iou
+        ));
         if self.no_low_quality {
             f.push("--no-low-quality".into());
         } else if self.low_quality {
@@ -129,8 +151,21 @@ pub fn run(a: AssignArgs) -> Result<()> {
     let t_run = t0.elapsed() - t_load;
     if let Some(p) = &a.plot {
         // The picture shows both matchers: run the other low-quality setting too.
-        let other = assign::run(&gt, &AssignConfig { low_quality: Some(!stats.low_quality), out_dir: None, worst: 0, ..cfg.clone() }, &retina_tools::progress::NoProgress)?;
-        let (rule, lq) = if stats.low_quality { (&other, &stats) } else { (&stats, &other) };
+        let other = assign::run(
+            &gt,
+            &AssignConfig {
+                low_quality: Some(!stats.low_quality),
+                out_dir: None,
+                worst: 0,
+                ..cfg.clone()
+            },
+            &retina_tools::progress::NoProgress,
+        )?;
+        let (rule, lq) = if stats.low_quality {
+            (&other, &stats)
+        } else {
+            (&stats, &other)
+        };
         report::assign::coverage_plot(p, rule, lq, &cfg.anchors)?;
     }
     let to_stdout_json = emit_json(a.json.as_deref(), || report::assign::stats_json(&stats))?;
@@ -138,7 +173,13 @@ pub fn run(a: AssignArgs) -> Result<()> {
         print_stdout(&report::assign::stats_table(&stats))?;
     }
     if !a.global.quiet {
-        eprintln!("note: {} images, {} GT boxes; load {:.3}s, assign {:.3}s", stats.images, stats.gt, t_load.as_secs_f64(), t_run.as_secs_f64());
+        eprintln!(
+            "note: {} images, {} GT boxes; load {:.3}s, assign {:.3}s",
+            stats.images,
+            stats.gt,
+            t_load.as_secs_f64(),
+            t_run.as_secs_f64()
+        );
     }
     Ok(())
 }

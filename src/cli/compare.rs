@@ -52,14 +52,23 @@ pub struct CompareArgs {
 
 pub fn run(a: CompareArgs) -> Result<()> {
     let params = params_from(&a.params)?;
-    let cfg = compare::Config { n: a.bootstrap, seed: a.seed, confidence: a.confidence, keep_replicates: a.keep_replicates };
+    let cfg = compare::Config {
+        n: a.bootstrap,
+        seed: a.seed,
+        confidence: a.confidence,
+        keep_replicates: a.keep_replicates,
+    };
     cfg.validate()?;
     if a.keep_replicates && a.json.is_none() {
-        return Err(Error::input("--keep-replicates puts the replicates in the JSON, but no --json was given").with_hint("add --json PATH (or --json -)"));
+        return Err(Error::input(
+            "--keep-replicates puts the replicates in the JSON, but no --json was given",
+        )
+        .with_hint("add --json PATH (or --json -)"));
     }
     if let Some(p) = &a.plot {
         if p.as_os_str() == "-" {
-            return Err(Error::input("--plot needs a file path, not '-'").with_hint("e.g. --plot compare.svg"));
+            return Err(Error::input("--plot needs a file path, not '-'")
+                .with_hint("e.g. --plot compare.svg"));
         }
         PlotFormat::from_path(p)?;
     }
@@ -68,8 +77,11 @@ pub fn run(a: CompareArgs) -> Result<()> {
     bar.start("loading", 0);
     let (gt, gs) = load_gt(&a.gt, &params)?;
     if eval::lvis::detect(&gt) {
-        return Err(Error::input(format!("{}: an LVIS ground truth; compare follows the COCO protocol", a.gt.display()))
-            .with_hint("compare COCO-format datasets; evaluate LVIS results with retina-tools eval"));
+        return Err(Error::input(format!(
+            "{}: an LVIS ground truth; compare follows the COCO protocol",
+            a.gt.display()
+        ))
+        .with_hint("compare COCO-format datasets; evaluate LVIS results with retina-tools eval"));
     }
     let mut loaded = Vec::with_capacity(a.preds.len());
     for p in &a.preds {
@@ -84,8 +96,22 @@ pub fn run(a: CompareArgs) -> Result<()> {
     }
     bar.finish();
     let t_load = t0.elapsed();
-    let shapes: Vec<Option<eval::Shapes<'_>>> = loaded.iter().map(|(_, ds)| gs.as_ref().zip(ds.as_ref()).map(|(g, d)| eval::Shapes::new(&gt, g, d, &params))).collect();
-    let models: Vec<Model<'_>> = loaded.iter().zip(&shapes).map(|((res, _), sh)| Model { res, shapes: sh.as_ref() }).collect();
+    let shapes: Vec<Option<eval::Shapes<'_>>> = loaded
+        .iter()
+        .map(|(_, ds)| {
+            gs.as_ref()
+                .zip(ds.as_ref())
+                .map(|(g, d)| eval::Shapes::new(&gt, g, d, &params))
+        })
+        .collect();
+    let models: Vec<Model<'_>> = loaded
+        .iter()
+        .zip(&shapes)
+        .map(|((res, _), sh)| Model {
+            res,
+            shapes: sh.as_ref(),
+        })
+        .collect();
     let cmp = compare::run(&gt, &models, &params, &cfg, &bar)?;
     let t_run = t0.elapsed() - t_load;
     for (m, ev) in cmp.evals.iter().enumerate() {
@@ -102,7 +128,13 @@ pub fn run(a: CompareArgs) -> Result<()> {
         print_stdout(&report::compare::text(&cmp, &paths, a.per_class))?;
     }
     if !a.global.quiet {
-        eprintln!("note: {} models, {} images; load {:.3}s, evaluate + bootstrap {:.3}s", models.len(), cmp.evals[0].counts.images, t_load.as_secs_f64(), t_run.as_secs_f64());
+        eprintln!(
+            "note: {} models, {} images; load {:.3}s, evaluate + bootstrap {:.3}s",
+            models.len(),
+            cmp.evals[0].counts.images,
+            t_load.as_secs_f64(),
+            t_run.as_secs_f64()
+        );
     }
     std::mem::forget(cmp);
     std::mem::forget(models);

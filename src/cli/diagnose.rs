@@ -51,20 +51,40 @@ pub struct DiagnoseArgs {
     pub suspects: bool,
     /// Add the anchor section: which missed objects this convention's anchors could not catch
     /// (takes `assign`'s anchor, resize and matcher flags).
-    #[arg(long, value_enum, value_name = "CONVENTION", help_heading = "Sections (default: all five)")]
+    #[arg(
+        long,
+        value_enum,
+        value_name = "CONVENTION",
+        help_heading = "Sections (default: all five)"
+    )]
     pub anchors: Option<ConventionArg>,
     #[command(flatten, next_help_heading = "Anchor section (with --anchors)")]
     pub grid: GridArgs,
     #[command(flatten, next_help_heading = "Anchor section (with --anchors)")]
     pub matcher: MatcherArgs,
     /// TIDE: IoU for a true positive.
-    #[arg(long, value_name = "F", default_value_t = 0.5, help_heading = "Section parameters")]
+    #[arg(
+        long,
+        value_name = "F",
+        default_value_t = 0.5,
+        help_heading = "Section parameters"
+    )]
     pub tide_pos_thr: f64,
     /// TIDE: IoU below which a detection is background.
-    #[arg(long, value_name = "F", default_value_t = 0.1, help_heading = "Section parameters")]
+    #[arg(
+        long,
+        value_name = "F",
+        default_value_t = 0.1,
+        help_heading = "Section parameters"
+    )]
     pub tide_bg_thr: f64,
     /// Confusion matrix: IoU threshold.
-    #[arg(long, value_name = "F", default_value_t = 0.5, help_heading = "Section parameters")]
+    #[arg(
+        long,
+        value_name = "F",
+        default_value_t = 0.5,
+        help_heading = "Section parameters"
+    )]
     pub confusion_iou: f64,
     /// Confusion matrix: detections per image (default: the largest maxDets).
     #[arg(long, value_name = "N", help_heading = "Section parameters")]
@@ -73,19 +93,44 @@ pub struct DiagnoseArgs {
     #[arg(long, value_name = "S", help_heading = "Section parameters")]
     pub confusion_min_score: Option<f64>,
     /// Calibration: number of confidence bins.
-    #[arg(long, value_name = "N", default_value_t = 10, help_heading = "Section parameters")]
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 10,
+        help_heading = "Section parameters"
+    )]
     pub calibration_bins: usize,
     /// Calibration: IoU at which a detection is correct.
-    #[arg(long, value_name = "F", default_value_t = 0.5, help_heading = "Section parameters")]
+    #[arg(
+        long,
+        value_name = "F",
+        default_value_t = 0.5,
+        help_heading = "Section parameters"
+    )]
     pub calibration_iou: f64,
     /// F-scores: beta (1 = F1).
-    #[arg(long, value_name = "F", default_value_t = 1.0, help_heading = "Section parameters")]
+    #[arg(
+        long,
+        value_name = "F",
+        default_value_t = 1.0,
+        help_heading = "Section parameters"
+    )]
     pub fscore_beta: f64,
     /// Suspects: minimum detection score.
-    #[arg(long, value_name = "S", default_value_t = 0.9, help_heading = "Section parameters")]
+    #[arg(
+        long,
+        value_name = "S",
+        default_value_t = 0.9,
+        help_heading = "Section parameters"
+    )]
     pub suspect_score: f64,
     /// Suspects: how many to list, most confident first.
-    #[arg(long, value_name = "N", default_value_t = 20, help_heading = "Section parameters")]
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 20,
+        help_heading = "Section parameters"
+    )]
     pub suspects_top: usize,
     /// Write the machine-readable result to PATH ('-' = stdout instead of the text).
     #[arg(long, value_name = "PATH")]
@@ -106,10 +151,30 @@ pub struct DiagnoseArgs {
 fn config_from(a: &DiagnoseArgs) -> Result<diagnose::Config> {
     let mut c = diagnose::Config::new();
     let any = a.tide || a.confusion || a.calibration || a.fscores || a.suspects;
-    c.sections = if any { Sections { tide: a.tide, confusion: a.confusion, calibration: a.calibration, fscores: a.fscores, suspects: a.suspects } } else { Sections::ALL };
-    c.tide = diagnose::tide::TideConfig { pos_thr: a.tide_pos_thr, bg_thr: a.tide_bg_thr };
-    c.confusion = diagnose::confusion::ConfusionConfig { iou_thr: a.confusion_iou, max_det: a.confusion_max_det, min_score: a.confusion_min_score };
-    c.calibration = diagnose::calibration::CalibrationConfig { n_bins: a.calibration_bins, iou_thr: a.calibration_iou };
+    c.sections = if any {
+        Sections {
+            tide: a.tide,
+            confusion: a.confusion,
+            calibration: a.calibration,
+            fscores: a.fscores,
+            suspects: a.suspects,
+        }
+    } else {
+        Sections::ALL
+    };
+    c.tide = diagnose::tide::TideConfig {
+        pos_thr: a.tide_pos_thr,
+        bg_thr: a.tide_bg_thr,
+    };
+    c.confusion = diagnose::confusion::ConfusionConfig {
+        iou_thr: a.confusion_iou,
+        max_det: a.confusion_max_det,
+        min_score: a.confusion_min_score,
+    };
+    c.calibration = diagnose::calibration::CalibrationConfig {
+        n_bins: a.calibration_bins,
+        iou_thr: a.calibration_iou,
+    };
     c.fscore_beta = a.fscore_beta;
     c.suspect_score = a.suspect_score;
     c.suspects_top = a.suspects_top;
@@ -124,7 +189,11 @@ fn config_from(a: &DiagnoseArgs) -> Result<diagnose::Config> {
         flags.extend(a.matcher.flags());
         c.anchors = Some((ac, flags.join(" ")));
     } else if !a.grid.flags().is_empty() {
-        return Err(Error::input("anchor flags were given without --anchors").with_hint("add --anchors detectron2|torchvision|mmdet|detectron to get the anchor section"));
+        return Err(
+            Error::input("anchor flags were given without --anchors").with_hint(
+                "add --anchors detectron2|torchvision|mmdet|detectron to get the anchor section",
+            ),
+        );
     }
     for p in [&a.report, &a.json].into_iter().flatten() {
         if p.as_os_str().is_empty() {
@@ -133,7 +202,8 @@ fn config_from(a: &DiagnoseArgs) -> Result<diagnose::Config> {
     }
     if let Some(p) = &a.report {
         if p.as_os_str() == "-" {
-            return Err(Error::input("--report needs a file path, not '-'").with_hint("e.g. --report diagnose.html"));
+            return Err(Error::input("--report needs a file path, not '-'")
+                .with_hint("e.g. --report diagnose.html"));
         }
     }
     c.validate()?;
@@ -144,7 +214,10 @@ pub fn run(a: DiagnoseArgs) -> Result<()> {
     let params = params_from(&a.params)?;
     let cfg = config_from(&a)?;
     if params.iou_type == eval::IouType::Keypoints {
-        return Err(Error::input("diagnose compares boxes or masks: --iou-type keypoints is not supported").with_hint("use --iou-type bbox or segm"));
+        return Err(Error::input(
+            "diagnose compares boxes or masks: --iou-type keypoints is not supported",
+        )
+        .with_hint("use --iou-type bbox or segm"));
     }
     let bar = Bar::new(a.global.quiet);
     let t0 = Instant::now();
@@ -152,8 +225,15 @@ pub fn run(a: DiagnoseArgs) -> Result<()> {
     let (gt, res, shapes) = load(&a.preds, &a.gt, &params)?;
     bar.finish();
     let t_load = t0.elapsed();
-    let sh = shapes.as_ref().map(|(g, d)| eval::Shapes::new(&gt, g, d, &params));
-    let inp = diagnose::Input { gt: &gt, res: &res, shapes: sh.as_ref(), params: &params };
+    let sh = shapes
+        .as_ref()
+        .map(|(g, d)| eval::Shapes::new(&gt, g, d, &params));
+    let inp = diagnose::Input {
+        gt: &gt,
+        res: &res,
+        shapes: sh.as_ref(),
+        params: &params,
+    };
     let dg = diagnose::run(&inp, &cfg, &bar)?;
     let t_run = t0.elapsed() - t_load;
     for n in &dg.ev.notes {

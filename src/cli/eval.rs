@@ -75,19 +75,34 @@ fn gt_file_name(iou_type: IouTypeArg) -> &'static str {
 /// The places `eval` looks for the ground truth without `--gt`, in order (DESIGN.md §2):
 /// `(where, path)`. `$RETINA_GT` is handled by [`find_gt`] before these.
 fn gt_places(name: &str) -> Vec<(String, PathBuf)> {
-    let mut v: Vec<(String, PathBuf)> = ["annotations", "coco/annotations", "datasets/coco/annotations", "data/coco/annotations"]
-        .iter()
-        .map(|d| {
-            let p = PathBuf::from(d).join(name);
-            (p.display().to_string(), p)
-        })
-        .collect();
+    let mut v: Vec<(String, PathBuf)> = [
+        "annotations",
+        "coco/annotations",
+        "datasets/coco/annotations",
+        "data/coco/annotations",
+    ]
+    .iter()
+    .map(|d| {
+        let p = PathBuf::from(d).join(name);
+        (p.display().to_string(), p)
+    })
+    .collect();
     match std::env::var_os("DETECTRON2_DATASETS").filter(|s| !s.is_empty()) {
         Some(root) => {
             let p = PathBuf::from(root).join("coco/annotations").join(name);
-            v.push((format!("$DETECTRON2_DATASETS/coco/annotations/{} ({})", name, p.display()), p));
+            v.push((
+                format!(
+                    "$DETECTRON2_DATASETS/coco/annotations/{} ({})",
+                    name,
+                    p.display()
+                ),
+                p,
+            ));
         }
-        None => v.push((format!("$DETECTRON2_DATASETS/coco/annotations/{} (not set)", name), PathBuf::new())),
+        None => v.push((
+            format!("$DETECTRON2_DATASETS/coco/annotations/{} (not set)", name),
+            PathBuf::new(),
+        )),
     }
     v
 }
@@ -98,17 +113,25 @@ pub fn find_gt(iou_type: IouTypeArg) -> Result<PathBuf> {
     if let Some(v) = std::env::var_os("RETINA_GT").filter(|s| !s.is_empty()) {
         let p = PathBuf::from(v);
         if !p.is_file() {
-            return Err(Error::input(format!("$RETINA_GT is set to {}, which is not a file", p.display()))
-                .with_hint("point RETINA_GT at the ground-truth JSON, unset it, or pass --gt GT"));
+            return Err(Error::input(format!(
+                "$RETINA_GT is set to {}, which is not a file",
+                p.display()
+            ))
+            .with_hint("point RETINA_GT at the ground-truth JSON, unset it, or pass --gt GT"));
         }
         return Ok(p);
     }
     let name = gt_file_name(iou_type);
     let places = gt_places(name);
-    if let Some((_, p)) = places.iter().find(|(_, p)| !p.as_os_str().is_empty() && p.is_file()) {
+    if let Some((_, p)) = places
+        .iter()
+        .find(|(_, p)| !p.as_os_str().is_empty() && p.is_file())
+    {
         return Ok(p.clone());
     }
-    let tried: Vec<String> = std::iter::once("$RETINA_GT (not set)".to_string()).chain(places.into_iter().map(|(w, _)| w)).collect();
+    let tried: Vec<String> = std::iter::once("$RETINA_GT (not set)".to_string())
+        .chain(places.into_iter().map(|(w, _)| w))
+        .collect();
     Err(Error::input(format!("no ground-truth file given and no {} found", name))
         .with_hint(format!("looked in: {}; pass it with --gt GT, e.g. retina-tools eval preds.json --gt instances_val2017.json", tried.join(", "))))
 }
@@ -139,7 +162,6 @@ pub struct ParamArgs {
     pub kpt_sigmas: Option<String>,
 }
 
-
 pub fn params_from(a: &ParamArgs) -> Result<Params> {
     let iou_type = match a.iou_type {
         IouTypeArg::Bbox => IouType::Bbox,
@@ -163,14 +185,22 @@ pub fn params_from(a: &ParamArgs) -> Result<Params> {
     if let Some(s) = &a.kpt_sigmas {
         p.kpt_sigmas = parse_list::<f64>("--kpt-sigmas", s)?;
         if p.kpt_sigmas.is_empty() || p.kpt_sigmas.iter().any(|&x| !(x.is_finite() && x > 0.0)) {
-            return Err(Error::input(format!("--kpt-sigmas: '{}' must be positive finite numbers", s)).with_hint("e.g. --kpt-sigmas 0.025,0.025,0.035"));
+            return Err(Error::input(format!(
+                "--kpt-sigmas: '{}' must be positive finite numbers",
+                s
+            ))
+            .with_hint("e.g. --kpt-sigmas 0.025,0.025,0.035"));
         }
     }
     Ok(p)
 }
 
 /// GT, results and (segm/keypoints) their shapes, loaded as `params.iou_type` needs them.
-pub type Loaded = (Dataset, Results, Option<(shapes::GtShapes, shapes::DtShapes)>);
+pub type Loaded = (
+    Dataset,
+    Results,
+    Option<(shapes::GtShapes, shapes::DtShapes)>,
+);
 
 pub fn load(preds: &std::path::Path, gt_path: &std::path::Path, params: &Params) -> Result<Loaded> {
     let (gt, gs) = load_gt(gt_path, params)?;
@@ -179,7 +209,10 @@ pub fn load(preds: &std::path::Path, gt_path: &std::path::Path, params: &Params)
 }
 
 /// The GT and (segm/keypoints) its shapes.
-pub fn load_gt(gt_path: &std::path::Path, params: &Params) -> Result<(Dataset, Option<shapes::GtShapes>)> {
+pub fn load_gt(
+    gt_path: &std::path::Path,
+    params: &Params,
+) -> Result<(Dataset, Option<shapes::GtShapes>)> {
     if params.iou_type == IouType::Bbox {
         return Ok((Dataset::load(gt_path)?, None));
     }
@@ -193,7 +226,11 @@ pub fn load_gt(gt_path: &std::path::Path, params: &Params) -> Result<(Dataset, O
 }
 
 /// A results file against a loaded GT, with its shapes for segm/keypoints.
-pub fn load_preds(preds: &std::path::Path, gt: &Dataset, params: &Params) -> Result<(Results, Option<shapes::DtShapes>)> {
+pub fn load_preds(
+    preds: &std::path::Path,
+    gt: &Dataset,
+    params: &Params,
+) -> Result<(Results, Option<shapes::DtShapes>)> {
     if params.iou_type == IouType::Bbox {
         return Ok((Results::load(preds, gt)?, None));
     }
@@ -204,7 +241,12 @@ pub fn load_preds(preds: &std::path::Path, gt: &Dataset, params: &Params) -> Res
 }
 
 /// Settle the protocol from the flag or the GT, and give LVIS its defaults (maxDets 300).
-fn apply_protocol(a: &EvalArgs, gt: &Dataset, gt_path: &std::path::Path, params: &mut Params) -> Result<()> {
+fn apply_protocol(
+    a: &EvalArgs,
+    gt: &Dataset,
+    gt_path: &std::path::Path,
+    params: &mut Params,
+) -> Result<()> {
     let lvis = match a.protocol {
         Some(ProtocolArg::Lvis) => true,
         Some(ProtocolArg::Coco) => false,
@@ -212,7 +254,10 @@ fn apply_protocol(a: &EvalArgs, gt: &Dataset, gt_path: &std::path::Path, params:
     };
     if !lvis {
         if a.lvis_max_dets_per_cat.is_some() {
-            return Err(Error::input("--lvis-max-dets-per-cat applies to the LVIS protocol only").with_hint("add --protocol lvis, or drop the flag"));
+            return Err(
+                Error::input("--lvis-max-dets-per-cat applies to the LVIS protocol only")
+                    .with_hint("add --protocol lvis, or drop the flag"),
+            );
         }
         return Ok(());
     }
@@ -252,13 +297,19 @@ pub fn run(a: EvalArgs) -> Result<()> {
     apply_protocol(&a, &gt, &gt_path, &mut params)?;
     bar.finish();
     let t_load = t0.elapsed();
-    let sh = shapes.as_ref().map(|(g, d)| eval::Shapes::new(&gt, g, d, &params));
+    let sh = shapes
+        .as_ref()
+        .map(|(g, d)| eval::Shapes::new(&gt, g, d, &params));
     let ev = eval::run_with(&gt, &res, sh.as_ref(), &params, &bar)?;
     let t_eval = t0.elapsed() - t_load;
     for n in &ev.notes {
         bar.note(n);
     }
-    let rows = if a.per_class || a.json.is_some() { Some(ev.per_class(&gt)) } else { None };
+    let rows = if a.per_class || a.json.is_some() {
+        Some(ev.per_class(&gt))
+    } else {
+        None
+    };
 
     if let Some(path) = &a.arrays {
         report::write_eval_arrays(path, &ev)?;
@@ -266,7 +317,9 @@ pub fn run(a: EvalArgs) -> Result<()> {
     if let Some(path) = &a.plot_pr {
         report::plot::pr_curves(path, &ev)?;
     }
-    let to_stdout_json = emit_json(a.json.as_deref(), || report::eval_json(&ev, rows.as_deref().unwrap_or(&[])))?;
+    let to_stdout_json = emit_json(a.json.as_deref(), || {
+        report::eval_json(&ev, rows.as_deref().unwrap_or(&[]))
+    })?;
     if !to_stdout_json {
         let mut text = ev.lines.join("\n");
         text.push('\n');

@@ -70,7 +70,16 @@ fn config_from(a: &FocalArgs) -> Result<Config> {
     if let Some(p) = &a.plot {
         plot::PlotFormat::from_path(p)?;
     }
-    Config::new(LossParams { gamma: a.gamma, alpha: a.alpha, fl_star_gamma: a.fl_star_gamma, fl_star_beta: a.fl_star_beta }, gammas, a.cdf_points)
+    Config::new(
+        LossParams {
+            gamma: a.gamma,
+            alpha: a.alpha,
+            fl_star_gamma: a.fl_star_gamma,
+            fl_star_beta: a.fl_star_beta,
+        },
+        gammas,
+        a.cdf_points,
+    )
 }
 
 /// Targets from a .npy, an `assign` .npz (`labels`), or a directory of those.
@@ -81,13 +90,21 @@ fn read_targets(path: &Path) -> Result<npy::IntArray> {
         for e in rd.flatten() {
             let p = e.path();
             if p.extension().and_then(|s| s.to_str()) == Some("npz") {
-                if let Some(id) = p.file_stem().and_then(|s| s.to_str()).and_then(|s| s.parse::<u64>().ok()) {
+                if let Some(id) = p
+                    .file_stem()
+                    .and_then(|s| s.to_str())
+                    .and_then(|s| s.parse::<u64>().ok())
+                {
                     files.push((id, p));
                 }
             }
         }
         if files.is_empty() {
-            return Err(Error::input(format!("{}: no <image_id>.npz files in the directory", path.display())).with_hint("pass the --out-dir of `assign`"));
+            return Err(Error::input(format!(
+                "{}: no <image_id>.npz files in the directory",
+                path.display()
+            ))
+            .with_hint("pass the --out-dir of `assign`"));
         }
         files.sort();
         let mut data = Vec::new();
@@ -95,14 +112,30 @@ fn read_targets(path: &Path) -> Result<npy::IntArray> {
         for (_, p) in &files {
             let a = npy::read_int_from_npz(p, "labels")?;
             if a.shape.len() != 1 || per.is_some_and(|n| n != a.shape[0]) {
-                return Err(Error::in_file(p, "labels", format!("shape {:?} differs from the other images' [{}]", a.shape, per.unwrap_or(0))));
+                return Err(Error::in_file(
+                    p,
+                    "labels",
+                    format!(
+                        "shape {:?} differs from the other images' [{}]",
+                        a.shape,
+                        per.unwrap_or(0)
+                    ),
+                ));
             }
             per = Some(a.shape[0]);
             data.extend(a.data);
         }
-        return Ok(npy::IntArray { shape: vec![files.len(), per.unwrap_or(0)], fortran_order: false, data });
+        return Ok(npy::IntArray {
+            shape: vec![files.len(), per.unwrap_or(0)],
+            fortran_order: false,
+            data,
+        });
     }
-    if path.extension().and_then(|s| s.to_str()).is_some_and(|e| e.eq_ignore_ascii_case("npz")) {
+    if path
+        .extension()
+        .and_then(|s| s.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("npz"))
+    {
         return npy::read_int_from_npz(path, "labels");
     }
     npy::read_int(path)
@@ -136,7 +169,8 @@ pub fn run(a: FocalArgs) -> Result<()> {
         draw(p, &report)?;
     }
     let doc = match &a.json {
-        Some(_) => serde_json::to_string_pretty(&report::focal::focal_json(&report)).map_err(|e| Error::internal(format!("cannot write JSON: {}", e)))?,
+        Some(_) => serde_json::to_string_pretty(&report::focal::focal_json(&report))
+            .map_err(|e| Error::internal(format!("cannot write JSON: {}", e)))?,
         None => String::new(),
     };
     let to_stdout_json = emit_json(a.json.as_deref(), || doc)?;
@@ -144,17 +178,30 @@ pub fn run(a: FocalArgs) -> Result<()> {
         print_stdout(&text(&report))?;
     }
     if !a.global.quiet {
-        eprintln!("note: {} on {}; load {:.3}s, compute {:.3}s", fmt_shape(&report.shape), report.adapter.as_deref().unwrap_or("cpu"), t_load.as_secs_f64(), t_run.as_secs_f64());
+        eprintln!(
+            "note: {} on {}; load {:.3}s, compute {:.3}s",
+            fmt_shape(&report.shape),
+            report.adapter.as_deref().unwrap_or("cpu"),
+            t_load.as_secs_f64(),
+            t_run.as_secs_f64()
+        );
     }
     Ok(())
 }
 
 fn fmt_shape(s: &[usize]) -> String {
-    format!("[{}]", s.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", "))
+    format!(
+        "[{}]",
+        s.iter()
+            .map(|d| d.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    )
 }
 
 fn pct(v: Option<f64>) -> String {
-    v.map(|x| format!("{:.1}%", 100.0 * x)).unwrap_or_else(|| "-".into())
+    v.map(|x| format!("{:.1}%", 100.0 * x))
+        .unwrap_or_else(|| "-".into())
 }
 
 pub fn text(r: &Report) -> String {
@@ -165,29 +212,74 @@ pub fn text(r: &Report) -> String {
         fmt_shape(&r.shape),
         r.num_classes,
         r.backend,
-        r.adapter.as_ref().map(|n| format!(" ({})", n)).unwrap_or_default()
+        r.adapter
+            .as_ref()
+            .map(|n| format!(" ({})", n))
+            .unwrap_or_default()
     ));
-    s.push_str(&format!("anchors: {} total, {} foreground, {} background, {} ignored\n\n", a.total, a.foreground, a.background, a.ignored));
+    s.push_str(&format!(
+        "anchors: {} total, {} foreground, {} background, {} ignored\n\n",
+        a.total, a.foreground, a.background, a.ignored
+    ));
     let p = &r.params;
-    s.push_str(&format!("loss (γ={} α={}; FL* γ*={} β={})\n", p.gamma, p.alpha, p.fl_star_gamma, p.fl_star_beta));
-    s.push_str(&format!("{:<10} {:>14} {:>14} {:>14} {:>14}\n", "", "total", "positive", "negative", "/ max(1,#fg)"));
+    s.push_str(&format!(
+        "loss (γ={} α={}; FL* γ*={} β={})\n",
+        p.gamma, p.alpha, p.fl_star_gamma, p.fl_star_beta
+    ));
+    s.push_str(&format!(
+        "{:<10} {:>14} {:>14} {:>14} {:>14}\n",
+        "", "total", "positive", "negative", "/ max(1,#fg)"
+    ));
     for (name, l) in &r.losses {
-        s.push_str(&format!("{:<10} {:>14.6e} {:>14.6e} {:>14.6e} {:>14.6e}\n", name, l.total, l.positive, l.negative, l.per_foreground));
+        s.push_str(&format!(
+            "{:<10} {:>14.6e} {:>14.6e} {:>14.6e} {:>14.6e}\n",
+            name, l.total, l.positive, l.negative, l.per_foreground
+        ));
     }
     s.push_str("\nFL normalised as each framework does:\n");
     for n in &r.normalizers {
-        s.push_str(&format!("  {:<12} {:>14.6e}  ({})\n", n.name, n.loss, n.rule));
+        s.push_str(&format!(
+            "  {:<12} {:>14.6e}  ({})\n",
+            n.name, n.loss, n.rule
+        ));
     }
     s.push_str("\nγ sweep (FL with α); share of samples carrying 50/90/99% of the loss:\n");
-    s.push_str(&format!("{:>5} {:>14} {:>14} {:>14}   {:>22}   {:>22}\n", "γ", "total", "positive", "negative", "positives 50/90/99", "negatives 50/90/99"));
+    s.push_str(&format!(
+        "{:>5} {:>14} {:>14} {:>14}   {:>22}   {:>22}\n",
+        "γ", "total", "positive", "negative", "positives 50/90/99", "negatives 50/90/99"
+    ));
     for w in &r.sweep {
-        let q = |i: usize| format!("{}/{}/{}", pct(w.samples_for_loss_share[i][0]), pct(w.samples_for_loss_share[i][1]), pct(w.samples_for_loss_share[i][2]));
-        s.push_str(&format!("{:>5} {:>14.6e} {:>14.6e} {:>14.6e}   {:>22}   {:>22}\n", w.gamma, w.total, w.positive, w.negative, q(0), q(1)));
+        let q = |i: usize| {
+            format!(
+                "{}/{}/{}",
+                pct(w.samples_for_loss_share[i][0]),
+                pct(w.samples_for_loss_share[i][1]),
+                pct(w.samples_for_loss_share[i][2])
+            )
+        };
+        s.push_str(&format!(
+            "{:>5} {:>14.6e} {:>14.6e} {:>14.6e}   {:>22}   {:>22}\n",
+            w.gamma,
+            w.total,
+            w.positive,
+            w.negative,
+            q(0),
+            q(1)
+        ));
     }
     s
 }
 
-const COLORS: [(u8, u8, u8); 8] = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189), (140, 86, 75), (227, 119, 194), (127, 127, 127)];
+const COLORS: [(u8, u8, u8); 8] = [
+    (31, 119, 180),
+    (255, 127, 14),
+    (44, 160, 44),
+    (214, 39, 40),
+    (148, 103, 189),
+    (140, 86, 75),
+    (227, 119, 194),
+    (127, 127, 127),
+];
 
 fn draw(path: &Path, r: &Report) -> Result<()> {
     let panel = |side: usize, title: &str| Panel {
@@ -203,10 +295,20 @@ fn draw(path: &Path, r: &Report) -> Result<()> {
             .filter(|(_, w)| !w.cdf[side].is_empty())
             .map(|(i, w)| {
                 let (cr, cg, cb) = COLORS[i % COLORS.len()];
-                Series { label: format!("γ = {}", w.gamma), color: plotters::style::RGBColor(cr, cg, cb), points: w.cdf[side].clone() }
+                Series {
+                    label: format!("γ = {}", w.gamma),
+                    color: plotters::style::RGBColor(cr, cg, cb),
+                    points: w.cdf[side].clone(),
+                }
             })
             .collect(),
     };
     let panels = [panel(0, "positive samples"), panel(1, "negative samples")];
-    plot::draw_figure(path, "Cumulative focal loss (RetinaNet paper, Fig. 4)", &panels, 2, (1100, 500))
+    plot::draw_figure(
+        path,
+        "Cumulative focal loss (RetinaNet paper, Fig. 4)",
+        &panels,
+        2,
+        (1100, 500),
+    )
 }

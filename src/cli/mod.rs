@@ -53,7 +53,8 @@ impl GlobalArgs {
     fn apply(&self) -> Result<()> {
         if let Some(n) = self.threads {
             if n == 0 {
-                return Err(Error::input("--threads must be at least 1").with_hint("omit --threads to use all cores"));
+                return Err(Error::input("--threads must be at least 1")
+                    .with_hint("omit --threads to use all cores"));
             }
             rayon::ThreadPoolBuilder::new()
                 .num_threads(n)
@@ -70,9 +71,17 @@ pub fn main() -> Result<()> {
         Err(e) => {
             use clap::error::ErrorKind as K;
             match e.kind() {
-                K::DisplayHelp | K::DisplayVersion | K::DisplayHelpOnMissingArgumentOrSubcommand => {
+                K::DisplayHelp
+                | K::DisplayVersion
+                | K::DisplayHelpOnMissingArgumentOrSubcommand => {
                     let _ = e.print();
-                    std::process::exit(if e.kind() == K::DisplayHelpOnMissingArgumentOrSubcommand { 2 } else { 0 });
+                    std::process::exit(
+                        if e.kind() == K::DisplayHelpOnMissingArgumentOrSubcommand {
+                            2
+                        } else {
+                            0
+                        },
+                    );
                 }
                 _ => {
                     // clap's own message already starts with "error:"; keep its usage hint.
@@ -135,4 +144,3 @@ pub fn emit_json(path: Option<&std::path::Path>, doc: impl FnOnce() -> String) -
     })?;
     Ok(false)
 }
-

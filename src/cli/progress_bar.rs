@@ -16,7 +16,11 @@ pub struct Bar {
 impl Bar {
     pub fn new(quiet: bool) -> Bar {
         let draw = !quiet && std::io::stdout().is_terminal() && std::io::stderr().is_terminal();
-        Bar { quiet, draw, bar: Mutex::new(None) }
+        Bar {
+            quiet,
+            draw,
+            bar: Mutex::new(None),
+        }
     }
 }
 
@@ -25,10 +29,15 @@ impl Progress for Bar {
         if !self.draw {
             return;
         }
-        let pb = if total > 0 { ProgressBar::new(total) } else { ProgressBar::new_spinner() };
+        let pb = if total > 0 {
+            ProgressBar::new(total)
+        } else {
+            ProgressBar::new_spinner()
+        };
         pb.set_draw_target(ProgressDrawTarget::stderr());
         let style = if total > 0 {
-            ProgressStyle::with_template("{msg:>10} [{bar:40}] {pos}/{len} ({elapsed})").map(|s| s.progress_chars("=> "))
+            ProgressStyle::with_template("{msg:>10} [{bar:40}] {pos}/{len} ({elapsed})")
+                .map(|s| s.progress_chars("=> "))
         } else {
             ProgressStyle::with_template("{msg:>10} {spinner} ({elapsed})")
         };

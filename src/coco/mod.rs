@@ -122,14 +122,22 @@ impl Results {
         let mut parts = Vec::with_capacity(chunks.len());
         for (items, ids) in chunks {
             if !ids.is_empty() {
-                let unknown = items.iter().enumerate().filter(|(_, d)| d.category == u32::MAX).map(|(i, _)| (first + i) as u32);
+                let unknown = items
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, d)| d.category == u32::MAX)
+                    .map(|(i, _)| (first + i) as u32);
                 unknown_category_ids.extend(unknown.zip(ids));
             }
             first += items.len();
             parts.push(items);
         }
         let detections = json::concat_par(parts);
-        Results { unknown_category: unknown_category_ids.len(), detections, unknown_category_ids }
+        Results {
+            unknown_category: unknown_category_ids.len(),
+            detections,
+            unknown_category_ids,
+        }
     }
 }
 
@@ -151,7 +159,9 @@ pub(crate) fn check_file_start(path: &Path, buf: &[u8], what: &str) -> Result<()
     }
     // JSON text never contains NUL bytes; images, archives and numpy files do, early on.
     if buf.iter().take(4096).any(|&b| b == 0) {
-        return Err(Error::in_file(path, "", "this is not a JSON text (binary data)").with_hint(what));
+        return Err(
+            Error::in_file(path, "", "this is not a JSON text (binary data)").with_hint(what),
+        );
     }
     Ok(())
 }
@@ -173,7 +183,10 @@ pub(crate) fn read_bbox(r: &mut Reader<'_>) -> JResult<Xywh> {
     let pos = r.pos();
     let b = r.f64x4()?;
     if b[2] < 0.0 || b[3] < 0.0 {
-        return Err(JsonError::new(pos, format!("negative box size (width {}, height {})", b[2], b[3])));
+        return Err(JsonError::new(
+            pos,
+            format!("negative box size (width {}, height {})", b[2], b[3]),
+        ));
     }
     Ok(b)
 }
@@ -211,13 +224,24 @@ fn parse_image(r: &mut Reader<'_>) -> JResult<Image> {
             "id" => id = Some(r.int().map_err(|e| e.in_key("id"))?),
             "width" => width = Some(non_negative(r, "width").map_err(|e| e.in_key("width"))?),
             "height" => height = Some(non_negative(r, "height").map_err(|e| e.in_key("height"))?),
-            "neg_category_ids" => neg_category_ids = Some(id_list(r).map_err(|e| e.in_key("neg_category_ids"))?),
-            "not_exhaustive_category_ids" => not_exhaustive_category_ids = Some(id_list(r).map_err(|e| e.in_key("not_exhaustive_category_ids"))?),
+            "neg_category_ids" => {
+                neg_category_ids = Some(id_list(r).map_err(|e| e.in_key("neg_category_ids"))?)
+            }
+            "not_exhaustive_category_ids" => {
+                not_exhaustive_category_ids =
+                    Some(id_list(r).map_err(|e| e.in_key("not_exhaustive_category_ids"))?)
+            }
             _ => r.skip_value().map_err(|e| e.in_key(&k))?,
         }
     }
     let id = id.ok_or_else(|| missing(r, start, "id", "every image needs an integer id"))?;
-    Ok(Image { id, width, height, neg_category_ids, not_exhaustive_category_ids })
+    Ok(Image {
+        id,
+        width,
+        height,
+        neg_category_ids,
+        not_exhaustive_category_ids,
+    })
 }
 
 /// A JSON list of integer ids.
@@ -256,12 +280,18 @@ fn parse_category(r: &mut Reader<'_>) -> JResult<Category> {
         match &*k {
             "id" => id = Some(r.int().map_err(|e| e.in_key("id"))?),
             "name" => name = Some(r.string().map_err(|e| e.in_key("name"))?.into_owned()),
-            "frequency" => frequency = Some(r.string().map_err(|e| e.in_key("frequency"))?.into_owned()),
+            "frequency" => {
+                frequency = Some(r.string().map_err(|e| e.in_key("frequency"))?.into_owned())
+            }
             _ => r.skip_value().map_err(|e| e.in_key(&k))?,
         }
     }
     let id = id.ok_or_else(|| missing(r, start, "id", "every category needs an integer id"))?;
-    Ok(Category { id, name: name.unwrap_or_else(|| id.to_string()), frequency })
+    Ok(Category {
+        id,
+        name: name.unwrap_or_else(|| id.to_string()),
+        frequency,
+    })
 }
 
 /// How strictly annotations are read.
@@ -278,7 +308,8 @@ enum Strictness {
 fn parse_annotation_with(r: &mut Reader<'_>, mode: Strictness) -> JResult<Annotation> {
     let start = r.pos();
     r.begin_object()?;
-    let (mut id, mut image_id, mut category_id, mut bbox, mut area, mut iscrowd) = (None, None, None, None, None, None);
+    let (mut id, mut image_id, mut category_id, mut bbox, mut area, mut iscrowd) =
+        (None, None, None, None, None, None);
     let mut ignore = false;
     let mut first = true;
     while let Some(k) = r.next_key(&mut first)? {
@@ -303,11 +334,34 @@ fn parse_annotation_with(r: &mut Reader<'_>, mode: Strictness) -> JResult<Annota
     }
     Ok(Annotation {
         id: id.ok_or_else(|| missing(r, start, "id", "pycocotools indexes annotations by id"))?,
-        image_id: image_id.ok_or_else(|| missing(r, start, "image_id", "every annotation belongs to an image"))?,
-        category_id: category_id.ok_or_else(|| missing(r, start, "category_id", "every annotation has a category"))?,
-        bbox: bbox.ok_or_else(|| missing(r, start, "bbox", "[x, y, width, height] is needed for bbox evaluation"))?,
-        area: area.ok_or_else(|| missing(r, start, "area", "pycocotools' area ranges use the annotation's area field"))?,
-        iscrowd: iscrowd.ok_or_else(|| missing(r, start, "iscrowd", "pycocotools reads iscrowd of every ground-truth annotation; use 0"))?,
+        image_id: image_id
+            .ok_or_else(|| missing(r, start, "image_id", "every annotation belongs to an image"))?,
+        category_id: category_id
+            .ok_or_else(|| missing(r, start, "category_id", "every annotation has a category"))?,
+        bbox: bbox.ok_or_else(|| {
+            missing(
+                r,
+                start,
+                "bbox",
+                "[x, y, width, height] is needed for bbox evaluation",
+            )
+        })?,
+        area: area.ok_or_else(|| {
+            missing(
+                r,
+                start,
+                "area",
+                "pycocotools' area ranges use the annotation's area field",
+            )
+        })?,
+        iscrowd: iscrowd.ok_or_else(|| {
+            missing(
+                r,
+                start,
+                "iscrowd",
+                "pycocotools reads iscrowd of every ground-truth annotation; use 0",
+            )
+        })?,
         ignore,
     })
 }
@@ -349,7 +403,12 @@ impl Dataset {
         // Pass 1: find the three arrays (the last occurrence of a key wins, as in Python).
         let mut r = Reader::new(buf);
         let mut spans: [Option<(usize, usize)>; 3] = [None; 3];
-        r.begin_object().map_err(|e| loc(JsonError { message: format!("the top level must be an object ({})", e.message), ..e }))?;
+        r.begin_object().map_err(|e| {
+            loc(JsonError {
+                message: format!("the top level must be an object ({})", e.message),
+                ..e
+            })
+        })?;
         let mut first = true;
         let mut annotations = None;
         let parse_ann = |r: &mut Reader<'_>| parse_annotation_with(r, strict);
@@ -393,19 +452,30 @@ impl Dataset {
         let names = ["images", "annotations", "categories"];
         for (i, s) in spans.iter().enumerate() {
             if s.is_none() {
-                return Err(Error::in_file(path, "", format!("missing top-level key \"{}\"", names[i])).with_hint(GT_HINT));
+                return Err(Error::in_file(
+                    path,
+                    "",
+                    format!("missing top-level key \"{}\"", names[i]),
+                )
+                .with_hint(GT_HINT));
             }
         }
         let (io, ie) = spans[0].unwrap_or_default();
         let (ao, ae) = spans[1].unwrap_or_default();
         let (co, ce) = spans[2].unwrap_or_default();
         let pre = |name: &str, e: JsonError| located(path, buf, name, e).or_hint(GT_HINT);
-        let (images, _) = json::parse_array_par(buf, io, ie, parse_image).map_err(|e| pre("images", e))?;
+        let (images, _) =
+            json::parse_array_par(buf, io, ie, parse_image).map_err(|e| pre("images", e))?;
         let annotations = match annotations {
             Some(a) => a,
-            None => json::parse_array_par(buf, ao, ae, parse_ann).map_err(|e| pre("annotations", e))?.0,
+            None => {
+                json::parse_array_par(buf, ao, ae, parse_ann)
+                    .map_err(|e| pre("annotations", e))?
+                    .0
+            }
         };
-        let (categories, _) = json::parse_array_par(buf, co, ce, parse_category).map_err(|e| pre("categories", e))?;
+        let (categories, _) =
+            json::parse_array_par(buf, co, ce, parse_category).map_err(|e| pre("categories", e))?;
 
         let mut image_index = FxHashMap::default();
         image_index.reserve(images.len());
@@ -416,7 +486,15 @@ impl Dataset {
         for (i, c) in categories.iter().enumerate() {
             category_index.insert(c.id, i as u32);
         }
-        Ok(Dataset { images, annotations, categories, image_index, category_index, annotations_span: Some((ao, ae)), missing_iscrowd: None })
+        Ok(Dataset {
+            images,
+            annotations,
+            categories,
+            image_index,
+            category_index,
+            annotations_span: Some((ao, ae)),
+            missing_iscrowd: None,
+        })
     }
 
     /// Sorted unique image ids (pycocotools' `sorted(getImgIds())`).
@@ -452,8 +530,19 @@ impl Results {
         let open = r.pos();
         if buf.get(open) != Some(&b'[') {
             let e = r.begin_array().unwrap_err();
-            return Err(located(path, buf, "", JsonError { message: format!("a results file must be a list of detections ({})", e.message), ..e })
-                .with_hint(RES_HINT));
+            return Err(located(
+                path,
+                buf,
+                "",
+                JsonError {
+                    message: format!(
+                        "a results file must be a list of detections ({})",
+                        e.message
+                    ),
+                    ..e
+                },
+            )
+            .with_hint(RES_HINT));
         }
         let parse_det = |r: &mut Reader<'_>, unknown_ids: &mut Vec<Id>| -> JResult<Detection> {
             let start = r.pos();
@@ -462,18 +551,29 @@ impl Results {
             let mut first = true;
             while let Some(k) = r.next_key(&mut first)? {
                 match &*k {
-                    "image_id" => image = Some(read_result_image(r, gt).map_err(|e| e.in_key("image_id"))?),
-                    "category_id" => category = Some(read_result_category(r, gt).map_err(|e| e.in_key("category_id"))?),
+                    "image_id" => {
+                        image = Some(read_result_image(r, gt).map_err(|e| e.in_key("image_id"))?)
+                    }
+                    "category_id" => {
+                        category =
+                            Some(read_result_category(r, gt).map_err(|e| e.in_key("category_id"))?)
+                    }
                     "bbox" => bbox = Some(read_bbox(r).map_err(|e| e.in_key("bbox"))?),
                     "score" => score = Some(r.f64().map_err(|e| e.in_key("score"))?),
                     _ => r.skip_value().map_err(|e| e.in_key(&k))?,
                 }
             }
-            let (category, category_id) = category.ok_or_else(|| JsonError::new(start, "missing field \"category_id\""))?;
+            let (category, category_id) =
+                category.ok_or_else(|| JsonError::new(start, "missing field \"category_id\""))?;
             let det = Detection {
                 image: image.ok_or_else(|| JsonError::new(start, "missing field \"image_id\""))?,
                 category,
-                bbox: bbox.ok_or_else(|| JsonError::new(start, "missing field \"bbox\" (bbox evaluation needs [x, y, width, height])"))?,
+                bbox: bbox.ok_or_else(|| {
+                    JsonError::new(
+                        start,
+                        "missing field \"bbox\" (bbox evaluation needs [x, y, width, height])",
+                    )
+                })?,
                 score: score.ok_or_else(|| JsonError::new(start, "missing field \"score\""))?,
             };
             if category == u32::MAX {
@@ -484,7 +584,8 @@ impl Results {
         let (chunks, end) = json::parse_array_par_with(buf, open, buf.len(), parse_det)
             .map_err(|e| located(path, buf, "", e).or_hint(RES_HINT))?;
         let mut tail = Reader::at(buf, end);
-        tail.expect_end().map_err(|e| located(path, buf, "", e).or_hint(RES_HINT))?;
+        tail.expect_end()
+            .map_err(|e| located(path, buf, "", e).or_hint(RES_HINT))?;
         Ok(Results::from_chunks(chunks))
     }
 }
@@ -514,13 +615,46 @@ mod tests {
     #[test]
     fn results_errors_name_the_path() {
         let d = Dataset::parse(Path::new("gt.json"), GT.as_bytes()).unwrap();
-        let e = Results::parse(Path::new("r.json"), br#"[{"image_id": 1, "category_id": 3, "bbox": [1,2,3], "score": 1}]"#, &d).unwrap_err();
-        assert!(e.message.contains("r.json: [0].bbox (line 1, column 43): expected 4 numbers"), "{}", e.message);
-        let e = Results::parse(Path::new("r.json"), br#"[{"image_id": 2, "category_id": 3, "bbox": [1,2,3,4], "score": 1}]"#, &d).unwrap_err();
-        assert!(e.message.contains("[0].image_id") && e.message.contains("not in the ground truth"), "{}", e.message);
-        let e = Results::parse(Path::new("r.json"), br#"[{"image_id": 1, "category_id": 3, "bbox": [1,2,3,4], "score": NaN}]"#, &d).unwrap_err();
-        assert!(e.message.contains("[0].score") && e.message.contains("NaN"), "{}", e.message);
-        let r = Results::parse(Path::new("r.json"), br#"[{"image_id": 1, "category_id": 7, "bbox": [1,2,3,4], "score": 1}]"#, &d).unwrap();
+        let e = Results::parse(
+            Path::new("r.json"),
+            br#"[{"image_id": 1, "category_id": 3, "bbox": [1,2,3], "score": 1}]"#,
+            &d,
+        )
+        .unwrap_err();
+        assert!(
+            e.message
+                .contains("r.json: [0].bbox (line 1, column 43): expected 4 numbers"),
+            "{}",
+            e.message
+        );
+        let e = Results::parse(
+            Path::new("r.json"),
+            br#"[{"image_id": 2, "category_id": 3, "bbox": [1,2,3,4], "score": 1}]"#,
+            &d,
+        )
+        .unwrap_err();
+        assert!(
+            e.message.contains("[0].image_id") && e.message.contains("not in the ground truth"),
+            "{}",
+            e.message
+        );
+        let e = Results::parse(
+            Path::new("r.json"),
+            br#"[{"image_id": 1, "category_id": 3, "bbox": [1,2,3,4], "score": NaN}]"#,
+            &d,
+        )
+        .unwrap_err();
+        assert!(
+            e.message.contains("[0].score") && e.message.contains("NaN"),
+            "{}",
+            e.message
+        );
+        let r = Results::parse(
+            Path::new("r.json"),
+            br#"[{"image_id": 1, "category_id": 7, "bbox": [1,2,3,4], "score": 1}]"#,
+            &d,
+        )
+        .unwrap();
         assert_eq!(r.unknown_category, 1);
         assert_eq!(r.unknown_category_ids, vec![(0, 7)]);
     }
@@ -533,7 +667,11 @@ mod tests {
         let mut text = String::from("[");
         let mut want = Vec::new();
         for i in 0..20000u32 {
-            let cat = if i % 997 == 5 { 1000 + (i % 3) as i128 } else { 3 };
+            let cat = if i % 997 == 5 {
+                1000 + (i % 3) as i128
+            } else {
+                3
+            };
             if cat != 3 {
                 want.push((i, cat));
             }

@@ -15,10 +15,12 @@
 
 use super::{check_file_start, located, Dataset, Detection, IouType, Results};
 use crate::error::{Error, Result};
-use crate::mask::{self, CountSink, MaskError, MaskInfo, MaskRef, Rle, RunBuilder, RunStats, StringDecoder};
 use crate::geom::Xywh;
 use crate::io::json::{self, JResult, JsonError, Kind, Reader};
 use crate::io::FileBytes;
+use crate::mask::{
+    self, CountSink, MaskError, MaskInfo, MaskRef, Rle, RunBuilder, RunStats, StringDecoder,
+};
 use std::path::Path;
 
 /// Which `loadRes` branch a results file takes (decided by its first element).
@@ -54,7 +56,11 @@ impl GtShapes {
     /// Annotation `i`'s mask as [`mask::iou`] reads it.
     pub fn mask(&self, i: usize) -> MaskRef<'_> {
         let (c, a, b) = self.run_span[i];
-        MaskRef { info: &self.mask_info[i], runs: &self.runs[c as usize][a as usize..b as usize], counts: &self.masks[i].counts }
+        MaskRef {
+            info: &self.mask_info[i],
+            runs: &self.runs[c as usize][a as usize..b as usize],
+            counts: &self.masks[i].counts,
+        }
     }
 }
 
@@ -124,7 +130,12 @@ pub struct MaskScratch {
 
 impl DtMasks {
     fn empty() -> DtMasks {
-        DtMasks { text: FileBytes::Owned(Vec::new()), info: Vec::new(), src: Vec::new(), counts: Vec::new() }
+        DtMasks {
+            text: FileBytes::Owned(Vec::new()),
+            info: Vec::new(),
+            src: Vec::new(),
+            counts: Vec::new(),
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -148,7 +159,9 @@ impl DtMasks {
         match self.src[i] {
             MaskSrc::Text(a, b) if self.info[i].plain => {
                 // Validated at load time, so decoding cannot fail here.
-                decode_span(&self.text[a..b], mask::IntersectRuns::new(gt_runs)).ok().map(|s| s.inter)
+                decode_span(&self.text[a..b], mask::IntersectRuns::new(gt_runs))
+                    .ok()
+                    .map(|s| s.inter)
             }
             _ => None,
         }
@@ -183,7 +196,11 @@ impl DtMasks {
                 c
             }
         };
-        MaskRef { info, runs: &scratch.runs, counts }
+        MaskRef {
+            info,
+            runs: &scratch.runs,
+            counts,
+        }
     }
 }
 
@@ -215,7 +232,11 @@ fn decode_span<S: CountSink>(raw: &[u8], sink: S) -> Result<S, MaskError> {
 #[derive(Debug, Clone)]
 enum SegmRaw<'a> {
     Polygons(Vec<Vec<f64>>),
-    Rle { h: u32, w: u32, counts: CountsRaw<'a> },
+    Rle {
+        h: u32,
+        w: u32,
+        counts: CountsRaw<'a>,
+    },
 }
 
 /// An RLE's `counts` as written.
@@ -237,7 +258,10 @@ fn u32_value(r: &mut Reader<'_>, what: &str) -> JResult<u32> {
     let pos = r.pos();
     let v = r.int()?;
     if !(0..=u32::MAX as i128).contains(&v) {
-        return Err(JsonError::new(pos, format!("{} must be an integer in 0..=4294967295, found {}", what, v)));
+        return Err(JsonError::new(
+            pos,
+            format!("{} must be an integer in 0..=4294967295, found {}", what, v),
+        ));
     }
     Ok(v as u32)
 }
@@ -252,7 +276,10 @@ fn parse_size(r: &mut Reader<'_>) -> JResult<(u32, u32)> {
         v.push(u32_value(r, "a mask size").map_err(|e| e.in_index(i))?);
     }
     if v.len() != 2 {
-        return Err(JsonError::new(start, format!("expected [height, width], found {} numbers", v.len())));
+        return Err(JsonError::new(
+            start,
+            format!("expected [height, width], found {} numbers", v.len()),
+        ));
     }
     Ok((v[0], v[1]))
 }
@@ -273,7 +300,14 @@ fn parse_segmentation<'a>(r: &mut Reader<'a>) -> JResult<SegmRaw<'a>> {
                     r.f64_array_into(&mut ring).map_err(|e| e.in_index(i))?;
                 }
                 if ring.len() % 2 != 0 {
-                    return Err(JsonError::new(pos, format!("a polygon needs x, y pairs; found an odd count of {} numbers", ring.len())).in_index(i));
+                    return Err(JsonError::new(
+                        pos,
+                        format!(
+                            "a polygon needs x, y pairs; found an odd count of {} numbers",
+                            ring.len()
+                        ),
+                    )
+                    .in_index(i));
                 }
                 if ring.len() < 6 {
                     return Err(JsonError::new(pos, format!("a polygon needs at least 3 points (6 numbers); found {} numbers (pycocotools 2.0.11 raises here)", ring.len())).in_index(i));
@@ -293,7 +327,9 @@ fn parse_segmentation<'a>(r: &mut Reader<'a>) -> JResult<SegmRaw<'a>> {
                         Kind::String => {
                             counts = Some(match r.plain_string_span(RLE_FIRST, RLE_LAST) {
                                 Some((a, b)) => CountsRaw::Span(a, b),
-                                None => CountsRaw::Text(r.string().map_err(|e| e.in_key("counts"))?),
+                                None => {
+                                    CountsRaw::Text(r.string().map_err(|e| e.in_key("counts"))?)
+                                }
                             })
                         }
                         Kind::Array => {
@@ -302,20 +338,39 @@ fn parse_segmentation<'a>(r: &mut Reader<'a>) -> JResult<SegmRaw<'a>> {
                             let mut f = true;
                             while r.next_element(&mut f).map_err(|e| e.in_key("counts"))? {
                                 let i = v.len();
-                                v.push(u32_value(r, "an RLE count").map_err(|e| e.in_index(i).in_key("counts"))?);
+                                v.push(
+                                    u32_value(r, "an RLE count")
+                                        .map_err(|e| e.in_index(i).in_key("counts"))?,
+                                );
                             }
                             counts = Some(CountsRaw::List(v));
                         }
-                        other => return Err(JsonError::new(r.pos(), format!("expected a string or a list of run lengths, found {}", other.name())).in_key("counts")),
+                        other => {
+                            return Err(JsonError::new(
+                                r.pos(),
+                                format!(
+                                    "expected a string or a list of run lengths, found {}",
+                                    other.name()
+                                ),
+                            )
+                            .in_key("counts"))
+                        }
                     },
                     _ => r.skip_value().map_err(|e| e.in_key(&k))?,
                 }
             }
-            let (h, w) = size.ok_or_else(|| JsonError::new(start, "an RLE needs \"size\": [height, width]"))?;
+            let (h, w) = size
+                .ok_or_else(|| JsonError::new(start, "an RLE needs \"size\": [height, width]"))?;
             let counts = counts.ok_or_else(|| JsonError::new(start, "an RLE needs \"counts\""))?;
             Ok(SegmRaw::Rle { h, w, counts })
         }
-        other => Err(JsonError::new(start, format!("expected a list of polygons or an RLE object, found {}", other.name()))),
+        other => Err(JsonError::new(
+            start,
+            format!(
+                "expected a list of polygons or an RLE object, found {}",
+                other.name()
+            ),
+        )),
     }
 }
 
@@ -332,7 +387,10 @@ fn image_hw(gt: &Dataset, image: u32) -> Option<(u32, u32)> {
 /// A segmentation turned into what evaluation reads.
 enum Mask {
     /// A validated compressed string left in the input (its raw span).
-    Text { span: (usize, usize), info: MaskInfo },
+    Text {
+        span: (usize, usize),
+        info: MaskInfo,
+    },
     Counts(Rle),
 }
 
@@ -345,7 +403,11 @@ impl Mask {
                 let mut counts = Vec::new();
                 // Validated when the `Mask` was made.
                 let _ = decode_span(&buf[a..b], &mut counts);
-                Rle { h: info.h, w: info.w, counts }
+                Rle {
+                    h: info.h,
+                    w: info.w,
+                    counts,
+                }
             }
         }
     }
@@ -363,24 +425,39 @@ fn to_mask(raw: SegmRaw<'_>, hw: Option<(u32, u32)>, pos: usize, buf: &[u8]) -> 
             let rles: Vec<Rle> = rings.iter().map(|p| mask::from_polygon(p, h, w)).collect();
             if rles.is_empty() {
                 // pycocotools raises on `[]`; an empty polygon list is an empty mask.
-                return Ok(Mask::Counts(Rle { h, w, counts: vec![h.wrapping_mul(w)] }));
+                return Ok(Mask::Counts(Rle {
+                    h,
+                    w,
+                    counts: vec![h.wrapping_mul(w)],
+                }));
             }
             return Ok(Mask::Counts(mask::merge(&rles, false)));
         }
         SegmRaw::Rle { h, w, counts } => (h, w, counts),
     };
     if (mh, mw) != (h, w) {
-        return Err(JsonError::new(pos, format!("mask size {}x{} does not match its image ({}x{})", mh, mw, h, w)));
+        return Err(JsonError::new(
+            pos,
+            format!(
+                "mask size {}x{} does not match its image ({}x{})",
+                mh, mw, h, w
+            ),
+        ));
     }
     let bad = |e: MaskError| JsonError::new(pos, e.0).in_key("counts");
     match counts {
         CountsRaw::List(counts) => Ok(Mask::Counts(Rle::from_counts(h, w, counts).map_err(bad)?)),
-        CountsRaw::Text(s) => Ok(Mask::Counts(Rle::from_compressed(s.as_bytes(), h, w).map_err(bad)?)),
+        CountsRaw::Text(s) => Ok(Mask::Counts(
+            Rle::from_compressed(s.as_bytes(), h, w).map_err(bad)?,
+        )),
         CountsRaw::Span(a, b) => {
             let st = decode_span(&buf[a..b], RunStats::new(h, w)).map_err(bad)?;
             // The check and message of `Rle::from_counts`.
             Rle::check_sum(h, w, st.pixels()).map_err(bad)?;
-            Ok(Mask::Text { span: (a, b), info: st.info() })
+            Ok(Mask::Text {
+                span: (a, b),
+                info: st.info(),
+            })
         }
     }
 }
@@ -421,10 +498,25 @@ fn parse_det_keypoints(r: &mut Reader<'_>, k: usize, out: &mut Vec<f64>) -> JRes
 
 fn check_keypoint_count(pos: usize, n: usize, k: usize) -> JResult<()> {
     if n % 3 != 0 {
-        return Err(JsonError::new(pos, format!("keypoints must be [x, y, v] triples; found {} numbers (not a multiple of 3)", n)));
+        return Err(JsonError::new(
+            pos,
+            format!(
+                "keypoints must be [x, y, v] triples; found {} numbers (not a multiple of 3)",
+                n
+            ),
+        ));
     }
     if n != 3 * k {
-        return Err(JsonError::new(pos, format!("expected {} keypoints ({} numbers, one per sigma), found {}", k, 3 * k, n / 3)).with_hint_path());
+        return Err(JsonError::new(
+            pos,
+            format!(
+                "expected {} keypoints ({} numbers, one per sigma), found {}",
+                k,
+                3 * k,
+                n / 3
+            ),
+        )
+        .with_hint_path());
     }
     Ok(())
 }
@@ -434,7 +526,8 @@ trait HintPath {
 }
 impl HintPath for JsonError {
     fn with_hint_path(mut self) -> Self {
-        self.message.push_str(" (use --kpt-sigmas for other skeletons)");
+        self.message
+            .push_str(" (use --kpt-sigmas for other skeletons)");
         self
     }
 }
@@ -461,18 +554,32 @@ fn top_level_span(buf: &[u8], key: &str) -> JResult<Option<(usize, usize)>> {
 impl GtShapes {
     /// Read the segmentations (segm) or keypoints (keypoints) of `gt`'s annotations from the same
     /// file text. `k` is the number of keypoints (sigmas).
-    pub fn parse(path: &Path, buf: &[u8], gt: &Dataset, iou_type: IouType, k: usize) -> Result<GtShapes> {
+    pub fn parse(
+        path: &Path,
+        buf: &[u8],
+        gt: &Dataset,
+        iou_type: IouType,
+        k: usize,
+    ) -> Result<GtShapes> {
         if iou_type == IouType::Bbox {
             return Ok(GtShapes::default());
         }
         let loc = |e: JsonError| located(path, buf, "", e);
         let span = match gt.annotations_span {
             // `buf` is the text `gt` was parsed from (checked cheaply: the span must hold an array).
-            Some((a, b)) if b <= buf.len() && buf.get(a) == Some(&b'[') && buf.get(b - 1) == Some(&b']') => Some((a, b)),
+            Some((a, b))
+                if b <= buf.len() && buf.get(a) == Some(&b'[') && buf.get(b - 1) == Some(&b']') =>
+            {
+                Some((a, b))
+            }
             _ => top_level_span(buf, "annotations").map_err(loc)?,
         };
         let Some((ao, ae)) = span else {
-            return Err(Error::in_file(path, "", "missing top-level key \"annotations\""));
+            return Err(Error::in_file(
+                path,
+                "",
+                "missing top-level key \"annotations\"",
+            ));
         };
         let segm = iou_type == IouType::Segm;
         enum Out {
@@ -491,10 +598,17 @@ impl GtShapes {
                     "segmentation" if segm => {
                         r.skip_ws();
                         let pos = r.pos();
-                        seg = Some((pos, parse_segmentation(r).map_err(|e| e.in_key("segmentation"))?));
+                        seg = Some((
+                            pos,
+                            parse_segmentation(r).map_err(|e| e.in_key("segmentation"))?,
+                        ));
                     }
-                    "keypoints" if !segm => kps = Some(parse_gt_keypoints(r, k).map_err(|e| e.in_key("keypoints"))?),
-                    "num_keypoints" if !segm => num = Some(r.int().map_err(|e| e.in_key("num_keypoints"))?),
+                    "keypoints" if !segm => {
+                        kps = Some(parse_gt_keypoints(r, k).map_err(|e| e.in_key("keypoints"))?)
+                    }
+                    "num_keypoints" if !segm => {
+                        num = Some(r.int().map_err(|e| e.in_key("num_keypoints"))?)
+                    }
                     _ => r.skip_value().map_err(|e| e.in_key(&key))?,
                 }
             }
@@ -503,8 +617,15 @@ impl GtShapes {
                 let Some(&img) = image_id.and_then(|id| gt.image_index.get(&id)) else {
                     return Ok(Out::Mask(Rle::default(), MaskInfo::default(), 0, 0));
                 };
-                let (pos, raw) = seg.ok_or_else(|| JsonError::new(start, "missing field \"segmentation\" (segm evaluation needs it)"))?;
-                let rle = to_mask(raw, image_hw(gt, img), pos, buf).map_err(|e| e.in_key("segmentation"))?.into_rle(buf);
+                let (pos, raw) = seg.ok_or_else(|| {
+                    JsonError::new(
+                        start,
+                        "missing field \"segmentation\" (segm evaluation needs it)",
+                    )
+                })?;
+                let rle = to_mask(raw, image_hw(gt, img), pos, buf)
+                    .map_err(|e| e.in_key("segmentation"))?
+                    .into_rle(buf);
                 let info = rle.stats().info();
                 let a = runs.len();
                 if info.plain {
@@ -512,17 +633,26 @@ impl GtShapes {
                 }
                 let b = runs.len();
                 if b > u32::MAX as usize {
-                    return Err(JsonError::new(start, "too many mask runs in one part of the file"));
+                    return Err(JsonError::new(
+                        start,
+                        "too many mask runs in one part of the file",
+                    ));
                 }
                 Ok(Out::Mask(rle, info, a as u32, b as u32))
             } else {
-                let kps = kps.ok_or_else(|| JsonError::new(start, "missing field \"keypoints\" (keypoints evaluation needs it)"))?;
+                let kps = kps.ok_or_else(|| {
+                    JsonError::new(
+                        start,
+                        "missing field \"keypoints\" (keypoints evaluation needs it)",
+                    )
+                })?;
                 let num = num.ok_or_else(|| JsonError::new(start, "missing field \"num_keypoints\" (pycocotools ignores GT with num_keypoints == 0)"))?;
                 Ok(Out::Kp(kps, num == 0))
             }
         };
         let hint = if segm { SEGM_HINT } else { KPT_HINT };
-        let (chunks, _) = json::parse_array_par_with(buf, ao, ae, parse).map_err(|e| located(path, buf, "annotations", e).or_hint(hint))?;
+        let (chunks, _) = json::parse_array_par_with(buf, ao, ae, parse)
+            .map_err(|e| located(path, buf, "annotations", e).or_hint(hint))?;
         let mut s = GtShapes::default();
         let n: usize = chunks.iter().map(|(v, _)| v.len()).sum();
         if segm {
@@ -553,7 +683,12 @@ impl GtShapes {
 
 /// Read a results file for segm or keypoints evaluation: the detections (as `Results`) and their
 /// shapes, following loadRes' branches. `k` is the number of keypoints (sigmas).
-pub fn load_results(path: &Path, gt: &Dataset, iou_type: IouType, k: usize) -> Result<(Results, DtShapes)> {
+pub fn load_results(
+    path: &Path,
+    gt: &Dataset,
+    iou_type: IouType,
+    k: usize,
+) -> Result<(Results, DtShapes)> {
     let buf = crate::io::read_file(path)?;
     parse_results(path, buf, gt, iou_type, k)
 }
@@ -600,7 +735,13 @@ enum DetMaskSrc {
 
 /// Parse a results file (`text`, kept by the returned [`DtShapes`] when detection masks point
 /// into it).
-pub fn parse_results(path: &Path, text: FileBytes, gt: &Dataset, iou_type: IouType, k: usize) -> Result<(Results, DtShapes)> {
+pub fn parse_results(
+    path: &Path,
+    text: FileBytes,
+    gt: &Dataset,
+    iou_type: IouType,
+    k: usize,
+) -> Result<(Results, DtShapes)> {
     let buf: &[u8] = &text;
     check_file_start(path, buf, RES_HINT).map_err(|e| e.or_hint(RES_HINT))?;
     let mut r = Reader::new(buf);
@@ -608,7 +749,19 @@ pub fn parse_results(path: &Path, text: FileBytes, gt: &Dataset, iou_type: IouTy
     let open = r.pos();
     if buf.get(open) != Some(&b'[') {
         let e = r.begin_array().unwrap_err();
-        return Err(located(path, buf, "", JsonError { message: format!("a results file must be a list of detections ({})", e.message), ..e }).with_hint(RES_HINT));
+        return Err(located(
+            path,
+            buf,
+            "",
+            JsonError {
+                message: format!(
+                    "a results file must be a list of detections ({})",
+                    e.message
+                ),
+                ..e
+            },
+        )
+        .with_hint(RES_HINT));
     }
     let segm = iou_type == IouType::Segm;
     let parse_det = |r: &mut Reader<'_>, chunk: &mut DetChunk| -> JResult<DetRaw> {
@@ -620,14 +773,21 @@ pub fn parse_results(path: &Path, text: FileBytes, gt: &Dataset, iou_type: IouTy
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match &*key {
-                "image_id" => image = Some(super::read_result_image(r, gt).map_err(|e| e.in_key("image_id"))?),
-                "category_id" => category = Some(super::read_result_category(r, gt).map_err(|e| e.in_key("category_id"))?),
+                "image_id" => {
+                    image = Some(super::read_result_image(r, gt).map_err(|e| e.in_key("image_id"))?)
+                }
+                "category_id" => {
+                    category = Some(
+                        super::read_result_category(r, gt).map_err(|e| e.in_key("category_id"))?,
+                    )
+                }
                 "score" => score = Some(r.f64().map_err(|e| e.in_key("score"))?),
                 "bbox" => {
                     r.skip_ws();
                     // `[]` counts as absent for the branch test (`not ann['bbox'] == []`).
                     let mut probe = Reader::at(r.buf(), r.pos());
-                    let empty = probe.begin_array().is_ok() && probe.next_element(&mut true).ok() == Some(false);
+                    let empty = probe.begin_array().is_ok()
+                        && probe.next_element(&mut true).ok() == Some(false);
                     if empty {
                         r.skip_value()?;
                     } else {
@@ -640,7 +800,10 @@ pub fn parse_results(path: &Path, text: FileBytes, gt: &Dataset, iou_type: IouTy
                 "segmentation" => {
                     r.skip_ws();
                     let pos = r.pos();
-                    seg = Some((pos, parse_segmentation(r).map_err(|e| e.in_key("segmentation"))?));
+                    seg = Some((
+                        pos,
+                        parse_segmentation(r).map_err(|e| e.in_key("segmentation"))?,
+                    ));
                 }
                 "keypoints" if !segm => {
                     // A repeated key replaces the earlier value, as in Python.
@@ -654,13 +817,18 @@ pub fn parse_results(path: &Path, text: FileBytes, gt: &Dataset, iou_type: IouTy
             }
         }
         let image = image.ok_or_else(|| JsonError::new(start, "missing field \"image_id\""))?;
-        let (category, category_id) = category.ok_or_else(|| JsonError::new(start, "missing field \"category_id\""))?;
+        let (category, category_id) =
+            category.ok_or_else(|| JsonError::new(start, "missing field \"category_id\""))?;
         let has_mask = seg.is_some();
         if let Some((pos, raw)) = seg {
-            chunk.masks.push(match to_mask(raw, image_hw(gt, image), pos, buf).map_err(|e| e.in_key("segmentation"))? {
-                Mask::Text { span: (a, b), info } => (info, DetMaskSrc::Text(a, b)),
-                Mask::Counts(rle) => (rle.stats().info(), DetMaskSrc::Counts(rle.counts)),
-            });
+            chunk.masks.push(
+                match to_mask(raw, image_hw(gt, image), pos, buf)
+                    .map_err(|e| e.in_key("segmentation"))?
+                {
+                    Mask::Text { span: (a, b), info } => (info, DetMaskSrc::Text(a, b)),
+                    Mask::Counts(rle) => (rle.stats().info(), DetMaskSrc::Counts(rle.counts)),
+                },
+            );
         }
         if category == u32::MAX {
             chunk.unknown_ids.push(category_id);
@@ -673,7 +841,12 @@ pub fn parse_results(path: &Path, text: FileBytes, gt: &Dataset, iou_type: IouTy
             }
         }
         Ok(DetRaw {
-            det: Detection { image, category, bbox, score: score.ok_or_else(|| JsonError::new(start, "missing field \"score\""))? },
+            det: Detection {
+                image,
+                category,
+                bbox,
+                score: score.ok_or_else(|| JsonError::new(start, "missing field \"score\""))?,
+            },
             has_bbox,
             has_mask,
             kps,
@@ -682,12 +855,14 @@ pub fn parse_results(path: &Path, text: FileBytes, gt: &Dataset, iou_type: IouTy
         })
     };
     let hint = if segm { SEGM_HINT } else { KPT_HINT };
-    let (chunks, end) = json::parse_array_par_with(buf, open, buf.len(), parse_det).map_err(|e| {
-        let shape_err = e.path.contains(".segmentation") || e.path.contains(".keypoints");
-        located(path, buf, "", e).or_hint(if shape_err { hint } else { RES_HINT })
-    })?;
+    let (chunks, end) =
+        json::parse_array_par_with(buf, open, buf.len(), parse_det).map_err(|e| {
+            let shape_err = e.path.contains(".segmentation") || e.path.contains(".keypoints");
+            located(path, buf, "", e).or_hint(if shape_err { hint } else { RES_HINT })
+        })?;
     let mut tail = Reader::at(buf, end);
-    tail.expect_end().map_err(|e| located(path, buf, "", e).or_hint(RES_HINT))?;
+    tail.expect_end()
+        .map_err(|e| located(path, buf, "", e).or_hint(RES_HINT))?;
 
     // loadRes' branch, from the first element.
     let branch = match chunks.first().and_then(|(v, _)| v.first()) {
@@ -696,20 +871,33 @@ pub fn parse_results(path: &Path, text: FileBytes, gt: &Dataset, iou_type: IouTy
         Some(d) if d.has_mask => ResultsBranch::Segm,
         Some(d) if d.kps.is_some() => ResultsBranch::Keypoints,
         Some(d) => {
-            let need = if segm { "\"bbox\" or \"segmentation\"" } else { "\"bbox\" or \"keypoints\"" };
+            let need = if segm {
+                "\"bbox\" or \"segmentation\""
+            } else {
+                "\"bbox\" or \"keypoints\""
+            };
             return Err(located(path, buf, "[0]", JsonError::new(d.start, format!("the first detection has neither {}; pycocotools picks the results type from it", need))).with_hint(RES_HINT));
         }
     };
-    let err_at = |i: usize, start: usize, msg: String| located(path, buf, "", JsonError::new(start, msg).in_index(i)).with_hint(RES_HINT);
+    let err_at = |i: usize, start: usize, msg: String| {
+        located(path, buf, "", JsonError::new(start, msg).in_index(i)).with_hint(RES_HINT)
+    };
     let n: usize = chunks.iter().map(|(v, _)| v.len()).sum();
     let mut areas = Vec::with_capacity(n);
     let mut dets = Vec::with_capacity(n);
     let mut masks_out = DtMasks::empty();
-    let mut kps_out = DetKeypoints { stride: 2 * k, ..Default::default() };
+    let mut kps_out = DetKeypoints {
+        stride: 2 * k,
+        ..Default::default()
+    };
     let mut unknown_category_ids = Vec::new();
     let mut i = 0;
     for (raws, chunk) in chunks {
-        let DetChunk { kps: arena, masks: chunk_masks, unknown_ids } = chunk;
+        let DetChunk {
+            kps: arena,
+            masks: chunk_masks,
+            unknown_ids,
+        } = chunk;
         let mut chunk_masks = chunk_masks.into_iter();
         let mut unknown_ids = unknown_ids.into_iter();
         let chunk_first = i;
@@ -735,7 +923,10 @@ pub fn parse_results(path: &Path, text: FileBytes, gt: &Dataset, iou_type: IouTy
                 }
                 ResultsBranch::Keypoints => {
                     let pre = d.kp_area.map(|a| (det.bbox, a));
-                    let Some((b, a)) = pre.or_else(|| d.kps.and_then(|off| box_from_keypoints(&arena[off..off + 2 * k]))) else {
+                    let Some((b, a)) = pre.or_else(|| {
+                        d.kps
+                            .and_then(|off| box_from_keypoints(&arena[off..off + 2 * k]))
+                    }) else {
                         return Err(err_at(i, d.start, "missing or empty field \"keypoints\" (the first detection has keypoints, so pycocotools reads them from every detection)".into()));
                     };
                     det.bbox = b;
@@ -752,11 +943,18 @@ pub fn parse_results(path: &Path, text: FileBytes, gt: &Dataset, iou_type: IouTy
                         let (h, w) = image_hw(gt, det.image)
                             .ok_or_else(|| err_at(i, d.start, "the image of this detection has no integer \"height\"/\"width\" (segm evaluation needs them)".into()))?;
                         let poly = [x1, y1, x1, y2, x2, y2, x2, y1];
-                        mask::check_polygon(&poly).map_err(|e| err_at(i, d.start, format!("bbox: {}", e.0)))?;
+                        mask::check_polygon(&poly)
+                            .map_err(|e| err_at(i, d.start, format!("bbox: {}", e.0)))?;
                         let rle = mask::from_polygon(&poly, h, w);
                         (rle.stats().info(), DetMaskSrc::Counts(rle.counts))
                     }
-                    None => return Err(err_at(i, d.start, "missing field \"segmentation\" (segm evaluation needs it)".into())),
+                    None => {
+                        return Err(err_at(
+                            i,
+                            d.start,
+                            "missing field \"segmentation\" (segm evaluation needs it)".into(),
+                        ))
+                    }
                 };
                 masks_out.info.push(info);
                 masks_out.src.push(match src {
@@ -771,7 +969,13 @@ pub fn parse_results(path: &Path, text: FileBytes, gt: &Dataset, iou_type: IouTy
                 // Every detection of the chunk so far had its 2K values: they are dense.
                 match d.kps {
                     Some(off) => debug_assert_eq!(off, (i - chunk_first) * 2 * k),
-                    None => return Err(err_at(i, d.start, "missing field \"keypoints\" (keypoints evaluation needs it)".into())),
+                    None => {
+                        return Err(err_at(
+                            i,
+                            d.start,
+                            "missing field \"keypoints\" (keypoints evaluation needs it)".into(),
+                        ))
+                    }
                 }
             }
             if det.category == u32::MAX {
@@ -789,7 +993,19 @@ pub fn parse_results(path: &Path, text: FileBytes, gt: &Dataset, iou_type: IouTy
     if masks_out.src.iter().any(|s| matches!(s, MaskSrc::Text(..))) {
         masks_out.text = text;
     }
-    Ok((Results { detections: dets, unknown_category, unknown_category_ids }, DtShapes { branch, areas, masks: masks_out, keypoints: kps_out }))
+    Ok((
+        Results {
+            detections: dets,
+            unknown_category,
+            unknown_category_ids,
+        },
+        DtShapes {
+            branch,
+            areas,
+            masks: masks_out,
+            keypoints: kps_out,
+        },
+    ))
 }
 
 /// Box and area that loadRes derives from result keypoints `[x0, y0, x1, y1, ...]`: min/max over
@@ -798,7 +1014,12 @@ pub fn box_from_keypoints(kps: &[f64]) -> Option<([f64; 4], f64)> {
     if kps.len() < 2 {
         return None;
     }
-    let (mut x0, mut x1, mut y0, mut y1) = (f64::INFINITY, f64::NEG_INFINITY, f64::INFINITY, f64::NEG_INFINITY);
+    let (mut x0, mut x1, mut y0, mut y1) = (
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+    );
     for p in kps.chunks_exact(2) {
         x0 = x0.min(p[0]);
         x1 = x1.max(p[0]);

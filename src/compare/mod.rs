@@ -24,12 +24,20 @@ pub struct Config {
 
 impl Config {
     pub fn new() -> Config {
-        Config { n: 1000, seed: 0, confidence: 0.95, keep_replicates: false }
+        Config {
+            n: 1000,
+            seed: 0,
+            confidence: 0.95,
+            keep_replicates: false,
+        }
     }
 
     pub fn validate(&self) -> Result<()> {
         if !(self.confidence > 0.0 && self.confidence < 1.0) {
-            return Err(Error::input(format!("--confidence {} is not in (0, 1)", self.confidence)).with_hint("e.g. --confidence 0.95 for 95% intervals"));
+            return Err(
+                Error::input(format!("--confidence {} is not in (0, 1)", self.confidence))
+                    .with_hint("e.g. --confidence 0.95 for 95% intervals"),
+            );
         }
         Ok(())
     }
@@ -56,7 +64,11 @@ pub fn draw(seed: u64, replicate: u64, n: usize) -> Vec<u32> {
 /// A drawn resample's image ids as the explicit dataset lists them: sorted, each repeated as
 /// often as it was drawn.
 pub fn drawn_ids(weights: &[u32], img_ids: &[Id]) -> Vec<Id> {
-    img_ids.iter().zip(weights).flat_map(|(&id, &w)| std::iter::repeat_n(id, w as usize)).collect()
+    img_ids
+        .iter()
+        .zip(weights)
+        .flat_map(|(&id, &w)| std::iter::repeat_n(id, w as usize))
+        .collect()
 }
 
 /// One model to compare: its results (and, for segm/keypoints, its shapes).
@@ -104,7 +116,12 @@ pub struct Comparison {
 impl Comparison {
     /// Stats of model `m` minus those of model `vs`.
     pub fn delta(&self, m: usize, vs: usize) -> Vec<f64> {
-        self.evals[m].stats.iter().zip(&self.evals[vs].stats).map(|(a, b)| a - b).collect()
+        self.evals[m]
+            .stats
+            .iter()
+            .zip(&self.evals[vs].stats)
+            .map(|(a, b)| a - b)
+            .collect()
     }
 }
 
@@ -150,13 +167,23 @@ pub fn p_value(deltas: &[f64]) -> f64 {
 }
 
 /// Evaluate every model and bootstrap. The point estimates are `eval`'s.
-pub fn run(gt: &Dataset, models: &[Model<'_>], p: &Params, cfg: &Config, progress: &dyn Progress) -> Result<Comparison> {
+pub fn run(
+    gt: &Dataset,
+    models: &[Model<'_>],
+    p: &Params,
+    cfg: &Config,
+    progress: &dyn Progress,
+) -> Result<Comparison> {
     cfg.validate()?;
     if models.len() < 2 {
-        return Err(Error::input("compare needs at least two results files").with_hint("e.g. retina-tools compare A.json B.json --gt GT"));
+        return Err(Error::input("compare needs at least two results files")
+            .with_hint("e.g. retina-tools compare A.json B.json --gt GT"));
     }
     if p.protocol == Protocol::Lvis {
-        return Err(Error::input("compare follows the COCO protocol; the LVIS protocol is not supported").with_hint("evaluate LVIS results with retina-tools eval"));
+        return Err(Error::input(
+            "compare follows the COCO protocol; the LVIS protocol is not supported",
+        )
+        .with_hint("evaluate LVIS results with retina-tools eval"));
     }
     let mut evals = Vec::with_capacity(models.len());
     let mut samplers = Vec::with_capacity(models.len());
@@ -164,16 +191,35 @@ pub fn run(gt: &Dataset, models: &[Model<'_>], p: &Params, cfg: &Config, progres
         let (ev, detail) = eval::run_detailed(gt, m.res, m.shapes, p, false, progress)?;
         if cfg.n > 0 {
             let specs = eval::summarize::stat_specs(p);
-            samplers.push(Resampler::new(m.res, p, &detail.setup, &detail.matched, specs));
+            samplers.push(Resampler::new(
+                m.res,
+                p,
+                &detail.setup,
+                &detail.matched,
+                specs,
+            ));
         }
         evals.push(ev);
     }
     let per_class = evals.iter().map(|e| e.per_class(gt)).collect();
-    let bootstrap = if cfg.n > 0 { Some(bootstrap(&evals[0].img_ids, &samplers, cfg, progress)) } else { None };
-    Ok(Comparison { evals, per_class, bootstrap })
+    let bootstrap = if cfg.n > 0 {
+        Some(bootstrap(&evals[0].img_ids, &samplers, cfg, progress))
+    } else {
+        None
+    };
+    Ok(Comparison {
+        evals,
+        per_class,
+        bootstrap,
+    })
 }
 
-fn bootstrap(img_ids: &[Id], samplers: &[Resampler], cfg: &Config, progress: &dyn Progress) -> Bootstrap {
+fn bootstrap(
+    img_ids: &[Id],
+    samplers: &[Resampler],
+    cfg: &Config,
+    progress: &dyn Progress,
+) -> Bootstrap {
     let n_img = img_ids.len();
     progress.start("bootstrap", cfg.n as u64);
     // Each replicate's draw depends only on (seed, index); results are collected in index order.
@@ -183,7 +229,11 @@ fn bootstrap(img_ids: &[Id], samplers: &[Resampler], cfg: &Config, progress: &dy
             || samplers.iter().map(|s| s.scratch()).collect::<Vec<_>>(),
             |scratch, r| {
                 let w = draw(cfg.seed, r as u64, n_img);
-                let stats = samplers.iter().zip(scratch.iter_mut()).map(|(s, sc)| s.stats(&w, sc)).collect();
+                let stats = samplers
+                    .iter()
+                    .zip(scratch.iter_mut())
+                    .map(|(s, sc)| s.stats(&w, sc))
+                    .collect();
                 progress.inc(1);
                 stats
             },
@@ -199,14 +249,42 @@ fn bootstrap(img_ids: &[Id], samplers: &[Resampler], cfg: &Config, progress: &dy
         .collect();
     let delta_ci = (1..n_models)
         .map(|m| {
-            let d: Vec<Vec<f64>> = reps.iter().map(|r| r[m].iter().zip(&r[0]).map(|(a, b)| a - b).collect()).collect();
+            let d: Vec<Vec<f64>> = reps
+                .iter()
+                .map(|r| r[m].iter().zip(&r[0]).map(|(a, b)| a - b).collect())
+                .collect();
             let n_stats = d.first().map_or(0, |x| x.len());
-            let p_value = (0..n_stats).map(|s| p_value(&d.iter().map(|x| x[s]).collect::<Vec<_>>())).collect();
-            DeltaInterval { model: m, vs: 0, ci: interval(&d, cfg.confidence), p_value }
+            let p_value = (0..n_stats)
+                .map(|s| p_value(&d.iter().map(|x| x[s]).collect::<Vec<_>>()))
+                .collect();
+            DeltaInterval {
+                model: m,
+                vs: 0,
+                ci: interval(&d, cfg.confidence),
+                p_value,
+            }
         })
         .collect();
-    let replicates = cfg.keep_replicates.then(|| reps.iter().enumerate().map(|(r, s)| (drawn_ids(&draw(cfg.seed, r as u64, n_img), img_ids), s.clone())).collect());
-    Bootstrap { n: cfg.n, seed: cfg.seed, confidence: cfg.confidence, images: n_img, ci, delta_ci, replicates }
+    let replicates = cfg.keep_replicates.then(|| {
+        reps.iter()
+            .enumerate()
+            .map(|(r, s)| {
+                (
+                    drawn_ids(&draw(cfg.seed, r as u64, n_img), img_ids),
+                    s.clone(),
+                )
+            })
+            .collect()
+    });
+    Bootstrap {
+        n: cfg.n,
+        seed: cfg.seed,
+        confidence: cfg.confidence,
+        images: n_img,
+        ci,
+        delta_ci,
+        replicates,
+    }
 }
 
 #[cfg(test)]

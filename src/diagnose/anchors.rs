@@ -58,9 +58,16 @@ fn size_class(area: f64) -> usize {
 /// The missed GT of an evaluation run with `record_matches` (annotation indices, unit order).
 pub fn missed_gt(inp: &Input<'_>, detail: &Detail) -> Result<Vec<u32>> {
     let p = inp.params;
-    let t = p.iou_thrs.iter().position(|&x| x == MISS_IOU).ok_or_else(|| Error::internal("the IoU thresholds do not contain 0.5"))?;
+    let t = p
+        .iou_thrs
+        .iter()
+        .position(|&x| x == MISS_IOU)
+        .ok_or_else(|| Error::internal("the IoU thresholds do not contain 0.5"))?;
     let t_n = p.iou_thrs.len();
-    let rng = p.area_rng.first().ok_or_else(|| Error::internal("no area range"))?;
+    let rng = p
+        .area_rng
+        .first()
+        .ok_or_else(|| Error::internal("no area range"))?;
     let (g, m) = (&detail.grouped, &detail.matched);
     let a_n = p.area_rng.len();
     if m.gt_match.len() != m.dt_sorted.len() * a_n * t_n {
@@ -78,7 +85,10 @@ pub fn missed_gt(inp: &Input<'_>, detail: &Detail) -> Result<Vec<u32>> {
         }
         for &gi in &g.gt[g.gt_start[u] as usize..g.gt_start[u + 1] as usize] {
             let a = &anns[gi as usize];
-            let ignored = a.iscrowd || inp.shapes.is_some_and(|sh| sh.gt_ignored(gi)) || a.area < rng.lo || a.area > rng.hi;
+            let ignored = a.iscrowd
+                || inp.shapes.is_some_and(|sh| sh.gt_ignored(gi))
+                || a.area < rng.lo
+                || a.area > rng.hi;
             if !ignored && !hit.contains(&gi) {
                 out.push(gi);
             }
@@ -88,13 +98,23 @@ pub fn missed_gt(inp: &Input<'_>, detail: &Detail) -> Result<Vec<u32>> {
 }
 
 /// The section: missed GT (see [`missed_gt`]) against the anchors of `cfg`.
-pub fn anchor_section(inp: &Input<'_>, detail: &Detail, cfg: &AssignConfig, assign_flags: String, progress: &dyn Progress) -> Result<AnchorSection> {
+pub fn anchor_section(
+    inp: &Input<'_>,
+    detail: &Detail,
+    cfg: &AssignConfig,
+    assign_flags: String,
+    progress: &dyn Progress,
+) -> Result<AnchorSection> {
     let gt = inp.gt;
     let mut missed = missed_gt(inp, detail)?;
     // Image-id order (the grouping is category-major), then the evaluator's GT order.
-    let rank: rustc_hash::FxHashMap<u32, usize> = missed.iter().enumerate().map(|(i, &g)| (g, i)).collect();
+    let rank: rustc_hash::FxHashMap<u32, usize> =
+        missed.iter().enumerate().map(|(i, &g)| (g, i)).collect();
     missed.sort_by_key(|&g| (gt.annotations[g as usize].image_id, rank[&g]));
-    let mut images: Vec<u32> = missed.iter().map(|&g| gt.image_index[&gt.annotations[g as usize].image_id]).collect();
+    let mut images: Vec<u32> = missed
+        .iter()
+        .map(|&g| gt.image_index[&gt.annotations[g as usize].image_id])
+        .collect();
     images.dedup();
     let per_gt = assign::gt_anchors(gt, cfg, &images, progress)?;
     let mut s = AnchorSection {
@@ -134,8 +154,16 @@ impl AnchorSection {
     /// The pinned `"anchors"` JSON object (DESIGN.md §2).
     pub fn to_json(&self) -> serde_json::Value {
         use crate::report::id_json;
-        let by_size: serde_json::Map<String, serde_json::Value> =
-            SIZE_NAMES.iter().zip(&self.by_size).map(|(n, (m, w))| (n.to_string(), serde_json::json!({"missed": m, "missed_without_fg_anchor": w}))).collect();
+        let by_size: serde_json::Map<String, serde_json::Value> = SIZE_NAMES
+            .iter()
+            .zip(&self.by_size)
+            .map(|(n, (m, w))| {
+                (
+                    n.to_string(),
+                    serde_json::json!({"missed": m, "missed_without_fg_anchor": w}),
+                )
+            })
+            .collect();
         serde_json::json!({
             "convention": self.convention,
             "assign_flags": self.assign_flags,

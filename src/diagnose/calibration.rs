@@ -54,15 +54,32 @@ pub struct Calibration {
 /// hotcoco's tolerance when it looks `iou_threshold` up among `params.iou_thrs`.
 const IOU_LOOKUP_TOL: f64 = 1e-9;
 
-pub fn calibration(inp: &Input<'_>, ev: &Evaluation, detail: &Detail, cfg: &CalibrationConfig) -> Result<Calibration> {
+pub fn calibration(
+    inp: &Input<'_>,
+    ev: &Evaluation,
+    detail: &Detail,
+    cfg: &CalibrationConfig,
+) -> Result<Calibration> {
     let p = &ev.params;
     if cfg.n_bins == 0 {
-        return Err(crate::Error::input("--calibration-bins: at least 1 bin is needed").with_hint("e.g. --calibration-bins 10"));
+        return Err(
+            crate::Error::input("--calibration-bins: at least 1 bin is needed")
+                .with_hint("e.g. --calibration-bins 10"),
+        );
     }
-    let t_idx = p.iou_thrs.iter().position(|&t| (t - cfg.iou_thr).abs() < IOU_LOOKUP_TOL).ok_or_else(|| {
-        crate::Error::input(format!("--calibration-iou: {} is not one of the evaluation's IoU thresholds {:?}", cfg.iou_thr, p.iou_thrs))
-            .with_hint("calibration reads the evaluation's own matching: use one of .50, .55, ..., .95")
-    })?;
+    let t_idx = p
+        .iou_thrs
+        .iter()
+        .position(|&t| (t - cfg.iou_thr).abs() < IOU_LOOKUP_TOL)
+        .ok_or_else(|| {
+            crate::Error::input(format!(
+                "--calibration-iou: {} is not one of the evaluation's IoU thresholds {:?}",
+                cfg.iou_thr, p.iou_thrs
+            ))
+            .with_hint(
+                "calibration reads the evaluation's own matching: use one of .50, .55, ..., .95",
+            )
+        })?;
     let a_idx = area_all_index(p);
     let (a_n, t_n) = (p.area_rng.len(), p.iou_thrs.len());
     let mt = &detail.matched;
@@ -90,7 +107,11 @@ pub fn calibration(inp: &Input<'_>, ev: &Evaluation, detail: &Detail, cfg: &Cali
             per_cat.push((cat, dets));
         }
     }
-    let bad: Vec<f64> = all.iter().map(|d| d.0).filter(|s| !(0.0..=1.0).contains(s)).collect();
+    let bad: Vec<f64> = all
+        .iter()
+        .map(|d| d.0)
+        .filter(|s| !(0.0..=1.0).contains(s))
+        .collect();
     if let Some(first) = bad.first() {
         return Err(crate::Error::input(format!(
             "calibration needs scores in [0, 1], found {} ({} of {} out of range)",
@@ -102,19 +123,39 @@ pub fn calibration(inp: &Input<'_>, ev: &Evaluation, detail: &Detail, cfg: &Cali
     }
     let bins = reliability_bins(&all, cfg.n_bins);
     let (ece, mce) = ece_mce(&bins, all.len());
-    let per_category = per_cat.iter().map(|(c, d)| (*c, ece_mce(&reliability_bins(d, cfg.n_bins), d.len()).0)).collect();
-    Ok(Calibration { n_bins: cfg.n_bins, iou_thr: cfg.iou_thr, ece, mce, bins, per_category, num_detections: all.len() as u64 })
+    let per_category = per_cat
+        .iter()
+        .map(|(c, d)| (*c, ece_mce(&reliability_bins(d, cfg.n_bins), d.len()).0))
+        .collect();
+    Ok(Calibration {
+        n_bins: cfg.n_bins,
+        iou_thr: cfg.iou_thr,
+        ece,
+        mce,
+        bins,
+        per_category,
+        num_detections: all.len() as u64,
+    })
 }
 
 /// The area range hotcoco calls "all": the one labelled `all`, else the first.
 pub fn area_all_index(p: &crate::eval::Params) -> usize {
-    p.area_rng.iter().position(|r| r.label == "all").unwrap_or(0)
+    p.area_rng
+        .iter()
+        .position(|r| r.label == "all")
+        .unwrap_or(0)
 }
 
 /// Equal-width bins over [0, 1] of `(confidence, correct)` pairs, means per bin.
 fn reliability_bins(dets: &[(f64, bool)], n: usize) -> Vec<CalBin> {
     let mut bins: Vec<CalBin> = (0..n)
-        .map(|i| CalBin { lower: i as f64 / n as f64, upper: (i + 1) as f64 / n as f64, avg_confidence: 0.0, avg_accuracy: 0.0, count: 0 })
+        .map(|i| CalBin {
+            lower: i as f64 / n as f64,
+            upper: (i + 1) as f64 / n as f64,
+            avg_confidence: 0.0,
+            avg_accuracy: 0.0,
+            count: 0,
+        })
         .collect();
     for &(conf, correct) in dets {
         // hotcoco: `((conf * n) as usize).min(n - 1)` (a float-to-int cast truncates).
@@ -168,11 +209,21 @@ mod tests {
 
     fn cal(c: &Case, n_bins: usize, iou_thr: f64) -> Result<Calibration> {
         let (ev, detail) = c.eval();
-        calibration(&c.input(), &ev, &detail, &CalibrationConfig { n_bins, iou_thr })
+        calibration(
+            &c.input(),
+            &ev,
+            &detail,
+            &CalibrationConfig { n_bins, iou_thr },
+        )
     }
 
     fn mixed() -> Case {
-        let gts: Vec<G> = vec![g(1, 1, B), g(2, 1, B), g(2, 1, [30.0, 30.0, 5.0, 5.0]), g(1, 2, [20.0, 20.0, 10.0, 9.0])];
+        let gts: Vec<G> = vec![
+            g(1, 1, B),
+            g(2, 1, B),
+            g(2, 1, [30.0, 30.0, 5.0, 5.0]),
+            g(1, 2, [20.0, 20.0, 10.0, 9.0]),
+        ];
         let s = [0.0, 0.0, 3.0, 3.0];
         let dets: Vec<D> = vec![
             (1, 1, [0.0, 0.0, 10.0, 9.0], 0.95),
@@ -203,7 +254,10 @@ mod tests {
         assert_eq!(counts, vec![1, 0, 0, 1, 0, 0, 1, 2, 1, 3]);
         close(r.bins[9].avg_confidence, 0.9500000000000001);
         close(r.bins[9].avg_accuracy, 0.3333333333333333);
-        assert_eq!((r.bins[6].avg_confidence, r.bins[6].avg_accuracy), (0.6, 1.0));
+        assert_eq!(
+            (r.bins[6].avg_confidence, r.bins[6].avg_accuracy),
+            (0.6, 1.0)
+        );
         assert_eq!((r.bins[1].lower, r.bins[1].upper), (0.1, 0.2));
         assert_eq!(r.per_category.len(), 2);
         close(r.per_category[0].1, 0.4375);
@@ -228,13 +282,21 @@ mod tests {
         close(r.ece, 0.55);
         close(r.bins[0].avg_confidence, 0.6611111111111111);
         // Looked up within 1e-9; 0.53 is not an evaluated threshold.
-        assert_eq!(cal(&c, 10, 0.55000000001).unwrap().ece, cal(&c, 10, 0.5).unwrap().ece);
+        assert_eq!(
+            cal(&c, 10, 0.55000000001).unwrap().ece,
+            cal(&c, 10, 0.5).unwrap().ece
+        );
         assert!(cal(&c, 10, 0.53).is_err());
     }
 
     #[test]
     fn crowd_matches_and_detections_past_max_dets_are_not_counted() {
-        let r = cal(&case(&[1, 2], &[(1, 1, B, true, 0)], &[(1, 1, B, 0.9)]), 10, 0.5).unwrap();
+        let r = cal(
+            &case(&[1, 2], &[(1, 1, B, true, 0)], &[(1, 1, B, 0.9)]),
+            10,
+            0.5,
+        )
+        .unwrap();
         assert_eq!((r.ece, r.mce, r.num_detections), (0.0, 0.0, 0));
         assert!(r.per_category.is_empty());
         // The out-of-range score is past maxDets: no error.
@@ -248,7 +310,16 @@ mod tests {
     #[test]
     fn scores_outside_0_1_are_an_error_naming_the_first_in_evaluation_order() {
         let s = [50.0, 50.0, 5.0, 5.0];
-        let c = case(&[1, 2], &[g(1, 1, B)], &[(1, 1, B, 1.2), (1, 1, s, 1.7), (1, 1, s, -1.0), (2, 1, s, 3.0)]);
+        let c = case(
+            &[1, 2],
+            &[g(1, 1, B)],
+            &[
+                (1, 1, B, 1.2),
+                (1, 1, s, 1.7),
+                (1, 1, s, -1.0),
+                (2, 1, s, 3.0),
+            ],
+        );
         let e = cal(&c, 10, 0.5).unwrap_err().to_string();
         assert!(e.contains("found 1.7 (4 of 4 out of range)"), "{}", e);
     }

@@ -60,13 +60,21 @@ pub fn f_beta(precision: f64, recall: f64, beta: f64) -> f64 {
 
 pub fn fscores(inp: &Input<'_>, ev: &Evaluation, detail: &Detail, beta: f64) -> Result<FScores> {
     if !beta.is_finite() || beta < 0.0 {
-        return Err(crate::Error::input(format!("--fscore-beta: {} must be a finite number >= 0", beta)).with_hint("e.g. --fscore-beta 1 (F1), 2 (recall weighs more), 0.5"));
+        return Err(crate::Error::input(format!(
+            "--fscore-beta: {} must be a finite number >= 0",
+            beta
+        ))
+        .with_hint("e.g. --fscore-beta 1 (F1), 2 (recall weighs more), 0.5"));
     }
     let p = &ev.params;
     let arr = &ev.arrays;
     let a_idx = super::calibration::area_all_index(p);
     let m_idx = arr.m.saturating_sub(1);
-    let find = |x: f64| p.iou_thrs.iter().position(|&t| (t - x).abs() < IOU_LOOKUP_TOL);
+    let find = |x: f64| {
+        p.iou_thrs
+            .iter()
+            .position(|&t| (t - x).abs() < IOU_LOOKUP_TOL)
+    };
     let (t50, t75) = (find(0.5), find(0.75));
     // (sum, count): over all thresholds, at .50, at .75; summed t-major, then k, as hotcoco.
     let mut buckets = [(0.0f64, 0usize); 3];
@@ -80,7 +88,10 @@ pub fn fscores(inp: &Input<'_>, ev: &Evaluation, detail: &Detail, beta: f64) -> 
                     })
                     .fold(f64::NEG_INFINITY, f64::max);
                 if best > f64::NEG_INFINITY {
-                    for (b, hit) in buckets.iter_mut().zip([true, Some(t) == t50, Some(t) == t75]) {
+                    for (b, hit) in buckets
+                        .iter_mut()
+                        .zip([true, Some(t) == t50, Some(t) == t75])
+                    {
                         if hit {
                             b.0 += best;
                             b.1 += 1;
@@ -95,11 +106,23 @@ pub fn fscores(inp: &Input<'_>, ev: &Evaluation, detail: &Detail, beta: f64) -> 
         Some(t) => per_class_operating_points(inp, ev, detail, t, beta),
         None => Vec::new(),
     };
-    Ok(FScores { beta, f: mean(buckets[0]), f_50: mean(buckets[1]), f_75: mean(buckets[2]), per_class })
+    Ok(FScores {
+        beta,
+        f: mean(buckets[0]),
+        f_50: mean(buckets[1]),
+        f_75: mean(buckets[2]),
+        per_class,
+    })
 }
 
 /// The best-F score threshold of each category with GT, at IoU threshold index `t` (module docs).
-fn per_class_operating_points(inp: &Input<'_>, ev: &Evaluation, detail: &Detail, t: usize, beta: f64) -> Vec<ClassF> {
+fn per_class_operating_points(
+    inp: &Input<'_>,
+    ev: &Evaluation,
+    detail: &Detail,
+    t: usize,
+    beta: f64,
+) -> Vec<ClassF> {
     let p = &ev.params;
     let a_idx = super::calibration::area_all_index(p);
     let (a_n, t_n) = (p.area_rng.len(), p.iou_thrs.len());
@@ -108,7 +131,11 @@ fn per_class_operating_points(inp: &Input<'_>, ev: &Evaluation, detail: &Detail,
     let mut out = Vec::new();
     for (k, &cat) in ev.cat_ids.iter().enumerate() {
         let units = k * n_img..(k + 1) * n_img;
-        let npig: u64 = units.clone().filter(|&u| !mt.empty[u]).map(|u| mt.npig(u, a_idx, a_n) as u64).sum();
+        let npig: u64 = units
+            .clone()
+            .filter(|&u| !mt.empty[u])
+            .map(|u| mt.npig(u, a_idx, a_n) as u64)
+            .sum();
         if npig == 0 {
             continue;
         }
@@ -123,7 +150,13 @@ fn per_class_operating_points(inp: &Input<'_>, ev: &Evaluation, detail: &Detail,
             }
         }
         dets.sort_by(|a, b| b.0.total_cmp(&a.0));
-        let mut best = ClassF { category_id: cat, f: 0.0, precision: 0.0, recall: 0.0, score_thr: None };
+        let mut best = ClassF {
+            category_id: cat,
+            f: 0.0,
+            precision: 0.0,
+            recall: 0.0,
+            score_thr: None,
+        };
         let (mut tp, mut fp) = (0u64, 0u64);
         let mut i = 0;
         while i < dets.len() {
@@ -143,7 +176,13 @@ fn per_class_operating_points(inp: &Input<'_>, ev: &Evaluation, detail: &Detail,
             let (prec, rec) = (tp as f64 / (tp + fp) as f64, tp as f64 / npig as f64);
             let f = f_beta(prec, rec, beta);
             if f > best.f {
-                best = ClassF { category_id: cat, f, precision: prec, recall: rec, score_thr: Some(s) };
+                best = ClassF {
+                    category_id: cat,
+                    f,
+                    precision: prec,
+                    recall: rec,
+                    score_thr: Some(s),
+                };
             }
         }
         out.push(best);
@@ -179,7 +218,12 @@ mod tests {
     // Expected: hotcoco 1.3.0's `f_scores(beta)` on the same case.
     #[test]
     fn f1_f2_f05() {
-        let gts: Vec<G> = vec![g(1, 1, B), g(2, 1, B), g(2, 1, [30.0, 30.0, 5.0, 5.0]), g(1, 2, [20.0, 20.0, 10.0, 9.0])];
+        let gts: Vec<G> = vec![
+            g(1, 1, B),
+            g(2, 1, B),
+            g(2, 1, [30.0, 30.0, 5.0, 5.0]),
+            g(1, 2, [20.0, 20.0, 10.0, 9.0]),
+        ];
         let dets: Vec<D> = vec![
             (1, 1, [0.0, 0.0, 10.0, 9.0], 0.95),
             (1, 1, [50.0, 50.0, 10.0, 10.0], 0.9),
@@ -188,7 +232,11 @@ mod tests {
             (1, 2, [20.0, 20.0, 10.0, 10.0], 0.6),
         ];
         let c = case(&[1, 2], &gts, &dets);
-        for (beta, f, f50) in [(1.0, 0.7650753768844221, 0.8316582914572863), (2.0, 0.764128256513026, 0.8306613226452906), (0.5, 0.7866761679644048, 0.8556034482758619)] {
+        for (beta, f, f50) in [
+            (1.0, 0.7650753768844221, 0.8316582914572863),
+            (2.0, 0.764128256513026, 0.8306613226452906),
+            (0.5, 0.7866761679644048, 0.8556034482758619),
+        ] {
             let r = fs(&c, beta);
             close(r.f, f);
             close(r.f_50, f50);
@@ -198,10 +246,16 @@ mod tests {
 
     #[test]
     fn reads_the_largest_max_dets_not_the_100_slot() {
-        let mut dets: Vec<D> = (0..120).map(|i| (1, 1, [80.0, 80.0, 5.0, 5.0], 0.9 - 0.001 * i as f64)).collect();
+        let mut dets: Vec<D> = (0..120)
+            .map(|i| (1, 1, [80.0, 80.0, 5.0, 5.0], 0.9 - 0.001 * i as f64))
+            .collect();
         dets.push((1, 1, B, 0.5));
         dets.push((1, 1, [50.0, 50.0, 10.0, 10.0], 0.4));
-        let mut c = case(&[1, 2], &[g(1, 1, B), g(1, 1, [50.0, 50.0, 10.0, 10.0])], &dets);
+        let mut c = case(
+            &[1, 2],
+            &[g(1, 1, B), g(1, 1, [50.0, 50.0, 10.0, 10.0])],
+            &dets,
+        );
         let r = fs(&c, 1.0);
         assert_eq!((r.f, r.f_50, r.f_75), (0.0, 0.0, 0.0));
         c.params.max_dets = vec![1, 100, 300];
@@ -210,7 +264,10 @@ mod tests {
         close(r.f_50, 0.03225806451612903);
         // Per class: both TP come last, so the best cut keeps all 122 detections.
         let pc = &r.per_class[0];
-        assert_eq!((pc.category_id, pc.score_thr, pc.recall), (1, Some(0.4), 1.0));
+        assert_eq!(
+            (pc.category_id, pc.score_thr, pc.recall),
+            (1, Some(0.4), 1.0)
+        );
         close(pc.precision, 2.0 / 122.0);
     }
 
@@ -230,12 +287,27 @@ mod tests {
         for img in 1..=2 {
             for _ in 0..8 {
                 let cat = 1 + (next() * 2.0) as i64;
-                let b = [next() * 60.0, next() * 60.0, 5.0 + next() * 30.0, 5.0 + next() * 30.0];
+                let b = [
+                    next() * 60.0,
+                    next() * 60.0,
+                    5.0 + next() * 30.0,
+                    5.0 + next() * 30.0,
+                ];
                 gts.push((img, cat, b, next() < 0.1, 0));
                 for _ in 0..2 {
-                    let j = [b[0] + next() * 6.0 - 3.0, b[1] + next() * 6.0 - 3.0, b[2], b[3]];
+                    let j = [
+                        b[0] + next() * 6.0 - 3.0,
+                        b[1] + next() * 6.0 - 3.0,
+                        b[2],
+                        b[3],
+                    ];
                     // Scores on a coarse grid: ties across and within images.
-                    dets.push((img, if next() < 0.8 { cat } else { 3 - cat }, j, (next() * 10.0).floor() / 10.0));
+                    dets.push((
+                        img,
+                        if next() < 0.8 { cat } else { 3 - cat },
+                        j,
+                        (next() * 10.0).floor() / 10.0,
+                    ));
                 }
             }
             dets.push((img, 1, [80.0, 80.0, 10.0, 10.0], 0.9));
@@ -245,24 +317,51 @@ mod tests {
             let got = fs(&c, beta).per_class;
             for k in 0..2usize {
                 let mut best = (0.0f64, None);
-                let mut scores: Vec<f64> = c.res.detections.iter().filter(|d| d.category == k as u32).map(|d| d.score).collect();
+                let mut scores: Vec<f64> = c
+                    .res
+                    .detections
+                    .iter()
+                    .filter(|d| d.category == k as u32)
+                    .map(|d| d.score)
+                    .collect();
                 scores.sort_by(|a, b| b.total_cmp(a));
                 scores.dedup();
                 for &s in &scores {
-                    let mut sub = case(&[1, 2], &gts, &dets.iter().copied().filter(|d| d.3 >= s).collect::<Vec<_>>());
+                    let mut sub = case(
+                        &[1, 2],
+                        &gts,
+                        &dets
+                            .iter()
+                            .copied()
+                            .filter(|d| d.3 >= s)
+                            .collect::<Vec<_>>(),
+                    );
                     sub.params.iou_thrs = vec![0.5];
                     sub.params.area_rng.truncate(1);
                     sub.params.cat_ids = Some(vec![k as i128 + 1]);
                     let (_, d) = sub.eval();
-                    let (tp, fp) = d.matched.states.iter().fold((0u64, 0u64), |(t, f), &x| (t + (x == TP) as u64, f + (x == crate::eval::evaluate::FP) as u64));
-                    let npig: u64 = (0..d.matched.empty.len()).map(|u| d.matched.npig(u, 0, 1) as u64).sum();
+                    let (tp, fp) = d.matched.states.iter().fold((0u64, 0u64), |(t, f), &x| {
+                        (
+                            t + (x == TP) as u64,
+                            f + (x == crate::eval::evaluate::FP) as u64,
+                        )
+                    });
+                    let npig: u64 = (0..d.matched.empty.len())
+                        .map(|u| d.matched.npig(u, 0, 1) as u64)
+                        .sum();
                     let f = f_beta(tp as f64 / (tp + fp) as f64, tp as f64 / npig as f64, beta);
                     if f > best.0 {
                         best = (f, Some(s));
                     }
                 }
                 let pc = got.iter().find(|x| x.category_id == k as i128 + 1).unwrap();
-                assert_eq!((pc.f, pc.score_thr), best, "category {} beta {}", k + 1, beta);
+                assert_eq!(
+                    (pc.f, pc.score_thr),
+                    best,
+                    "category {} beta {}",
+                    k + 1,
+                    beta
+                );
             }
         }
     }

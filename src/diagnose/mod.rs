@@ -44,7 +44,13 @@ pub struct Sections {
 
 impl Sections {
     /// The default: every section but the anchor one (which needs a convention).
-    pub const ALL: Sections = Sections { tide: true, confusion: true, calibration: true, fscores: true, suspects: true };
+    pub const ALL: Sections = Sections {
+        tide: true,
+        confusion: true,
+        calibration: true,
+        fscores: true,
+        suspects: true,
+    };
 }
 
 /// Everything `diagnose` needs beyond the evaluation parameters.
@@ -66,9 +72,19 @@ impl Config {
     pub fn new() -> Config {
         Config {
             sections: Sections::ALL,
-            tide: tide::TideConfig { pos_thr: 0.5, bg_thr: 0.1 },
-            confusion: confusion::ConfusionConfig { iou_thr: 0.5, max_det: None, min_score: None },
-            calibration: calibration::CalibrationConfig { n_bins: 10, iou_thr: 0.5 },
+            tide: tide::TideConfig {
+                pos_thr: 0.5,
+                bg_thr: 0.1,
+            },
+            confusion: confusion::ConfusionConfig {
+                iou_thr: 0.5,
+                max_det: None,
+                min_score: None,
+            },
+            calibration: calibration::CalibrationConfig {
+                n_bins: 10,
+                iou_thr: 0.5,
+            },
             fscore_beta: 1.0,
             suspect_score: 0.9,
             suspects_top: 20,
@@ -81,7 +97,8 @@ impl Config {
             if (0.0..=1.0).contains(&v) {
                 Ok(())
             } else {
-                Err(Error::input(format!("{}: {} is not in [0, 1]", name, v)).with_hint(format!("{} takes an IoU or score between 0 and 1", name)))
+                Err(Error::input(format!("{}: {} is not in [0, 1]", name, v))
+                    .with_hint(format!("{} takes an IoU or score between 0 and 1", name)))
             }
         };
         unit("--tide-pos-thr", self.tide.pos_thr)?;
@@ -89,13 +106,22 @@ impl Config {
         unit("--confusion-iou", self.confusion.iou_thr)?;
         unit("--calibration-iou", self.calibration.iou_thr)?;
         if self.tide.bg_thr > self.tide.pos_thr {
-            return Err(Error::input(format!("--tide-bg-thr {} is above --tide-pos-thr {}", self.tide.bg_thr, self.tide.pos_thr)).with_hint("TIDE's background threshold is the lower one (defaults 0.1 and 0.5)"));
+            return Err(Error::input(format!(
+                "--tide-bg-thr {} is above --tide-pos-thr {}",
+                self.tide.bg_thr, self.tide.pos_thr
+            ))
+            .with_hint("TIDE's background threshold is the lower one (defaults 0.1 and 0.5)"));
         }
         if self.calibration.n_bins == 0 {
-            return Err(Error::input("--calibration-bins must be at least 1").with_hint("e.g. --calibration-bins 10"));
+            return Err(Error::input("--calibration-bins must be at least 1")
+                .with_hint("e.g. --calibration-bins 10"));
         }
         if !(self.fscore_beta.is_finite() && self.fscore_beta > 0.0) {
-            return Err(Error::input(format!("--fscore-beta {} must be a positive number", self.fscore_beta)).with_hint("1 weighs precision and recall alike"));
+            return Err(Error::input(format!(
+                "--fscore-beta {} must be a positive number",
+                self.fscore_beta
+            ))
+            .with_hint("1 weighs precision and recall alike"));
         }
         if self.confusion.max_det == Some(0) {
             return Err(Error::input("--confusion-max-det must be at least 1"));
@@ -128,24 +154,61 @@ pub struct Diagnosis {
 pub fn run(inp: &Input<'_>, cfg: &Config, progress: &dyn Progress) -> Result<Diagnosis> {
     cfg.validate()?;
     if inp.params.iou_type == IouType::Keypoints {
-        return Err(Error::input("diagnose compares boxes or masks: --iou-type keypoints is not supported").with_hint("use --iou-type bbox or segm"));
+        return Err(Error::input(
+            "diagnose compares boxes or masks: --iou-type keypoints is not supported",
+        )
+        .with_hint("use --iou-type bbox or segm"));
     }
     let timer = crate::progress::PhaseTimer::from_env();
-    let (ev, detail) = crate::eval::run_detailed(inp.gt, inp.res, inp.shapes, inp.params, true, progress)?;
+    let (ev, detail) =
+        crate::eval::run_detailed(inp.gt, inp.res, inp.shapes, inp.params, true, progress)?;
     let per_class = ev.per_class(inp.gt);
     timer.lap("diagnose: evaluation");
     let s = cfg.sections;
     // TIDE (its own matching) runs beside the sections that read the evaluation; each is
     // deterministic on its own, so running them side by side changes no number.
     let (tide, rest) = rayon::join(
-        || if s.tide { tide::tide(inp, &cfg.tide, progress).map(Some) } else { Ok(None) },
+        || {
+            if s.tide {
+                tide::tide(inp, &cfg.tide, progress).map(Some)
+            } else {
+                Ok(None)
+            }
+        },
         || -> Result<_> {
-            let confusion = if s.confusion { Some(confusion::confusion(inp, &ev, &detail, &cfg.confusion)?) } else { None };
-            let calibration = if s.calibration { Some(calibration::calibration(inp, &ev, &detail, &cfg.calibration)?) } else { None };
-            let fscores = if s.fscores { Some(fscores::fscores(inp, &ev, &detail, cfg.fscore_beta)?) } else { None };
+            let confusion = if s.confusion {
+                Some(confusion::confusion(inp, &ev, &detail, &cfg.confusion)?)
+            } else {
+                None
+            };
+            let calibration = if s.calibration {
+                Some(calibration::calibration(
+                    inp,
+                    &ev,
+                    &detail,
+                    &cfg.calibration,
+                )?)
+            } else {
+                None
+            };
+            let fscores = if s.fscores {
+                Some(fscores::fscores(inp, &ev, &detail, cfg.fscore_beta)?)
+            } else {
+                None
+            };
             let suspects = if s.suspects {
-                let evaluated: Vec<bool> = detail.setup.img_rank.iter().map(|&r| r != u32::MAX).collect();
-                Some(suspects::suspects(inp, &evaluated, cfg.suspect_score, cfg.suspects_top))
+                let evaluated: Vec<bool> = detail
+                    .setup
+                    .img_rank
+                    .iter()
+                    .map(|&r| r != u32::MAX)
+                    .collect();
+                Some(suspects::suspects(
+                    inp,
+                    &evaluated,
+                    cfg.suspect_score,
+                    cfg.suspects_top,
+                ))
             } else {
                 None
             };
@@ -156,11 +219,32 @@ pub fn run(inp: &Input<'_>, cfg: &Config, progress: &dyn Progress) -> Result<Dia
     let (confusion, calibration, fscores, suspects) = rest?;
     timer.lap("diagnose: sections");
     let anchors = match &cfg.anchors {
-        Some((acfg, flags)) => Some(anchors::anchor_section(inp, &detail, acfg, flags.clone(), progress)?),
+        Some((acfg, flags)) => Some(anchors::anchor_section(
+            inp,
+            &detail,
+            acfg,
+            flags.clone(),
+            progress,
+        )?),
         None => None,
     };
-    let names = inp.gt.categories.iter().map(|c| (c.id, c.name.clone())).collect();
-    Ok(Diagnosis { ev, per_class, tide, confusion, calibration, fscores, suspects, anchors, names })
+    let names = inp
+        .gt
+        .categories
+        .iter()
+        .map(|c| (c.id, c.name.clone()))
+        .collect();
+    Ok(Diagnosis {
+        ev,
+        per_class,
+        tide,
+        confusion,
+        calibration,
+        fscores,
+        suspects,
+        anchors,
+        names,
+    })
 }
 
 /// Hand-made cases for the sections' unit tests: a small GT and results, evaluated once as the
@@ -203,16 +287,38 @@ pub(crate) mod testkit {
         let dt: Vec<serde_json::Value> = dets.iter().map(|&(img, cat, b, s)| serde_json::json!({"image_id": img, "category_id": cat, "bbox": b, "score": s})).collect();
         let path = std::path::Path::new("case.json");
         let gt = Dataset::parse(path, gt.to_string().as_bytes()).expect("hand-made GT parses");
-        let res = Results::parse(path, serde_json::Value::from(dt).to_string().as_bytes(), &gt).expect("hand-made results parse");
-        Case { gt, res, params: Params::new(IouType::Bbox) }
+        let res = Results::parse(
+            path,
+            serde_json::Value::from(dt).to_string().as_bytes(),
+            &gt,
+        )
+        .expect("hand-made results parse");
+        Case {
+            gt,
+            res,
+            params: Params::new(IouType::Bbox),
+        }
     }
 
     impl Case {
         pub fn eval(&self) -> (Evaluation, Detail) {
-            eval::run_detailed(&self.gt, &self.res, None, &self.params, true, &crate::progress::NoProgress).expect("hand-made case evaluates")
+            eval::run_detailed(
+                &self.gt,
+                &self.res,
+                None,
+                &self.params,
+                true,
+                &crate::progress::NoProgress,
+            )
+            .expect("hand-made case evaluates")
         }
         pub fn input(&self) -> super::Input<'_> {
-            super::Input { gt: &self.gt, res: &self.res, shapes: None, params: &self.params }
+            super::Input {
+                gt: &self.gt,
+                res: &self.res,
+                shapes: None,
+                params: &self.params,
+            }
         }
     }
 }

@@ -63,7 +63,10 @@ pub fn suspects(inp: &Input<'_>, img_evaluated: &[bool], min_score: f64, top: us
     let (gt, res) = (inp.gt, inp.res);
     let mut by_image: FxHashMap<u32, Vec<u32>> = FxHashMap::default();
     for (j, a) in gt.annotations.iter().enumerate() {
-        if let (Some(&i), true) = (gt.image_index.get(&a.image_id), gt.category_index.contains_key(&a.category_id)) {
+        if let (Some(&i), true) = (
+            gt.image_index.get(&a.image_id),
+            gt.category_index.contains_key(&a.category_id),
+        ) {
             by_image.entry(i).or_default().push(j as u32);
         }
     }
@@ -75,20 +78,42 @@ pub fn suspects(inp: &Input<'_>, img_evaluated: &[bool], min_score: f64, top: us
         .collect();
     let found: Vec<Option<Suspect>> = confident
         .par_iter()
-        .map_init(|| (ShapeScratch::default(), Vec::new()), |(scratch, ious), &d| classify(inp, res, &by_image, d, scratch, ious))
+        .map_init(
+            || (ShapeScratch::default(), Vec::new()),
+            |(scratch, ious), &d| classify(inp, res, &by_image, d, scratch, ious),
+        )
         .collect();
     let mut all: Vec<Suspect> = found.into_iter().flatten().collect();
-    let missing = all.iter().filter(|s| s.kind == SuspectKind::MissingAnnotation).count() as u64;
+    let missing = all
+        .iter()
+        .filter(|s| s.kind == SuspectKind::MissingAnnotation)
+        .count() as u64;
     let wrong = all.len() as u64 - missing;
     all.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.det.cmp(&b.det)));
     all.truncate(top);
-    Suspects { min_score, examined: confident.len() as u64, missing_annotation: missing, wrong_label: wrong, top: all }
+    Suspects {
+        min_score,
+        examined: confident.len() as u64,
+        missing_annotation: missing,
+        wrong_label: wrong,
+        top: all,
+    }
 }
 
-fn classify(inp: &Input<'_>, res: &Results, by_image: &FxHashMap<u32, Vec<u32>>, d: u32, scratch: &mut ShapeScratch, ious: &mut Vec<f64>) -> Option<Suspect> {
+fn classify(
+    inp: &Input<'_>,
+    res: &Results,
+    by_image: &FxHashMap<u32, Vec<u32>>,
+    d: u32,
+    scratch: &mut ShapeScratch,
+    ious: &mut Vec<f64>,
+) -> Option<Suspect> {
     let gt = inp.gt;
     let det = &res.detections[d as usize];
-    let gts: &[u32] = by_image.get(&det.image).map(|v| v.as_slice()).unwrap_or(&[]);
+    let gts: &[u32] = by_image
+        .get(&det.image)
+        .map(|v| v.as_slice())
+        .unwrap_or(&[]);
     ious.clear();
     match inp.shapes {
         None => ious.extend(gts.iter().map(|&g| {
@@ -125,7 +150,11 @@ fn classify(inp: &Input<'_>, res: &Results, by_image: &FxHashMap<u32, Vec<u32>>,
         return Some(base(SuspectKind::MissingAnnotation, None, any));
     }
     match other {
-        Some((k, v)) if v >= MATCH_IOU && own < NO_OVERLAP_IOU => Some(base(SuspectKind::WrongLabel, Some(&gt.annotations[gts[k] as usize]), v)),
+        Some((k, v)) if v >= MATCH_IOU && own < NO_OVERLAP_IOU => Some(base(
+            SuspectKind::WrongLabel,
+            Some(&gt.annotations[gts[k] as usize]),
+            v,
+        )),
         _ => None,
     }
 }

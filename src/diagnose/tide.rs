@@ -57,7 +57,10 @@ pub struct TideConfig {
 impl Default for TideConfig {
     /// tidecv's defaults: `TIDE(pos_threshold=0.5, background_threshold=0.1)`.
     fn default() -> Self {
-        TideConfig { pos_thr: 0.5, bg_thr: 0.1 }
+        TideConfig {
+            pos_thr: 0.5,
+            bg_thr: 0.1,
+        }
     }
 }
 
@@ -235,7 +238,14 @@ struct Ious<'a> {
 }
 
 impl Ious<'_> {
-    fn fill(&self, dets: &[u32], gts: &[u32], crowd: bool, out: &mut Vec<f64>, scratch: &mut ShapeScratch) {
+    fn fill(
+        &self,
+        dets: &[u32],
+        gts: &[u32],
+        crowd: bool,
+        out: &mut Vec<f64>,
+        scratch: &mut ShapeScratch,
+    ) {
         out.clear();
         match self.shapes {
             // The evaluator's mask IoU takes crowd-ness from the annotation: tidecv passes
@@ -246,7 +256,11 @@ impl Ious<'_> {
                 for &d in dets {
                     let db = &self.res.detections[d as usize].bbox;
                     for &g in gts {
-                        out.push(coco_box_iou(db, &self.gt.annotations[g as usize].bbox, crowd));
+                        out.push(coco_box_iou(
+                            db,
+                            &self.gt.annotations[g as usize].bbox,
+                            crowd,
+                        ));
                     }
                 }
             }
@@ -255,18 +269,41 @@ impl Ious<'_> {
 }
 
 /// `TIDEExample` + `TIDERun._eval_image` for one image.
-fn eval_image(inp: &Input<'_>, cfg: &TideConfig, ious: &Ious<'_>, unknown: &FxHashMap<u32, Id>, gts: &[u32], dets: &[u32], scratch: &mut (ShapeScratch, Vec<f64>, Vec<f64>)) -> ImageOut {
+fn eval_image(
+    inp: &Input<'_>,
+    cfg: &TideConfig,
+    ious: &Ious<'_>,
+    unknown: &FxHashMap<u32, Id>,
+    gts: &[u32],
+    dets: &[u32],
+    scratch: &mut (ShapeScratch, Vec<f64>, Vec<f64>),
+) -> ImageOut {
     let gt = inp.gt;
     let mut out = ImageOut::default();
     let anns = &gt.annotations;
-    let truth: Vec<u32> = gts.iter().copied().filter(|&g| !anns[g as usize].iscrowd).collect();
-    let crowd: Vec<u32> = gts.iter().copied().filter(|&g| anns[g as usize].iscrowd).collect();
-    out.gt_classes = truth.iter().map(|&g| anns[g as usize].category_id).collect();
+    let truth: Vec<u32> = gts
+        .iter()
+        .copied()
+        .filter(|&g| !anns[g as usize].iscrowd)
+        .collect();
+    let crowd: Vec<u32> = gts
+        .iter()
+        .copied()
+        .filter(|&g| anns[g as usize].iscrowd)
+        .collect();
+    out.gt_classes = truth
+        .iter()
+        .map(|&g| anns[g as usize].category_id)
+        .collect();
     if dets.is_empty() {
         for &g in &truth {
             let c = anns[g as usize].category_id;
             out.false_negatives.push(c);
-            out.errors.push(ErrorRec { kind: ErrorType::Miss, original: None, fixed: Fix::RemoveGt(c) });
+            out.errors.push(ErrorRec {
+                kind: ErrorType::Miss,
+                original: None,
+                fixed: Fix::RemoveGt(c),
+            });
         }
         return out;
     }
@@ -275,8 +312,14 @@ fn eval_image(inp: &Input<'_>, cfg: &TideConfig, ious: &Ious<'_>, unknown: &FxHa
     crate::eval::evaluate::sort_by_score(&mut preds, inp.res);
     preds.truncate(MAX_DETS);
     let score = |p: usize| inp.res.detections[preds[p] as usize].score;
-    let pcls: Vec<Id> = preds.iter().map(|&d| det_class(gt, inp.res, unknown, d)).collect();
-    let gcls: Vec<Id> = truth.iter().map(|&g| anns[g as usize].category_id).collect();
+    let pcls: Vec<Id> = preds
+        .iter()
+        .map(|&d| det_class(gt, inp.res, unknown, d))
+        .collect();
+    let gcls: Vec<Id> = truth
+        .iter()
+        .map(|&g| anns[g as usize].category_id)
+        .collect();
     let (np, ng) = (preds.len(), truth.len());
 
     let (shape_scratch, iou, crowd_iou) = scratch;
@@ -286,7 +329,15 @@ fn eval_image(inp: &Input<'_>, cfg: &TideConfig, ious: &Ious<'_>, unknown: &FxHa
     let cls_iou = |p: usize, g: usize| if same(p, g) { iou[p * ng + g] } else { 0.0 };
 
     let mut used = vec![Used::Unmatched; np];
-    let mut st = vec![GtState { used: false, usable: false, best_score: BEST_SCORE_INIT, best: None }; ng];
+    let mut st = vec![
+        GtState {
+            used: false,
+            usable: false,
+            best_score: BEST_SCORE_INIT,
+            best: None
+        };
+        ng
+    ];
     // Greedy, in score order: the best same-class GT by IoU (first on ties, numpy's argmax over
     // a row where used GT columns were zeroed) is taken if its IoU is >= pos.
     if ng > 0 {
@@ -307,7 +358,10 @@ fn eval_image(inp: &Input<'_>, cfg: &TideConfig, ious: &Ious<'_>, unknown: &FxHa
         ious.fill(&preds, &[c], true, crowd_iou, shape_scratch);
         let ccls = anns[c as usize].category_id;
         for p in 0..np {
-            if used[p] != Used::Matched && crowd_iou[p] > cfg.pos_thr && (ccls == pcls[p] || ccls == ANY_CLASS) {
+            if used[p] != Used::Matched
+                && crowd_iou[p] > cfg.pos_thr
+                && (ccls == pcls[p] || ccls == ANY_CLASS)
+            {
                 used[p] = Used::Ignored;
             }
         }
@@ -316,7 +370,13 @@ fn eval_image(inp: &Input<'_>, cfg: &TideConfig, ious: &Ious<'_>, unknown: &FxHa
     let mut pending: Vec<(usize, Option<usize>)> = Vec::new();
     for p in 0..np {
         if used[p] != Used::Ignored {
-            out.points.push((pcls[p], Point { score: score(p), tp: used[p] == Used::Matched }));
+            out.points.push((
+                pcls[p],
+                Point {
+                    score: score(p),
+                    tp: used[p] == Used::Matched,
+                },
+            ));
         }
         if used[p] == Used::Matched {
             continue;
@@ -331,12 +391,19 @@ fn eval_image(inp: &Input<'_>, cfg: &TideConfig, ious: &Ious<'_>, unknown: &FxHa
                 (ErrorType::Loc, Some(g))
             } else {
                 // gt_noncls_iou = gt_iou * ~(class matches)
-                let (g, v) = argmax((0..ng).map(|g| if same(p, g) { 0.0 } else { iou[p * ng + g] }));
+                let (g, v) =
+                    argmax((0..ng).map(|g| if same(p, g) { 0.0 } else { iou[p * ng + g] }));
                 if v >= cfg.pos_thr {
                     (ErrorType::Cls, Some(g))
                 } else {
                     // gt_used_cls = gt_used * gt_iou * (class matches)
-                    let (_, v) = argmax((0..ng).map(|g| if st[g].used && same(p, g) { iou[p * ng + g] } else { 0.0 }));
+                    let (_, v) = argmax((0..ng).map(|g| {
+                        if st[g].used && same(p, g) {
+                            iou[p * ng + g]
+                        } else {
+                            0.0
+                        }
+                    }));
                     if v >= cfg.pos_thr {
                         (ErrorType::Dupe, None)
                     } else if argmax((0..ng).map(|g| iou[p * ng + g])).1 <= cfg.bg_thr {
@@ -359,7 +426,11 @@ fn eval_image(inp: &Input<'_>, cfg: &TideConfig, ious: &Ious<'_>, unknown: &FxHa
             }
         }
         pending.push((p, fixes));
-        out.errors.push(ErrorRec { kind, original, fixed: Fix::Drop });
+        out.errors.push(ErrorRec {
+            kind,
+            original,
+            fixed: Fix::Drop,
+        });
     }
     // `BestGTMatch.fix()`, once the image's last detection is in: the GT's best detection becomes
     // a true positive (of the GT's class for Cls, of its own for Loc); the others are dropped.
@@ -367,7 +438,11 @@ fn eval_image(inp: &Input<'_>, cfg: &TideConfig, ious: &Ious<'_>, unknown: &FxHa
     for (e, &(p, fixes)) in out.errors.iter_mut().zip(&pending) {
         if let Some(g) = fixes {
             if st[g].best == Some(p) {
-                let c = if e.kind == ErrorType::Cls { gcls[g] } else { pcls[p] };
+                let c = if e.kind == ErrorType::Cls {
+                    gcls[g]
+                } else {
+                    pcls[p]
+                };
                 e.fixed = Fix::TruePos(c, score(p));
             }
         }
@@ -376,7 +451,11 @@ fn eval_image(inp: &Input<'_>, cfg: &TideConfig, ious: &Ious<'_>, unknown: &FxHa
         if !st[g].used {
             out.false_negatives.push(gcls[g]);
             if !st[g].usable {
-                out.errors.push(ErrorRec { kind: ErrorType::Miss, original: None, fixed: Fix::RemoveGt(gcls[g]) });
+                out.errors.push(ErrorRec {
+                    kind: ErrorType::Miss,
+                    original: None,
+                    fixed: Fix::RemoveGt(gcls[g]),
+                });
             }
         }
     }
@@ -406,7 +485,13 @@ enum FixMode {
 impl Run {
     fn build(outs: Vec<ImageOut>) -> Run {
         let mut index: FxHashMap<Id, u32> = FxHashMap::default();
-        let mut run = Run { classes: Vec::new(), num_gt: Vec::new(), points: Vec::new(), false_negatives: Vec::new(), errors: Vec::new() };
+        let mut run = Run {
+            classes: Vec::new(),
+            num_gt: Vec::new(),
+            points: Vec::new(),
+            false_negatives: Vec::new(),
+            errors: Vec::new(),
+        };
         let mut class = |run: &mut Run, c: Id| -> u32 {
             *index.entry(c).or_insert_with(|| {
                 run.classes.push(c);
@@ -439,7 +524,11 @@ impl Run {
                     Fix::TruePos(c, s) => Fix::TruePos(class(&mut run, c), s),
                     Fix::RemoveGt(c) => Fix::RemoveGt(class(&mut run, c)),
                 };
-                run.errors.push(ErrorRec { kind: e.kind, original, fixed });
+                run.errors.push(ErrorRec {
+                    kind: e.kind,
+                    original,
+                    fixed,
+                });
             }
         }
         run
@@ -461,7 +550,11 @@ impl Run {
         let mut order: Vec<usize> = Vec::new();
         let mut pts: Vec<Vec<Point>> = Vec::new();
         let mut num: Vec<i64> = Vec::new();
-        let mut obj = |c: usize, slot: &mut Vec<u32>, pts: &mut Vec<Vec<Point>>, num: &mut Vec<i64>| -> usize {
+        let mut obj = |c: usize,
+                       slot: &mut Vec<u32>,
+                       pts: &mut Vec<Vec<Point>>,
+                       num: &mut Vec<i64>|
+         -> usize {
             if slot[c] == u32::MAX {
                 slot[c] = order.len() as u32;
                 order.push(c);
@@ -470,7 +563,16 @@ impl Run {
             }
             slot[c] as usize
         };
-        let transform = |p: Point| if mode == FixMode::FalsePos { Point { score: if p.tp { 1.0 } else { 0.0 }, tp: p.tp } } else { p };
+        let transform = |p: Point| {
+            if mode == FixMode::FalsePos {
+                Point {
+                    score: if p.tp { 1.0 } else { 0.0 },
+                    tp: p.tp,
+                }
+            } else {
+                p
+            }
+        };
         for e in &self.errors {
             let point = match mode {
                 FixMode::Main(t) if t == e.kind => match e.fixed {
@@ -481,7 +583,15 @@ impl Run {
                         None
                     }
                 },
-                _ => e.original.map(|(c, s)| (c, Point { score: s, tp: false })),
+                _ => e.original.map(|(c, s)| {
+                    (
+                        c,
+                        Point {
+                            score: s,
+                            tp: false,
+                        },
+                    )
+                }),
             };
             if let Some((c, p)) = point {
                 let s = obj(c as usize, &mut slot, &mut pts, &mut num);
@@ -537,7 +647,11 @@ pub fn class_ap(points: &[Point], num_gt: i64) -> f64 {
     let mut pts = points.to_vec();
     // Stable, descending, as Python's `list.sort(key=lambda x: -x.score)`: equal scores (0.0 and
     // -0.0 included) keep their order.
-    pts.sort_by(|a, b| b.score.partial_cmp(&a.score).unwrap_or(std::cmp::Ordering::Equal));
+    pts.sort_by(|a, b| {
+        b.score
+            .partial_cmp(&a.score)
+            .unwrap_or(std::cmp::Ordering::Equal)
+    });
     let (mut tp, mut fp) = (0u64, 0u64);
     let mut precision = Vec::with_capacity(pts.len());
     let mut recall = Vec::with_capacity(pts.len());
@@ -570,18 +684,35 @@ pub fn class_ap(points: &[Point], num_gt: i64) -> f64 {
 /// Run TIDE on the input: bbox (tidecv's `TIDE.BOX`) without shapes, segm (`TIDE.MASK`) with.
 pub fn tide(inp: &Input<'_>, cfg: &TideConfig, progress: &dyn Progress) -> Result<Tide> {
     if !(cfg.pos_thr.is_finite() && cfg.bg_thr.is_finite()) {
-        return Err(Error::input(format!("--tide-pos-thr {} / --tide-bg-thr {}: thresholds must be finite numbers", cfg.pos_thr, cfg.bg_thr)).with_hint("e.g. --tide-pos-thr 0.5 --tide-bg-thr 0.1"));
+        return Err(Error::input(format!(
+            "--tide-pos-thr {} / --tide-bg-thr {}: thresholds must be finite numbers",
+            cfg.pos_thr, cfg.bg_thr
+        ))
+        .with_hint("e.g. --tide-pos-thr 0.5 --tide-bg-thr 0.1"));
     }
     let shapes = match (inp.params.iou_type, inp.shapes) {
         (IouType::Bbox, _) => None,
         (IouType::Segm, Some(s)) => Some(s),
-        (IouType::Segm, None) => return Err(Error::internal("TIDE on segm needs the masks (load them with coco::shapes)")),
-        (IouType::Keypoints, _) => return Err(Error::input("TIDE has no keypoints mode (tidecv evaluates boxes or masks)").with_hint("use --iou-type bbox or segm")),
+        (IouType::Segm, None) => {
+            return Err(Error::internal(
+                "TIDE on segm needs the masks (load them with coco::shapes)",
+            ))
+        }
+        (IouType::Keypoints, _) => {
+            return Err(Error::input(
+                "TIDE has no keypoints mode (tidecv evaluates boxes or masks)",
+            )
+            .with_hint("use --iou-type bbox or segm"))
+        }
     };
     let timer = crate::progress::PhaseTimer::from_env();
     let unknown: FxHashMap<u32, Id> = inp.res.unknown_category_ids.iter().copied().collect();
     let grouping = group(inp.gt, inp.res);
-    let ious = Ious { gt: inp.gt, res: inp.res, shapes };
+    let ious = Ious {
+        gt: inp.gt,
+        res: inp.res,
+        shapes,
+    };
     progress.start("TIDE", grouping.gt.len() as u64);
     let outs: Vec<ImageOut> = grouping
         .gt
@@ -606,9 +737,20 @@ pub fn tide(inp: &Input<'_>, cfg: &TideConfig, progress: &dyn Progress) -> Resul
 
 fn tide_of_run(run: &Run, cfg: &TideConfig) -> Tide {
     let ap = run.map();
-    let types = [ErrorType::Cls, ErrorType::Loc, ErrorType::Both, ErrorType::Dupe, ErrorType::Bkg, ErrorType::Miss];
+    let types = [
+        ErrorType::Cls,
+        ErrorType::Loc,
+        ErrorType::Both,
+        ErrorType::Dupe,
+        ErrorType::Bkg,
+        ErrorType::Miss,
+    ];
     // The eight re-scorings are independent (tidecv's are not progressive): one task each.
-    let modes: Vec<FixMode> = types.iter().map(|&t| FixMode::Main(t)).chain([FixMode::FalsePos, FixMode::FalseNeg]).collect();
+    let modes: Vec<FixMode> = types
+        .iter()
+        .map(|&t| FixMode::Main(t))
+        .chain([FixMode::FalsePos, FixMode::FalseNeg])
+        .collect();
     let maps: Vec<f64> = modes.par_iter().map(|&m| run.fixed_map(m)).collect();
     // `max(new_ap - last_ap, 0)`: negative deltas (binning effects) are clamped.
     let main: [f64; 6] = std::array::from_fn(|i| (maps[i] - ap).max(0.0));
@@ -617,13 +759,27 @@ fn tide_of_run(run: &Run, cfg: &TideConfig) -> Tide {
     for e in &run.errors {
         counts[e.kind as usize] += 1;
     }
-    Tide { pos_thr: cfg.pos_thr, bg_thr: cfg.bg_thr, ap, main, special, counts }
+    Tide {
+        pos_thr: cfg.pos_thr,
+        bg_thr: cfg.bg_thr,
+        ap,
+        main,
+        special,
+        counts,
+    }
 }
 
 impl Tide {
     /// The pinned `"tide"` JSON object (DESIGN.md §2).
     pub fn to_json(&self) -> serde_json::Value {
-        let obj = |names: &[&str], v: &[f64]| -> serde_json::Value { names.iter().zip(v).map(|(n, x)| (n.to_string(), serde_json::json!(x))).collect::<serde_json::Map<_, _>>().into() };
+        let obj = |names: &[&str], v: &[f64]| -> serde_json::Value {
+            names
+                .iter()
+                .zip(v)
+                .map(|(n, x)| (n.to_string(), serde_json::json!(x)))
+                .collect::<serde_json::Map<_, _>>()
+                .into()
+        };
         serde_json::json!({
             "pos_thr": self.pos_thr, "bg_thr": self.bg_thr, "ap": self.ap,
             "main": obj(&ERROR_NAMES, &self.main),
@@ -647,30 +803,60 @@ mod tests {
     type Det = (i64, i64, [f64; 4], f64);
 
     fn scene(images: &[i64], anns: &[Ann], dets: &[Det], cats: &[i64]) -> Tide {
-        let images: Vec<_> = images.iter().map(|i| serde_json::json!({"id": i, "width": 200, "height": 200})).collect();
+        let images: Vec<_> = images
+            .iter()
+            .map(|i| serde_json::json!({"id": i, "width": 200, "height": 200}))
+            .collect();
         let anns: Vec<_> = anns
             .iter()
             .enumerate()
             .map(|(k, (im, c, b, crowd))| serde_json::json!({"id": k + 1, "image_id": im, "category_id": c, "bbox": b, "area": b[2] * b[3], "iscrowd": *crowd as i32}))
             .collect();
-        let cats: Vec<_> = cats.iter().map(|c| serde_json::json!({"id": c, "name": format!("c{}", c)})).collect();
-        let gt = serde_json::json!({"images": images, "annotations": anns, "categories": cats}).to_string();
+        let cats: Vec<_> = cats
+            .iter()
+            .map(|c| serde_json::json!({"id": c, "name": format!("c{}", c)}))
+            .collect();
+        let gt = serde_json::json!({"images": images, "annotations": anns, "categories": cats})
+            .to_string();
         let res: Vec<_> = dets.iter().map(|(im, c, b, s)| serde_json::json!({"image_id": im, "category_id": c, "bbox": b, "score": s})).collect();
         let res = serde_json::Value::from(res).to_string();
         let gt = Dataset::parse(Path::new("gt.json"), gt.as_bytes()).expect("scene GT parses");
-        let res = Results::parse(Path::new("res.json"), res.as_bytes(), &gt).expect("scene results parse");
+        let res = Results::parse(Path::new("res.json"), res.as_bytes(), &gt)
+            .expect("scene results parse");
         let params = Params::new(IouType::Bbox);
-        tide(&Input { gt: &gt, res: &res, shapes: None, params: &params }, &TideConfig::default(), &NoProgress).expect("tide runs")
+        tide(
+            &Input {
+                gt: &gt,
+                res: &res,
+                shapes: None,
+                params: &params,
+            },
+            &TideConfig::default(),
+            &NoProgress,
+        )
+        .expect("tide runs")
     }
 
     fn check(t: &Tide, ap: f64, main: [f64; 6], special: [f64; 2], counts: [u64; 6]) {
         let close = |a: f64, b: f64| (a - b).abs() <= 1e-12;
         assert!(close(t.ap, ap), "ap {:?} vs tidecv {:?}", t.ap, ap);
         for i in 0..6 {
-            assert!(close(t.main[i], main[i]), "main.{} {:?} vs tidecv {:?}", ERROR_NAMES[i], t.main[i], main[i]);
+            assert!(
+                close(t.main[i], main[i]),
+                "main.{} {:?} vs tidecv {:?}",
+                ERROR_NAMES[i],
+                t.main[i],
+                main[i]
+            );
         }
         for i in 0..2 {
-            assert!(close(t.special[i], special[i]), "special.{} {:?} vs tidecv {:?}", SPECIAL_NAMES[i], t.special[i], special[i]);
+            assert!(
+                close(t.special[i], special[i]),
+                "special.{} {:?} vs tidecv {:?}",
+                SPECIAL_NAMES[i],
+                t.special[i],
+                special[i]
+            );
         }
         assert_eq!(t.counts, counts);
     }
@@ -699,7 +885,20 @@ mod tests {
             ],
             &[1, 2],
         );
-        check(&t, 25.247524752475247, [25.247524752475247, 25.247524752475247, 0.0, 0.0, 0.0, 24.752475247524753], [0.0, 24.752475247524753], [1, 1, 1, 1, 3, 1]);
+        check(
+            &t,
+            25.247524752475247,
+            [
+                25.247524752475247,
+                25.247524752475247,
+                0.0,
+                0.0,
+                0.0,
+                24.752475247524753,
+            ],
+            [0.0, 24.752475247524753],
+            [1, 1, 1, 1, 3, 1],
+        );
     }
 
     #[test]
@@ -708,18 +907,38 @@ mod tests {
         // which lowers the AP: tidecv does not clamp special errors.
         let t = scene(
             &[1],
-            &[(1, 1, [0., 0., 10., 10.], false), (1, 1, [30., 0., 10., 10.], false), (1, 1, [60., 0., 10., 10.], false)],
-            &[(1, 1, [100., 100., 10., 10.], 0.5), (1, 1, [0., 0., 10., 10.], 0.5), (1, 1, [30., 0., 10., 10.], 0.5), (1, 1, [150., 150., 10., 10.], 0.5), (1, 1, [61., 0., 10., 10.], 0.25)],
+            &[
+                (1, 1, [0., 0., 10., 10.], false),
+                (1, 1, [30., 0., 10., 10.], false),
+                (1, 1, [60., 0., 10., 10.], false),
+            ],
+            &[
+                (1, 1, [100., 100., 10., 10.], 0.5),
+                (1, 1, [0., 0., 10., 10.], 0.5),
+                (1, 1, [30., 0., 10., 10.], 0.5),
+                (1, 1, [150., 150., 10., 10.], 0.5),
+                (1, 1, [61., 0., 10., 10.], 0.25),
+            ],
             &[1],
         );
-        check(&t, 64.42244224422443, [0.0, 0.0, 0.0, 0.0, 35.57755775577557, 0.0], [35.57755775577557, -4.422442244224328], [0, 0, 0, 0, 2, 0]);
+        check(
+            &t,
+            64.42244224422443,
+            [0.0, 0.0, 0.0, 0.0, 35.57755775577557, 0.0],
+            [35.57755775577557, -4.422442244224328],
+            [0, 0, 0, 0, 2, 0],
+        );
     }
 
     #[test]
     fn crowd_of_category_minus_one_ignores_any_class_and_needs_iou_above_pos() {
         let t = scene(
             &[1],
-            &[(1, 1, [0., 0., 10., 10.], false), (1, -1, [100., 100., 40., 40.], true), (1, 2, [0., 100., 20., 20.], true)],
+            &[
+                (1, 1, [0., 0., 10., 10.], false),
+                (1, -1, [100., 100., 40., 40.], true),
+                (1, 2, [0., 100., 20., 20.], true),
+            ],
             &[
                 (1, 1, [0., 0., 10., 10.], 0.9),
                 (1, 2, [110., 110., 10., 10.], 0.8), // ignored by the -1 crowd
@@ -728,19 +947,35 @@ mod tests {
             ],
             &[1, 2],
         );
-        check(&t, 50.0, [0.0, 0.0, 0.0, 0.0, 50.0, 0.0], [0.0, 0.0], [0, 0, 0, 0, 3, 0]);
+        check(
+            &t,
+            50.0,
+            [0.0, 0.0, 0.0, 0.0, 50.0, 0.0],
+            [0.0, 0.0],
+            [0, 0, 0, 0, 3, 0],
+        );
     }
 
     #[test]
     fn iou_equal_to_pos_matches_and_a_second_one_is_loc_not_dupe() {
-        let t = scene(&[1], &[(1, 1, [0., 0., 20., 20.], false)], &[(1, 1, [0., 0., 20., 40.], 0.9), (1, 1, [0., 0., 20., 40.], 0.8)], &[1]);
+        let t = scene(
+            &[1],
+            &[(1, 1, [0., 0., 20., 20.], false)],
+            &[
+                (1, 1, [0., 0., 20., 40.], 0.9),
+                (1, 1, [0., 0., 20., 40.], 0.8),
+            ],
+            &[1],
+        );
         check(&t, 100.0, [0.0; 6], [0.0, 0.0], [0, 1, 0, 0, 0, 0]);
     }
 
     #[test]
     fn at_most_100_detections_per_image() {
         // The one true positive is the 101st by score: dropped, so its GT is missed.
-        let mut dets: Vec<Det> = (0..100).map(|i| (1, 1, [150., 150., 5., 5.], 0.9 - 0.001 * i as f64)).collect();
+        let mut dets: Vec<Det> = (0..100)
+            .map(|i| (1, 1, [150., 150., 5., 5.], 0.9 - 0.001 * i as f64))
+            .collect();
         dets.push((1, 1, [0., 0., 10., 10.], 0.01));
         let t = scene(&[1], &[(1, 1, [0., 0., 10., 10.], false)], &dets, &[1]);
         check(&t, 0.0, [0.0; 6], [0.0, 0.0], [0, 0, 0, 0, 100, 1]);
@@ -750,17 +985,42 @@ mod tests {
     fn each_unknown_category_is_a_class_of_ap_zero() {
         let t = scene(
             &[1],
-            &[(1, 1, [0., 0., 10., 10.], false), (1, 2, [30., 30., 10., 10.], false)],
-            &[(1, 1, [0., 0., 10., 10.], 0.9), (1, 2, [30., 30., 10., 10.], 0.8), (1, 7, [60., 60., 10., 10.], 0.7), (1, 8, [90., 60., 10., 10.], 0.6), (1, 8, [0., 0., 10., 10.], 0.5)],
+            &[
+                (1, 1, [0., 0., 10., 10.], false),
+                (1, 2, [30., 30., 10., 10.], false),
+            ],
+            &[
+                (1, 1, [0., 0., 10., 10.], 0.9),
+                (1, 2, [30., 30., 10., 10.], 0.8),
+                (1, 7, [60., 60., 10., 10.], 0.7),
+                (1, 8, [90., 60., 10., 10.], 0.6),
+                (1, 8, [0., 0., 10., 10.], 0.5),
+            ],
             &[1, 2],
         );
-        check(&t, 50.0, [0.0, 0.0, 0.0, 0.0, 16.66666666666667, 0.0], [0.0, 0.0], [1, 0, 0, 0, 2, 0]);
+        check(
+            &t,
+            50.0,
+            [0.0, 0.0, 0.0, 0.0, 16.66666666666667, 0.0],
+            [0.0, 0.0],
+            [1, 0, 0, 0, 2, 0],
+        );
     }
 
     #[test]
     fn class_ap_is_tidecvs_101_point_ap() {
         // APDataObject: push (0.9,T) (0.8,F) (0.8,T) (0.5,F) (0.3,T) (0.3,F), 5 GT -> get_ap().
-        let pts: Vec<Point> = [(0.9, true), (0.8, false), (0.8, true), (0.5, false), (0.3, true), (0.3, false)].iter().map(|&(score, tp)| Point { score, tp }).collect();
+        let pts: Vec<Point> = [
+            (0.9, true),
+            (0.8, false),
+            (0.8, true),
+            (0.5, false),
+            (0.3, true),
+            (0.3, false),
+        ]
+        .iter()
+        .map(|&(score, tp)| Point { score, tp })
+        .collect();
         assert_eq!(class_ap(&pts, 5), 45.874587458745914);
         assert_eq!(class_ap(&pts, 0), 0.0);
         assert_eq!(class_ap(&[], 3), 0.0);

@@ -46,8 +46,15 @@ impl Arrays {
     }
     /// precision, recall and scores in pycocotools' C order.
     pub fn c_order(&self) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
-        let (n5, n4) = (self.t * self.r * self.k * self.a * self.m, self.t * self.k * self.a * self.m);
-        let (mut p, mut s, mut rc) = (Vec::with_capacity(n5), Vec::with_capacity(n5), Vec::with_capacity(n4));
+        let (n5, n4) = (
+            self.t * self.r * self.k * self.a * self.m,
+            self.t * self.k * self.a * self.m,
+        );
+        let (mut p, mut s, mut rc) = (
+            Vec::with_capacity(n5),
+            Vec::with_capacity(n5),
+            Vec::with_capacity(n4),
+        );
         for t in 0..self.t {
             for r in 0..self.r {
                 for k in 0..self.k {
@@ -67,7 +74,7 @@ impl Arrays {
 
 /// A u64 whose ascending order is the descending order of `score` (finite), with -0.0 == 0.0.
 #[inline]
-fn desc_key(score: f64) -> u64 {
+pub(crate) fn desc_key(score: f64) -> u64 {
     let x = if score == 0.0 { 0.0f64 } else { score };
     let b = x.to_bits();
     // Ascending-order key of x, then inverted for descending order.
@@ -79,17 +86,30 @@ fn desc_key(score: f64) -> u64 {
 /// stable-sorted by descending score, as pycocotools' `np.argsort(-dtScores, kind='mergesort')`
 /// orders them: `(score, unit, rank in unit)`.
 pub fn sorted_detections(res: &Results, mt: &Matched, units: &[usize]) -> Vec<(f64, u32, u32)> {
-    let mut all: Vec<(f64, u32, u32)> = Vec::new();
+    // Stable sort by descending score == unstable sort by (descending score, unit, rank): the
+    // concatenation is in (unit, rank) order. Keys: order-preserving u64 of -score (with
+    // -0.0 == 0.0, as numpy compares).
+    let mut keyed: Vec<(u64, u32, u32)> = Vec::new();
     for &u in units {
-        for (rank, &d) in mt.dt_sorted[mt.off[u] as usize..mt.off[u + 1] as usize].iter().enumerate() {
-            all.push((res.detections[d as usize].score, u as u32, rank as u32));
+        for (rank, &d) in mt.dt_sorted[mt.off[u] as usize..mt.off[u + 1] as usize]
+            .iter()
+            .enumerate()
+        {
+            keyed.push((
+                desc_key(res.detections[d as usize].score),
+                u as u32,
+                rank as u32,
+            ));
         }
     }
-    // Stable sort by descending score == unstable sort by (descending score, position).
-    // Keys: order-preserving u64 of -score (with -0.0 == 0.0, as numpy compares).
-    let mut keyed: Vec<(u64, u32)> = all.iter().enumerate().map(|(i, x)| (desc_key(x.0), i as u32)).collect();
     keyed.sort_unstable();
-    keyed.iter().map(|&(_, i)| all[i as usize]).collect()
+    keyed
+        .iter()
+        .map(|&(_, u, rank)| {
+            let d = mt.dt_sorted[(mt.off[u as usize] + rank) as usize];
+            (res.detections[d as usize].score, u, rank)
+        })
+        .collect()
 }
 
 /// Whether two scores tie in the sort (numpy's comparison: -0.0 == 0.0).
@@ -125,7 +145,15 @@ struct CatOut<'o> {
     recall: &'o mut [f64],
 }
 
-pub fn accumulate(res: &Results, setup: &Setup, iou_thrs: &[f64], rec_thrs: &[f64], n_area: usize, n_img: usize, mt: &Matched) -> Arrays {
+pub fn accumulate(
+    res: &Results,
+    setup: &Setup,
+    iou_thrs: &[f64],
+    rec_thrs: &[f64],
+    n_area: usize,
+    n_img: usize,
+    mt: &Matched,
+) -> Arrays {
     let (t_n, r_n, a_n, m_n) = (iou_thrs.len(), rec_thrs.len(), n_area, setup.max_dets.len());
     let k_n = setup.k();
     let at = a_n * t_n;
@@ -156,14 +184,20 @@ pub fn accumulate(res: &Results, setup: &Setup, iou_thrs: &[f64], rec_thrs: &[f6
             precision.fill(-1.0);
             scores.fill(-1.0);
             recall.fill(-1.0);
-            let out = CatOut { precision, scores, recall };
+            let out = CatOut {
+                precision,
+                scores,
+                recall,
+            };
             let units = k * n_img..(k + 1) * n_img;
             let live: Vec<usize> = units.clone().filter(|&u| !mt.empty[u]).collect();
             if live.is_empty() {
                 return;
             }
             let all = sorted_detections(res, mt, &live);
-            let npig: Vec<u64> = (0..a_n).map(|a| live.iter().map(|&u| mt.npig(u, a, a_n) as u64).sum()).collect();
+            let npig: Vec<u64> = (0..a_n)
+                .map(|a| live.iter().map(|&u| mt.npig(u, a, a_n) as u64).sum())
+                .collect();
 
             let mut tp = vec![0u32; at];
             let mut ign = vec![0u32; at];
@@ -172,6 +206,7 @@ pub fn accumulate(res: &Results, setup: &Setup, iou_thrs: &[f64], rec_thrs: &[f6
             let mut events: Vec<Vec<(u32, u32)>> = vec![Vec::new(); at];
             let mut sorted_scores: Vec<f64> = Vec::with_capacity(all.len());
             let mut env: Vec<f64> = Vec::new();
+            let mut need: Vec<usize> = Vec::with_capacity(rec_thrs.len());
             for (mi, &max_det) in setup.max_dets.iter().enumerate() {
                 tp.iter_mut().for_each(|x| *x = 0);
                 ign.iter_mut().for_each(|x| *x = 0);
@@ -218,7 +253,8 @@ pub fn accumulate(res: &Results, setup: &Setup, iou_thrs: &[f64], rec_thrs: &[f6
                         for j in 0..at {
                             if st[j] == TP {
                                 tp[j] += 1;
-                                let ign_j = ign[j] + ((lanes[j / 8] >> (8 * (j % 8))) & 0xFF) as u32;
+                                let ign_j =
+                                    ign[j] + ((lanes[j / 8] >> (8 * (j % 8))) & 0xFF) as u32;
                                 events[j].push((processed - ign_j - tp[j], pos));
                             }
                         }
@@ -232,6 +268,16 @@ pub fn accumulate(res: &Results, setup: &Setup, iou_thrs: &[f64], rec_thrs: &[f6
                         continue;
                     }
                     let npig_f = npig[a] as f64;
+                    // Where searchsorted lands for each recall threshold depends on npig only:
+                    // the TP count it needs, minus one (unused for thresholds <= 0).
+                    need.clear();
+                    need.extend(rec_thrs.iter().map(|&thr| {
+                        if thr <= 0.0 {
+                            0
+                        } else {
+                            (first_tp_reaching(thr, npig_f) - 1) as usize
+                        }
+                    }));
                     for t in 0..t_n {
                         let j = a * t_n + t;
                         let ev = &events[j];
@@ -249,7 +295,11 @@ pub fn accumulate(res: &Results, setup: &Setup, iou_thrs: &[f64], rec_thrs: &[f6
                         out.recall[o] = ev.len() as f64 / npig_f;
                         // Precision at each TP, then the suffix maximum (the envelope).
                         env.clear();
-                        env.extend(ev.iter().enumerate().map(|(i, &(f, _))| precision_at((i + 1) as f64, f as f64)));
+                        env.extend(
+                            ev.iter()
+                                .enumerate()
+                                .map(|(i, &(f, _))| precision_at((i + 1) as f64, f as f64)),
+                        );
                         for i in (0..env.len().saturating_sub(1)).rev() {
                             if env[i + 1] > env[i] {
                                 env[i] = env[i + 1];
@@ -267,7 +317,7 @@ pub fn accumulate(res: &Results, setup: &Setup, iou_thrs: &[f64], rec_thrs: &[f6
                                 continue;
                             }
                             // The event with tp = e + 1.
-                            let e = (first_tp_reaching(thr, npig_f) - 1) as usize;
+                            let e = need[r];
                             if e < ev.len() {
                                 out.precision[q] = env[e];
                                 out.scores[q] = sorted_scores[ev[e].1 as usize];

@@ -28,7 +28,28 @@ pub struct Grouped {
 
 /// Stable counting sort: `keys[i]` is the bucket of item `i` (`u32::MAX` = dropped); returns the
 /// item indices grouped by bucket (file order kept inside a bucket) and `starts` (len `n + 1`).
+/// With far more buckets than items (LVIS' GT: 40k boxes, 6M units) the (bucket, position)
+/// pairs are sorted instead and the starts spread in one sequential pass.
 fn counting_sort(n: usize, keys: &[u32], items: &[u32]) -> (Vec<u32>, Vec<u32>) {
+    if n > 16 * keys.len() {
+        let mut pairs: Vec<(u32, u32)> = keys
+            .iter()
+            .enumerate()
+            .filter(|&(_, &k)| k != u32::MAX)
+            .map(|(i, &k)| (k, i as u32))
+            .collect();
+        pairs.sort_unstable();
+        let order = pairs.iter().map(|&(_, i)| items[i as usize]).collect();
+        let mut starts = vec![0u32; n + 1];
+        let mut j = 0;
+        for (u, s) in starts.iter_mut().enumerate() {
+            while j < pairs.len() && (pairs[j].0 as usize) < u {
+                j += 1;
+            }
+            *s = j as u32;
+        }
+        return (order, starts);
+    }
     let mut starts = vec![0u32; n + 1];
     for &k in keys {
         if k != u32::MAX {
@@ -77,7 +98,11 @@ pub fn group(gt: &Dataset, res: &Results, setup: &Setup) -> Grouped {
             r * n_cpos as u32 + c
         }
     };
-    let n_keys = if setup.use_cats { n_units } else { n_img * n_cpos };
+    let n_keys = if setup.use_cats {
+        n_units
+    } else {
+        n_img * n_cpos
+    };
     let to_units = |order: Vec<u32>, starts: Vec<u32>| -> (Vec<u32>, Vec<u32>) {
         if setup.use_cats {
             (order, starts)
@@ -89,8 +114,24 @@ pub fn group(gt: &Dataset, res: &Results, setup: &Setup) -> Grouped {
 
     // GT: iteration order first (image rank, file order), then bucket by the resolved annotation.
     let anns = &gt.annotations;
-    let ann_img: Vec<u32> = anns.iter().map(|a| gt.image_index.get(&a.image_id).map(|&i| setup.img_rank[i as usize]).unwrap_or(u32::MAX)).collect();
-    let ann_cpos: Vec<u32> = anns.iter().map(|a| gt.category_index.get(&a.category_id).map(|&c| setup.cat_pos[c as usize]).unwrap_or(u32::MAX)).collect();
+    let ann_img: Vec<u32> = anns
+        .iter()
+        .map(|a| {
+            gt.image_index
+                .get(&a.image_id)
+                .map(|&i| setup.img_rank[i as usize])
+                .unwrap_or(u32::MAX)
+        })
+        .collect();
+    let ann_cpos: Vec<u32> = anns
+        .iter()
+        .map(|a| {
+            gt.category_index
+                .get(&a.category_id)
+                .map(|&c| setup.cat_pos[c as usize])
+                .unwrap_or(u32::MAX)
+        })
+        .collect();
     let mut last_by_id: rustc_hash::FxHashMap<crate::coco::Id, u32> = Default::default();
     last_by_id.reserve(anns.len());
     for (j, a) in anns.iter().enumerate() {
@@ -111,33 +152,118 @@ pub fn group(gt: &Dataset, res: &Results, setup: &Setup) -> Grouped {
         .collect();
     let all: Vec<u32> = (0..anns.len() as u32).collect();
     let (iter_order, _) = counting_sort(n_img, &iter_keys, &all);
-    let resolved: Vec<u32> = iter_order.iter().map(|&j| last_by_id[&anns[j as usize].id]).collect();
-    let res_keys: Vec<u32> = resolved.iter().map(|&e| key(ann_img[e as usize], ann_cpos[e as usize])).collect();
+    let resolved: Vec<u32> = iter_order
+        .iter()
+        .map(|&j| last_by_id[&anns[j as usize].id])
+        .collect();
+    let res_keys: Vec<u32> = resolved
+        .iter()
+        .map(|&e| key(ann_img[e as usize], ann_cpos[e as usize]))
+        .collect();
     let (gt_order, gt_starts) = counting_sort(n_keys, &res_keys, &resolved);
     let (gt_u, gt_start) = to_units(gt_order, gt_starts);
 
     // Detections: ids are 1..N in file order, so file order is the iteration order.
     let dets = &res.detections;
-    // LVIS (federated; it implies useCats, so a key is a unit): a detection is scored only where its category is verified present (the
-    // unit has GT) or verified absent (`neg_category_ids`), and only if the caps kept it.
-    let dt_keys: Vec<u32> = dets
+    let dt_all: Vec<u32> = (0..dets.len() as u32).collect();
+    let (dt_order, dt_starts) = match lvis {
+        // LVIS (federated; it implies useCats, so a key is a unit): a detection is scored only
+        // where its category is verified present (the unit has GT) or verified absent
+        // (`neg_category_ids`), and only if the caps kept it.
+        Some(f) => group_federated(dets, setup, f, &gt_start, &dt_all),
+        None => {
+            let dt_keys: Vec<u32> = dets
+                .iter()
+                .map(|d| {
+                    if d.category == u32::MAX {
+                        return u32::MAX;
+                    }
+                    key(
+                        setup.img_rank[d.image as usize],
+                        setup.cat_pos[d.category as usize],
+                    )
+                })
+                .collect();
+            counting_sort(n_keys, &dt_keys, &dt_all)
+        }
+    };
+    let (dt_u, dt_start) = to_units(dt_order, dt_starts);
+    Grouped {
+        gt: gt_u,
+        gt_start,
+        dt: dt_u,
+        dt_start,
+    }
+}
+
+/// The LVIS detections grouped per unit, as [`counting_sort`] over all `K * I` units would group
+/// them, without touching those millions of buckets per detection: only the units whose category
+/// is verified on the image (GT present, or in `neg_category_ids`) can score a detection, a few
+/// per image. Each image's verified categories are listed (sorted), each verified unit gets a
+/// compact number in unit order, the detections are counting-sorted by that number (a table that
+/// stays in cache), and the compact starts are spread back over all units in one sequential pass.
+fn group_federated(
+    dets: &[crate::coco::Detection],
+    setup: &Setup,
+    f: &super::lvis::Federated,
+    gt_start: &[u32],
+    items: &[u32],
+) -> (Vec<u32>, Vec<u32>) {
+    let n_img = setup.img_ids.len();
+    let n_units = gt_start.len() - 1;
+    // Verified units in unit order (category-major, then image rank).
+    let verified: Vec<u32> = (0..n_units as u32)
+        .filter(|&u| gt_start[u as usize + 1] > gt_start[u as usize] || f.neg[u as usize])
+        .collect();
+    // Per image rank: its verified (category position, compact number), by category position.
+    let mut per_img_start = vec![0u32; n_img + 1];
+    for &u in &verified {
+        per_img_start[u as usize % n_img + 1] += 1;
+    }
+    for r in 0..n_img {
+        per_img_start[r + 1] += per_img_start[r];
+    }
+    let mut cursor = per_img_start.clone();
+    let mut per_img = vec![(0u32, 0u32); verified.len()];
+    for (c, &u) in verified.iter().enumerate() {
+        let r = u as usize % n_img;
+        per_img[cursor[r] as usize] = ((u as usize / n_img) as u32, c as u32);
+        cursor[r] += 1;
+    }
+    drop(cursor);
+    let keys: Vec<u32> = dets
         .iter()
         .enumerate()
         .map(|(i, d)| {
-            if d.category == u32::MAX {
+            if d.category == u32::MAX || !f.det_keep[i] {
                 return u32::MAX;
             }
-            let k = key(setup.img_rank[d.image as usize], setup.cat_pos[d.category as usize]);
-            match lvis {
-                Some(f) if k != u32::MAX && !(f.det_keep[i] && (gt_start[k as usize + 1] > gt_start[k as usize] || f.neg[k as usize])) => u32::MAX,
-                _ => k,
+            let (r, c) = (
+                setup.img_rank[d.image as usize],
+                setup.cat_pos[d.category as usize],
+            );
+            if r == u32::MAX || c == u32::MAX {
+                return u32::MAX;
+            }
+            let list = &per_img
+                [per_img_start[r as usize] as usize..per_img_start[r as usize + 1] as usize];
+            match list.binary_search_by_key(&c, |&(cp, _)| cp) {
+                Ok(j) => list[j].1,
+                Err(_) => u32::MAX,
             }
         })
         .collect();
-    let dt_all: Vec<u32> = (0..dets.len() as u32).collect();
-    let (dt_order, dt_starts) = counting_sort(n_keys, &dt_keys, &dt_all);
-    let (dt_u, dt_start) = to_units(dt_order, dt_starts);
-    Grouped { gt: gt_u, gt_start, dt: dt_u, dt_start }
+    let (order, cstarts) = counting_sort(verified.len(), &keys, items);
+    // Spread: unit u starts where the first verified unit at or after u starts.
+    let mut starts = vec![0u32; n_units + 1];
+    let mut j = 0;
+    for (u, s) in starts.iter_mut().enumerate() {
+        while j < verified.len() && (verified[j] as usize) < u {
+            j += 1;
+        }
+        *s = cstarts[j];
+    }
+    (order, starts)
 }
 
 /// Whether GT annotation `ga` is a crowd region for the IoU and the matching (LVIS never reads
@@ -151,7 +277,13 @@ pub fn is_crowd(ga: &crate::coco::Annotation, lvis: bool) -> bool {
 /// field is overwritten by it; LVIS reads `ignore` instead), keypoints without any, or the
 /// `area` field outside the range (both bounds inclusive).
 #[inline]
-pub fn gt_ignored(gt: &Dataset, gi: u32, rng: &super::AreaRange, shapes: Option<&Shapes<'_>>, lvis: bool) -> bool {
+pub fn gt_ignored(
+    gt: &Dataset,
+    gi: u32,
+    rng: &super::AreaRange,
+    shapes: Option<&Shapes<'_>>,
+    lvis: bool,
+) -> bool {
     let ga = &gt.annotations[gi as usize];
     let flagged = if lvis { ga.ignore } else { ga.iscrowd };
     flagged || shapes.is_some_and(|sh| sh.gt_ignored(gi)) || ga.area < rng.lo || ga.area > rng.hi
@@ -161,7 +293,16 @@ pub fn gt_ignored(gt: &Dataset, gi: u32, rng: &super::AreaRange, shapes: Option<
 /// rows in the given (score) order, columns in the unit's GT order; box IoU for bbox, mask IoU
 /// or OKS through `shapes` otherwise.
 #[allow(clippy::too_many_arguments)]
-pub fn unit_ious(gt: &Dataset, res: &Results, dets: &[u32], gts: &[u32], shapes: Option<&Shapes<'_>>, lvis: bool, out: &mut Vec<f64>, scratch: &mut super::ShapeScratch) {
+pub fn unit_ious(
+    gt: &Dataset,
+    res: &Results,
+    dets: &[u32],
+    gts: &[u32],
+    shapes: Option<&Shapes<'_>>,
+    lvis: bool,
+    out: &mut Vec<f64>,
+    scratch: &mut super::ShapeScratch,
+) {
     match shapes {
         None => {
             for &d in dets {
@@ -208,8 +349,18 @@ impl Matched {
     /// [`Matched::gt_match`] of sorted detection `d` at area range `a` and threshold `t`, for
     /// `n_area` ranges and `n_thr` thresholds (`None`: unmatched, or matches were not recorded).
     #[inline]
-    pub fn matched_gt(&self, d: usize, a: usize, t: usize, n_area: usize, n_thr: usize) -> Option<u32> {
-        self.gt_match.get(d * n_area * n_thr + a * n_thr + t).copied().filter(|&g| g != NO_MATCH)
+    pub fn matched_gt(
+        &self,
+        d: usize,
+        a: usize,
+        t: usize,
+        n_area: usize,
+        n_thr: usize,
+    ) -> Option<u32> {
+        self.gt_match
+            .get(d * n_area * n_thr + a * n_thr + t)
+            .copied()
+            .filter(|&g| g != NO_MATCH)
     }
 
     /// Non-ignored GT of unit `u` in area range `a` (of `n_area`).
@@ -231,9 +382,28 @@ pub const HAS_IGNORED: u8 = 2;
 /// `partial_cmp` makes `-0.0 == 0.0`, as numpy's comparison does.
 pub fn sort_by_score(idx: &mut [u32], res: &Results) {
     idx.sort_by(|&a, &b| {
-        let (sa, sb) = (res.detections[a as usize].score, res.detections[b as usize].score);
+        let (sa, sb) = (
+            res.detections[a as usize].score,
+            res.detections[b as usize].score,
+        );
         sb.partial_cmp(&sa).unwrap_or(std::cmp::Ordering::Equal)
     });
+}
+
+/// A unit's detections `src` sorted as [`sort_by_score`] sorts them, into `out`: sorting
+/// (descending-score key, position) pairs gives the same stable order without comparing through
+/// the detections.
+fn sort_unit_by_score(src: &[u32], out: &mut Vec<u32>, keyed: &mut Vec<(u64, u32)>, res: &Results) {
+    keyed.clear();
+    keyed.extend(src.iter().enumerate().map(|(i, &d)| {
+        (
+            super::accumulate::desc_key(res.detections[d as usize].score),
+            i as u32,
+        )
+    }));
+    keyed.sort_unstable();
+    out.clear();
+    out.extend(keyed.iter().map(|&(_, i)| src[i as usize]));
 }
 
 /// Summarise each detection's row of states into [`HAS_TP`] / [`HAS_IGNORED`] bits, once, so
@@ -264,6 +434,7 @@ fn unmatched_state(det_area: f64, lo: f64, hi: f64, not_exhaustive: bool) -> u8 
 #[derive(Default)]
 struct Scratch {
     dets: Vec<u32>,
+    keyed: Vec<(u64, u32)>,
     det_area: Vec<f64>,
     best: Vec<f64>,
     p_ig: Vec<bool>,
@@ -284,7 +455,16 @@ struct Scratch {
 /// detections' loadRes areas and the keypoint GT ignore flags.
 /// With `record`, also fill [`Matched::gt_match`] (the matches of the first area range).
 #[allow(clippy::too_many_arguments)]
-pub fn match_units(gt: &Dataset, res: &Results, p: &Params, setup: &Setup, g: &Grouped, shapes: Option<&Shapes<'_>>, record: bool, progress: &dyn crate::progress::Progress) -> Matched {
+pub fn match_units(
+    gt: &Dataset,
+    res: &Results,
+    p: &Params,
+    setup: &Setup,
+    g: &Grouped,
+    shapes: Option<&Shapes<'_>>,
+    record: bool,
+    progress: &dyn crate::progress::Progress,
+) -> Matched {
     let n_units = g.gt_start.len() - 1;
     let max_det = *setup.max_dets.last().unwrap_or(&0);
     let a_n = p.area_rng.len();
@@ -302,7 +482,11 @@ pub fn match_units(gt: &Dataset, res: &Results, p: &Params, setup: &Setup, g: &G
     let mut npig = vec![0u32; g.gt.len() * a_n];
     let mut empty = vec![false; n_units];
     let mut flags = vec![0u8; total];
-    let mut gt_match = if record { vec![NO_MATCH; total * at] } else { Vec::new() };
+    let mut gt_match = if record {
+        vec![NO_MATCH; total * at]
+    } else {
+        Vec::new()
+    };
     let gm_stride = if record { at } else { 0 };
 
     // Split the outputs into per-unit slices so units can run in parallel without sharing.
@@ -314,7 +498,7 @@ pub fn match_units(gt: &Dataset, res: &Results, p: &Params, setup: &Setup, g: &G
         npig: &'s mut [u32],
         gm: &'s mut [u32],
     }
-    let mut jobs: Vec<Job<'_>> = Vec::with_capacity(n_units);
+    let mut jobs: Vec<Job<'_>> = Vec::new();
     {
         let mut dt_rest: &mut [u32] = &mut dt_sorted;
         let mut fl_rest: &mut [u8] = &mut flags;
@@ -322,10 +506,14 @@ pub fn match_units(gt: &Dataset, res: &Results, p: &Params, setup: &Setup, g: &G
         let mut np_rest: &mut [u32] = &mut npig;
         let mut gm_rest: &mut [u32] = &mut gt_match;
         // Units with neither GT nor detections are pycocotools' `None`: marked here, no job.
-        for (u, e) in empty.iter_mut().enumerate() {
-            *e = g.gt_start[u] == g.gt_start[u + 1] && g.dt_start[u] == g.dt_start[u + 1];
-        }
+        // Their slices are all empty, so skipping them leaves the consecutive splits in place
+        // (LVIS has millions of such units).
         for u in 0..n_units {
+            let ng = (g.gt_start[u + 1] - g.gt_start[u]) as usize;
+            if ng == 0 && g.dt_start[u] == g.dt_start[u + 1] {
+                empty[u] = true;
+                continue;
+            }
             let d = (off[u + 1] - off[u]) as usize;
             let (fa, fb) = std::mem::take(&mut fl_rest).split_at_mut(d);
             fl_rest = fb;
@@ -333,13 +521,18 @@ pub fn match_units(gt: &Dataset, res: &Results, p: &Params, setup: &Setup, g: &G
             dt_rest = b;
             let (c, e) = std::mem::take(&mut st_rest).split_at_mut(d * at);
             st_rest = e;
-            let (f, h) = std::mem::take(&mut np_rest).split_at_mut((g.gt_start[u + 1] - g.gt_start[u]) as usize * a_n);
+            let (f, h) = std::mem::take(&mut np_rest).split_at_mut(ng * a_n);
             np_rest = h;
             let (gm, gm_b) = std::mem::take(&mut gm_rest).split_at_mut(d * gm_stride);
             gm_rest = gm_b;
-            if !empty[u] {
-                jobs.push(Job { u, dt: a, fl: fa, st: c, npig: f, gm });
-            }
+            jobs.push(Job {
+                u,
+                dt: a,
+                fl: fa,
+                st: c,
+                npig: f,
+                gm,
+            });
         }
     }
 
@@ -349,9 +542,9 @@ pub fn match_units(gt: &Dataset, res: &Results, p: &Params, setup: &Setup, g: &G
     // LVIS never reads `iscrowd`: plain IoU, and its own `ignore` field marks ignored GT.
     let lvis = setup.lvis.as_ref();
     let crowd = |ga: &crate::coco::Annotation| is_crowd(ga, lvis.is_some());
-    jobs.par_iter_mut().with_min_len(64).for_each_init(
-        Scratch::default,
-        |s, job| {
+    jobs.par_iter_mut()
+        .with_min_len(64)
+        .for_each_init(Scratch::default, |s, job| {
             let u = job.u;
             let ne = lvis.is_some_and(|f| f.not_exhaustive[u]);
             let gts = &g.gt[g.gt_start[u] as usize..g.gt_start[u + 1] as usize];
@@ -359,15 +552,22 @@ pub fn match_units(gt: &Dataset, res: &Results, p: &Params, setup: &Setup, g: &G
             if u % 4096 == 0 {
                 progress.inc(4096.min(n_units - u) as u64);
             }
-            s.dets.clear();
-            s.dets.extend_from_slice(dts);
-            sort_by_score(&mut s.dets, res);
+            sort_unit_by_score(dts, &mut s.dets, &mut s.keyed, res);
             s.dets.truncate(max_det);
             job.dt.copy_from_slice(&s.dets);
             let (nd, ng) = (s.dets.len(), gts.len());
             // IoU matrix [nd x ng] in the unit's GT order (computeIoU).
             s.ious.clear();
-            unit_ious(gt, res, &s.dets, gts, shapes, lvis.is_some(), &mut s.ious, &mut s.shape);
+            unit_ious(
+                gt,
+                res,
+                &s.dets,
+                gts,
+                shapes,
+                lvis.is_some(),
+                &mut s.ious,
+                &mut s.shape,
+            );
             // Detection areas as loadRes sets them (box area; mask or keypoint-extent area in
             // its segm/keypoints branches), once per unit.
             s.det_area.clear();
@@ -390,23 +590,42 @@ pub fn match_units(gt: &Dataset, res: &Results, p: &Params, setup: &Setup, g: &G
             // Best IoU of each detection over the unit's GT: a detection whose best IoU is below a
             // threshold cannot match at that threshold (it needs ious[d,g] >= min(t, 1-1e-10)).
             s.best.clear();
-            s.best.extend((0..nd).map(|di| s.ious[di * ng..(di + 1) * ng].iter().copied().fold(0.0f64, f64::max)));
+            s.best.extend((0..nd).map(|di| {
+                s.ious[di * ng..(di + 1) * ng]
+                    .iter()
+                    .copied()
+                    .fold(0.0f64, f64::max)
+            }));
             for (a, rng) in p.area_rng.iter().enumerate() {
                 // gtIg: iscrowd (the `ignore` field is overwritten by it) or area outside the range.
                 s.gt_ig.clear();
-                s.gt_ig.extend(gts.iter().map(|&gi| gt_ignored(gt, gi, rng, shapes, lvis.is_some())));
+                s.gt_ig.extend(
+                    gts.iter()
+                        .map(|&gi| gt_ignored(gt, gi, rng, shapes, lvis.is_some())),
+                );
                 job.npig[a] = s.gt_ig.iter().filter(|&&x| !x).count() as u32;
                 // Stable sort of GT by ignore flag: non-ignored first, order kept. Everything the
                 // matching loop reads is laid out in that order.
                 s.gt_perm.clear();
-                s.gt_perm.extend((0..ng as u32).filter(|&x| !s.gt_ig[x as usize]));
-                s.gt_perm.extend((0..ng as u32).filter(|&x| s.gt_ig[x as usize]));
+                s.gt_perm
+                    .extend((0..ng as u32).filter(|&x| !s.gt_ig[x as usize]));
+                s.gt_perm
+                    .extend((0..ng as u32).filter(|&x| s.gt_ig[x as usize]));
                 s.p_ig.clear();
-                s.p_ig.extend(s.gt_perm.iter().map(|&g| s.gt_ig[g as usize]));
+                s.p_ig
+                    .extend(s.gt_perm.iter().map(|&g| s.gt_ig[g as usize]));
                 s.p_crowd.clear();
-                s.p_crowd.extend(s.gt_perm.iter().map(|&g| crowd(&anns[gts[g as usize] as usize])));
+                s.p_crowd.extend(
+                    s.gt_perm
+                        .iter()
+                        .map(|&g| crowd(&anns[gts[g as usize] as usize])),
+                );
                 s.p_id_nonzero.clear();
-                s.p_id_nonzero.extend(s.gt_perm.iter().map(|&g| anns[gts[g as usize] as usize].id != 0));
+                s.p_id_nonzero.extend(
+                    s.gt_perm
+                        .iter()
+                        .map(|&g| anns[gts[g as usize] as usize].id != 0),
+                );
                 s.p_iou.clear();
                 for di in 0..nd {
                     let row = &s.ious[di * ng..(di + 1) * ng];
@@ -469,8 +688,16 @@ pub fn match_units(gt: &Dataset, res: &Results, p: &Params, setup: &Setup, g: &G
                 }
             }
             set_flags(job.st, job.fl, stride);
-        },
-    );
+        });
     progress.finish();
-    Matched { off, dt_sorted, states, npig, gt_off: g.gt_start.clone(), empty, flags, gt_match }
+    Matched {
+        off,
+        dt_sorted,
+        states,
+        npig,
+        gt_off: g.gt_start.clone(),
+        empty,
+        flags,
+        gt_match,
+    }
 }

@@ -29,7 +29,14 @@ pub struct EvalImg {
 }
 
 /// `evalImgs[(k * A + a) * I + i]` for unit `u = k * I + i`; `None` where pycocotools has `None`.
-pub fn eval_img(gt: &Dataset, p: &Params, shapes: Option<&Shapes<'_>>, detail: &Detail, u: usize, a: usize) -> Option<EvalImg> {
+pub fn eval_img(
+    gt: &Dataset,
+    p: &Params,
+    shapes: Option<&Shapes<'_>>,
+    detail: &Detail,
+    u: usize,
+    a: usize,
+) -> Option<EvalImg> {
     let (g, m, setup) = (&detail.grouped, &detail.matched, &detail.setup);
     if m.empty[u] {
         return None;
@@ -38,9 +45,15 @@ pub fn eval_img(gt: &Dataset, p: &Params, shapes: Option<&Shapes<'_>>, detail: &
     let n_img = setup.img_ids.len();
     let gts = &g.gt[g.gt_start[u] as usize..g.gt_start[u + 1] as usize];
     let lvis = setup.lvis.is_some();
-    let ig: Vec<bool> = gts.iter().map(|&gi| gt_ignored(gt, gi, &p.area_rng[a], shapes, lvis)).collect();
+    let ig: Vec<bool> = gts
+        .iter()
+        .map(|&gi| gt_ignored(gt, gi, &p.area_rng[a], shapes, lvis))
+        .collect();
     // Stable sort by the ignore flag, and each unit position's place in that order.
-    let perm: Vec<usize> = (0..gts.len()).filter(|&x| !ig[x]).chain((0..gts.len()).filter(|&x| ig[x])).collect();
+    let perm: Vec<usize> = (0..gts.len())
+        .filter(|&x| !ig[x])
+        .chain((0..gts.len()).filter(|&x| ig[x]))
+        .collect();
     let mut place = vec![0usize; gts.len()];
     for (k, &x) in perm.iter().enumerate() {
         place[x] = k;
@@ -78,7 +91,14 @@ pub fn eval_img(gt: &Dataset, p: &Params, shapes: Option<&Shapes<'_>>, detail: &
 
 /// `ious[(imgId, catId)]` of unit `u`: `(D, G, [D x G] row-major)`, or `None` where pycocotools
 /// stores `[]` (no detection or no GT; keypoints with useCats=0 never compare anything).
-pub fn unit_iou_matrix(gt: &Dataset, res: &Results, p: &Params, shapes: Option<&Shapes<'_>>, detail: &Detail, u: usize) -> Option<(usize, usize, Vec<f64>)> {
+pub fn unit_iou_matrix(
+    gt: &Dataset,
+    res: &Results,
+    p: &Params,
+    shapes: Option<&Shapes<'_>>,
+    detail: &Detail,
+    u: usize,
+) -> Option<(usize, usize, Vec<f64>)> {
     let (g, m) = (&detail.grouped, &detail.matched);
     let gts = &g.gt[g.gt_start[u] as usize..g.gt_start[u + 1] as usize];
     let dets = &m.dt_sorted[m.off[u] as usize..m.off[u + 1] as usize];
@@ -86,6 +106,15 @@ pub fn unit_iou_matrix(gt: &Dataset, res: &Results, p: &Params, shapes: Option<&
         return None;
     }
     let mut out = Vec::with_capacity(dets.len() * gts.len());
-    unit_ious(gt, res, dets, gts, shapes, detail.setup.lvis.is_some(), &mut out, &mut ShapeScratch::default());
+    unit_ious(
+        gt,
+        res,
+        dets,
+        gts,
+        shapes,
+        detail.setup.lvis.is_some(),
+        &mut out,
+        &mut ShapeScratch::default(),
+    );
     Some((dets.len(), gts.len(), out))
 }

@@ -12,7 +12,10 @@
 use super::summarize::np_pairwise_sum;
 
 /// COCO's 17 person keypoint sigmas as written in pycocotools (`np.array([...]) / 10.0`).
-pub const COCO_SIGMAS_X10: [f64; 17] = [0.26, 0.25, 0.25, 0.35, 0.35, 0.79, 0.79, 0.72, 0.72, 0.62, 0.62, 1.07, 1.07, 0.87, 0.87, 0.89, 0.89];
+pub const COCO_SIGMAS_X10: [f64; 17] = [
+    0.26, 0.25, 0.25, 0.35, 0.35, 0.79, 0.79, 0.72, 0.72, 0.62, 0.62, 1.07, 1.07, 0.87, 0.87, 0.89,
+    0.89,
+];
 
 /// `np.spacing(1)`, added to the GT area in the OKS denominator.
 const AREA_EPS: f64 = f64::EPSILON;
@@ -39,8 +42,18 @@ impl GtKeypoints {
     pub fn new(kps: &[f64], bbox: &[f64; 4], area: f64) -> GtKeypoints {
         let xyv: Vec<[f64; 3]> = kps.chunks_exact(3).map(|c| [c[0], c[1], c[2]]).collect();
         let visible = xyv.iter().filter(|p| p[2] > 0.0).count();
-        let enlarged = [bbox[0] - bbox[2], bbox[0] + bbox[2] * 2.0, bbox[1] - bbox[3], bbox[1] + bbox[3] * 2.0];
-        GtKeypoints { xyv, visible, enlarged, area_eps: area + AREA_EPS }
+        let enlarged = [
+            bbox[0] - bbox[2],
+            bbox[0] + bbox[2] * 2.0,
+            bbox[1] - bbox[3],
+            bbox[1] + bbox[3] * 2.0,
+        ];
+        GtKeypoints {
+            xyv,
+            visible,
+            enlarged,
+            area_eps: area + AREA_EPS,
+        }
     }
 }
 
@@ -69,7 +82,10 @@ pub fn oks(dt: &[f64], g: &GtKeypoints, vars: &[f64], scratch: &mut Vec<f64>) ->
             (xd - gp[0], yd - gp[1])
         } else {
             // np.max((z, x0-xd), axis=0) + np.max((z, xd-x1), axis=0)
-            (0f64.max(x0 - xd) + 0f64.max(xd - x1), 0f64.max(y0 - yd) + 0f64.max(yd - y1))
+            (
+                0f64.max(x0 - xd) + 0f64.max(xd - x1),
+                0f64.max(y0 - yd) + 0f64.max(yd - y1),
+            )
         };
         // `* 0.5` is `/ 2.0` exactly (both round the same real number), one division less.
         let e = (dx * dx + dy * dy) / vars[j] / g.area_eps * 0.5;
@@ -86,7 +102,9 @@ mod tests {
 
     #[test]
     fn oks_identical_points_is_one() {
-        let kps: Vec<f64> = (0..17).flat_map(|i| [i as f64 * 3.0, i as f64 * 2.0, 2.0]).collect();
+        let kps: Vec<f64> = (0..17)
+            .flat_map(|i| [i as f64 * 3.0, i as f64 * 2.0, 2.0])
+            .collect();
         let g = GtKeypoints::new(&kps, &[0.0, 0.0, 48.0, 32.0], 1000.0);
         let vars = variances(&coco_sigmas());
         let mut s = Vec::new();

@@ -34,7 +34,10 @@ pub struct Federated {
 pub fn detect(gt: &Dataset) -> bool {
     !gt.images.is_empty()
         && !gt.categories.is_empty()
-        && gt.images.iter().all(|im| im.neg_category_ids.is_some() && im.not_exhaustive_category_ids.is_some())
+        && gt
+            .images
+            .iter()
+            .all(|im| im.neg_category_ids.is_some() && im.not_exhaustive_category_ids.is_some())
         && gt.categories.iter().all(|c| c.frequency.is_some())
 }
 
@@ -42,17 +45,42 @@ pub fn detect(gt: &Dataset) -> bool {
 pub fn validate(gt: &Dataset, path: &Path) -> Result<()> {
     let hint = "the LVIS protocol needs images with \"neg_category_ids\" and \"not_exhaustive_category_ids\" and categories with \"frequency\" (r, c or f); use --protocol coco for a COCO file";
     for (i, im) in gt.images.iter().enumerate() {
-        for (field, v) in [("neg_category_ids", &im.neg_category_ids), ("not_exhaustive_category_ids", &im.not_exhaustive_category_ids)] {
+        for (field, v) in [
+            ("neg_category_ids", &im.neg_category_ids),
+            (
+                "not_exhaustive_category_ids",
+                &im.not_exhaustive_category_ids,
+            ),
+        ] {
             if v.is_none() {
-                return Err(Error::in_file(path, &format!("images[{}]", i), format!("missing field \"{}\"", field)).with_hint(hint));
+                return Err(Error::in_file(
+                    path,
+                    &format!("images[{}]", i),
+                    format!("missing field \"{}\"", field),
+                )
+                .with_hint(hint));
             }
         }
     }
     for (i, c) in gt.categories.iter().enumerate() {
         match c.frequency.as_deref() {
             Some(f) if FREQ_LABELS.contains(&f) => {}
-            Some(f) => return Err(Error::in_file(path, &format!("categories[{}].frequency", i), format!("expected \"r\", \"c\" or \"f\", found \"{}\"", f)).with_hint(hint)),
-            None => return Err(Error::in_file(path, &format!("categories[{}]", i), "missing field \"frequency\"").with_hint(hint)),
+            Some(f) => {
+                return Err(Error::in_file(
+                    path,
+                    &format!("categories[{}].frequency", i),
+                    format!("expected \"r\", \"c\" or \"f\", found \"{}\"", f),
+                )
+                .with_hint(hint))
+            }
+            None => {
+                return Err(Error::in_file(
+                    path,
+                    &format!("categories[{}]", i),
+                    "missing field \"frequency\"",
+                )
+                .with_hint(hint))
+            }
         }
     }
     Ok(())
@@ -72,11 +100,21 @@ fn keep_top(group: &mut Vec<u32>, n: usize, res: &Results, keep: &mut [bool]) {
 
 /// Build the federated filters. `det_area` is each detection's area as the results loader sets
 /// it (box `w*h` when the first result carries a `bbox`, else the mask area).
-pub fn federated(gt: &Dataset, res: &Results, det_area: &dyn Fn(usize) -> f64, p: &Params, setup: &Setup) -> Federated {
+pub fn federated(
+    gt: &Dataset,
+    res: &Results,
+    det_area: &dyn Fn(usize) -> f64,
+    p: &Params,
+    setup: &Setup,
+) -> Federated {
     let dets = &res.detections;
     let mut det_keep = vec![true; dets.len()];
     // LVISResults.limit_dets_per_image: on the raw results (any category), per image id.
-    let per_image = setup.max_dets.last().copied().unwrap_or(super::params::LVIS_MAX_DETS_PER_IMAGE);
+    let per_image = setup
+        .max_dets
+        .last()
+        .copied()
+        .unwrap_or(super::params::LVIS_MAX_DETS_PER_IMAGE);
     let mut by_image: Vec<Vec<u32>> = vec![Vec::new(); gt.images.len()];
     for (i, d) in dets.iter().enumerate() {
         by_image[d.image as usize].push(i as u32);
@@ -108,9 +146,14 @@ pub fn federated(gt: &Dataset, res: &Results, det_area: &dyn Fn(usize) -> f64, p
     let mut not_exhaustive = vec![false; n_units];
     for (rank, id) in setup.img_ids.iter().enumerate() {
         // The image's lists come from the last image with this id (lvis indexes images in a dict).
-        let Some(&ix) = gt.image_index.get(id) else { continue };
+        let Some(&ix) = gt.image_index.get(id) else {
+            continue;
+        };
         let im = &gt.images[ix as usize];
-        for (list, out) in [(&im.neg_category_ids, &mut neg), (&im.not_exhaustive_category_ids, &mut not_exhaustive)] {
+        for (list, out) in [
+            (&im.neg_category_ids, &mut neg),
+            (&im.not_exhaustive_category_ids, &mut not_exhaustive),
+        ] {
             for c in list.iter().flatten() {
                 if let Some(&ci) = gt.category_index.get(c) {
                     let cpos = setup.cat_pos[ci as usize];
@@ -121,14 +164,21 @@ pub fn federated(gt: &Dataset, res: &Results, det_area: &dyn Fn(usize) -> f64, p
             }
         }
     }
-    Federated { neg, not_exhaustive, det_keep }
+    Federated {
+        neg,
+        not_exhaustive,
+        det_keep,
+    }
 }
 
 /// `_prepare_freq_group`: category positions (K axis) per frequency group r, c, f.
 pub fn freq_groups(gt: &Dataset, setup: &Setup) -> [Vec<usize>; 3] {
     let mut g: [Vec<usize>; 3] = Default::default();
     for (k, id) in setup.cat_ids.iter().enumerate() {
-        let f = gt.category_index.get(id).and_then(|&c| gt.categories[c as usize].frequency.as_deref());
+        let f = gt
+            .category_index
+            .get(id)
+            .and_then(|&c| gt.categories[c as usize].frequency.as_deref());
         if let Some(j) = FREQ_LABELS.iter().position(|&l| Some(l) == f) {
             g[j].push(k);
         }
@@ -139,8 +189,22 @@ pub fn freq_groups(gt: &Dataset, setup: &Setup) -> [Vec<usize>; 3] {
 /// `LVISEval.summarize`'s 13 results in its order: AP, AP50, AP75, APs, APm, APl, APr, APc,
 /// APf, AR@N, ARs@N, ARm@N, ARl@N (N = maxDets, 300).
 pub fn stat_specs(p: &Params, groups: &[Vec<usize>; 3]) -> Vec<StatSpec> {
-    let md = p.sorted_max_dets().last().copied().unwrap_or(super::params::LVIS_MAX_DETS_PER_IMAGE);
-    let s = |ap: bool, iou: Option<f64>, area: &'static str, name: String, cats: Option<Vec<usize>>| StatSpec { ap, iou, area, max_dets: md, name, cats };
+    let md = p
+        .sorted_max_dets()
+        .last()
+        .copied()
+        .unwrap_or(super::params::LVIS_MAX_DETS_PER_IMAGE);
+    let s =
+        |ap: bool, iou: Option<f64>, area: &'static str, name: String, cats: Option<Vec<usize>>| {
+            StatSpec {
+                ap,
+                iou,
+                area,
+                max_dets: md,
+                name,
+                cats,
+            }
+        };
     let mut v = vec![
         s(true, None, "all", "AP".into(), None),
         s(true, Some(0.5), "all", "AP50".into(), None),
@@ -150,11 +214,23 @@ pub fn stat_specs(p: &Params, groups: &[Vec<usize>; 3]) -> Vec<StatSpec> {
         s(true, None, "large", "APl".into(), None),
     ];
     for (j, l) in FREQ_LABELS.iter().enumerate() {
-        v.push(s(true, None, "all", format!("AP{}", l), Some(groups[j].clone())));
+        v.push(s(
+            true,
+            None,
+            "all",
+            format!("AP{}", l),
+            Some(groups[j].clone()),
+        ));
     }
     v.push(s(false, None, "all", format!("AR@{}", md), None));
     for area in ["small", "medium", "large"] {
-        v.push(s(false, None, area, format!("AR{}@{}", &area[..1], md), None));
+        v.push(s(
+            false,
+            None,
+            area,
+            format!("AR{}@{}", &area[..1], md),
+            None,
+        ));
     }
     v
 }
@@ -163,19 +239,41 @@ pub fn stat_specs(p: &Params, groups: &[Vec<usize>; 3]) -> Vec<StatSpec> {
 /// key's characters, exactly as lvis derives them).
 pub fn format_line(spec: &StatSpec, p: &Params, value: f64) -> String {
     let key = spec.name.as_bytes();
-    let (title, kind) = if spec.name.contains("AP") { ("Average Precision", "(AP)") } else { ("Average Recall", "(AR)") };
+    let (title, kind) = if spec.name.contains("AP") {
+        ("Average Precision", "(AP)")
+    } else {
+        ("Average Recall", "(AR)")
+    };
     let third = key.get(2).copied();
     let iou = match third {
         Some(c) if c.is_ascii_digit() => {
             let v: f64 = spec.name[2..].parse::<f64>().unwrap_or(f64::NAN) / 100.0;
             format!("{:.2}", v)
         }
-        _ => format!("{:.2}:{:.2}", p.iou_thrs.first().copied().unwrap_or(0.5), p.iou_thrs.last().copied().unwrap_or(0.95)),
+        _ => format!(
+            "{:.2}:{:.2}",
+            p.iou_thrs.first().copied().unwrap_or(0.5),
+            p.iou_thrs.last().copied().unwrap_or(0.95)
+        ),
     };
-    let letter = |set: &[u8]| third.filter(|c| set.contains(c)).map(|c| (c as char).to_string()).unwrap_or_else(|| "all".into());
+    let letter = |set: &[u8]| {
+        third
+            .filter(|c| set.contains(c))
+            .map(|c| (c as char).to_string())
+            .unwrap_or_else(|| "all".into())
+    };
     let group = letter(b"rcf");
     let area = letter(b"sml");
-    format!(" {:<18} {} @[ IoU={:<9} | area={:>6} | maxDets={:>3} catIds={:>3}] = {}", title, kind, iou, area, spec.max_dets, group, fmt3(value))
+    format!(
+        " {:<18} {} @[ IoU={:<9} | area={:>6} | maxDets={:>3} catIds={:>3}] = {}",
+        title,
+        kind,
+        iou,
+        area,
+        spec.max_dets,
+        group,
+        fmt3(value)
+    )
 }
 
 #[cfg(test)]
@@ -189,7 +287,13 @@ mod tests {
         let p = Params::lvis(IouType::Bbox);
         let specs = stat_specs(&p, &Default::default());
         let names: Vec<&str> = specs.iter().map(|s| s.name.as_str()).collect();
-        assert_eq!(names, ["AP", "AP50", "AP75", "APs", "APm", "APl", "APr", "APc", "APf", "AR@300", "ARs@300", "ARm@300", "ARl@300"]);
+        assert_eq!(
+            names,
+            [
+                "AP", "AP50", "AP75", "APs", "APm", "APl", "APr", "APc", "APf", "AR@300",
+                "ARs@300", "ARm@300", "ARl@300"
+            ]
+        );
         assert_eq!(format_line(&specs[0], &p, 0.25), " Average Precision  (AP) @[ IoU=0.50:0.95 | area=   all | maxDets=300 catIds=all] = 0.250");
         assert_eq!(format_line(&specs[1], &p, -1.0), " Average Precision  (AP) @[ IoU=0.50      | area=   all | maxDets=300 catIds=all] = -1.000");
         assert_eq!(format_line(&specs[3], &p, 0.5), " Average Precision  (AP) @[ IoU=0.50:0.95 | area=     s | maxDets=300 catIds=all] = 0.500");

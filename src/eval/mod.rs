@@ -13,9 +13,9 @@ pub mod resample;
 pub mod summarize;
 
 use crate::coco::shapes::{DtShapes, GtShapes};
-use crate::mask;
 use crate::coco::{Dataset, Id, Results};
 use crate::error::{Error, Result};
+use crate::mask;
 use crate::progress::Progress;
 pub use accumulate::Arrays;
 pub use params::{AreaRange, IouType, Params, Protocol};
@@ -94,8 +94,11 @@ fn resolve(gt: &Dataset, p: &Params) -> Result<Setup> {
         Some(v) => {
             for id in v {
                 if !gt.image_index.contains_key(id) {
-                    return Err(Error::input(format!("--img-ids: image id {} is not in the ground truth", id))
-                        .with_hint("list only ids that appear in the GT file's \"images\""));
+                    return Err(Error::input(format!(
+                        "--img-ids: image id {} is not in the ground truth",
+                        id
+                    ))
+                    .with_hint("list only ids that appear in the GT file's \"images\""));
                 }
             }
             v.clone()
@@ -108,8 +111,11 @@ fn resolve(gt: &Dataset, p: &Params) -> Result<Setup> {
         Some(v) => {
             for id in v {
                 if !gt.category_index.contains_key(id) {
-                    return Err(Error::input(format!("--cat-ids: category id {} is not in the ground truth", id))
-                        .with_hint("list only ids that appear in the GT file's \"categories\""));
+                    return Err(Error::input(format!(
+                        "--cat-ids: category id {} is not in the ground truth",
+                        id
+                    ))
+                    .with_hint("list only ids that appear in the GT file's \"categories\""));
                 }
             }
             let mut c = v.clone();
@@ -133,19 +139,29 @@ fn resolve(gt: &Dataset, p: &Params) -> Result<Setup> {
         .filter(|(_, &id)| !img_lossy || float64_exact(id))
         .map(|(i, &id)| (id, i as u32))
         .collect();
-    let img_rank = gt.images.iter().map(|im| rank.get(&im.id).copied().unwrap_or(u32::MAX)).collect();
+    let img_rank = gt
+        .images
+        .iter()
+        .map(|im| rank.get(&im.id).copied().unwrap_or(u32::MAX))
+        .collect();
     let cpos: rustc_hash::FxHashMap<Id, u32> = cat_ids
         .iter()
         .enumerate()
         .filter(|(_, &id)| !cat_lossy || float64_exact(id))
         .map(|(i, &id)| (id, i as u32))
         .collect();
-    let cat_pos = gt.categories.iter().map(|c| cpos.get(&c.id).copied().unwrap_or(u32::MAX)).collect();
+    let cat_pos = gt
+        .categories
+        .iter()
+        .map(|c| cpos.get(&c.id).copied().unwrap_or(u32::MAX))
+        .collect();
     if p.max_dets.is_empty() {
-        return Err(Error::input("--max-dets: at least one value is needed").with_hint("e.g. --max-dets 1,10,100"));
+        return Err(Error::input("--max-dets: at least one value is needed")
+            .with_hint("e.g. --max-dets 1,10,100"));
     }
     if p.area_rng.is_empty() {
-        return Err(Error::input("--area-rng: at least one range is needed").with_hint("e.g. --area-rng all:0,1e10"));
+        return Err(Error::input("--area-rng: at least one range is needed")
+            .with_hint("e.g. --area-rng all:0,1e10"));
     }
     Ok(Setup {
         cat_pos_count: cat_ids.len(),
@@ -176,7 +192,13 @@ pub fn float64_exact(id: Id) -> bool {
 }
 
 /// Notes on pycocotools quirks that change numbers and on data it drops silently.
-fn quirk_notes(gt: &Dataset, res: &Results, p: &Params, setup: &Setup, grouped: &evaluate::Grouped) -> Vec<String> {
+fn quirk_notes(
+    gt: &Dataset,
+    res: &Results,
+    p: &Params,
+    setup: &Setup,
+    grouped: &evaluate::Grouped,
+) -> Vec<String> {
     let mut notes = Vec::new();
     if numpy_makes_float64(&setup.img_ids) {
         let lost = setup.img_ids.iter().filter(|&&x| !float64_exact(x)).count();
@@ -199,7 +221,9 @@ fn quirk_notes(gt: &Dataset, res: &Results, p: &Params, setup: &Setup, grouped: 
     }
     if p.protocol == Protocol::Lvis {
         let fed = setup.lvis.as_ref();
-        let capped = fed.map(|f| f.det_keep.iter().filter(|&&k| !k).count()).unwrap_or(0);
+        let capped = fed
+            .map(|f| f.det_keep.iter().filter(|&&k| !k).count())
+            .unwrap_or(0);
         let kept = grouped.dt.len();
         notes.push(format!(
             "LVIS protocol: {} of {} detection(s) scored ({} dropped by the per-image cap or area <= 0, the rest on images where their category is neither verified present nor verified absent)",
@@ -215,7 +239,11 @@ fn quirk_notes(gt: &Dataset, res: &Results, p: &Params, setup: &Setup, grouped: 
     if p.iou_type != IouType::Keypoints && setup.max_dets.len() < 3 {
         notes.push("fewer than 3 --max-dets: pycocotools' summarize raises IndexError here; the stats use the largest value where a 2nd/3rd is expected".into());
     }
-    let id0 = grouped.gt.iter().filter(|&&g| gt.annotations[g as usize].id == 0).count();
+    let id0 = grouped
+        .gt
+        .iter()
+        .filter(|&&g| gt.annotations[g as usize].id == 0)
+        .count();
     if id0 > 0 {
         notes.push(format!("{} ground-truth annotation(s) have id 0: pycocotools cannot tell their matches from 'unmatched', so their detections count as false positives (kept for parity)", id0));
     }
@@ -225,11 +253,19 @@ fn quirk_notes(gt: &Dataset, res: &Results, p: &Params, setup: &Setup, grouped: 
     if dups > 0 {
         notes.push(format!("{} duplicated annotation id(s) in the ground truth: pycocotools keeps the last annotation of each id and uses it at every occurrence (kept for parity)", dups));
     }
-    let orphans = gt.annotations.iter().filter(|a| !gt.image_index.contains_key(&a.image_id)).count();
+    let orphans = gt
+        .annotations
+        .iter()
+        .filter(|a| !gt.image_index.contains_key(&a.image_id))
+        .count();
     if orphans > 0 {
         notes.push(format!("{} ground-truth annotation(s) refer to image ids absent from \"images\"; pycocotools never evaluates them", orphans));
     }
-    let uncat = gt.annotations.iter().filter(|a| !gt.category_index.contains_key(&a.category_id)).count();
+    let uncat = gt
+        .annotations
+        .iter()
+        .filter(|a| !gt.category_index.contains_key(&a.category_id))
+        .count();
     if uncat > 0 {
         notes.push(format!("{} ground-truth annotation(s) have a category_id absent from \"categories\"; pycocotools never evaluates them", uncat));
     }
@@ -262,19 +298,38 @@ pub struct Shapes<'a> {
 }
 
 impl<'a> Shapes<'a> {
-    pub fn new(gt: &Dataset, gt_shapes: &'a GtShapes, dt_shapes: &'a DtShapes, p: &Params) -> Shapes<'a> {
+    pub fn new(
+        gt: &Dataset,
+        gt_shapes: &'a GtShapes,
+        dt_shapes: &'a DtShapes,
+        p: &Params,
+    ) -> Shapes<'a> {
         let k = p.kpt_sigmas.len();
         let gt_kps = if p.iou_type == IouType::Keypoints {
             use rayon::prelude::*;
             gt.annotations
                 .par_iter()
                 .enumerate()
-                .map(|(i, a)| keypoints::GtKeypoints::new(&gt_shapes.keypoints[i * 3 * k..(i + 1) * 3 * k], &a.bbox, a.area))
+                .map(|(i, a)| {
+                    keypoints::GtKeypoints::new(
+                        &gt_shapes.keypoints[i * 3 * k..(i + 1) * 3 * k],
+                        &a.bbox,
+                        a.area,
+                    )
+                })
                 .collect()
         } else {
             Vec::new()
         };
-        Shapes { iou_type: p.iou_type, gt: gt_shapes, dt: dt_shapes, gt_kps, vars: keypoints::variances(&p.kpt_sigmas), no_oks: !p.use_cats, ignore_crowd: p.protocol == Protocol::Lvis }
+        Shapes {
+            iou_type: p.iou_type,
+            gt: gt_shapes,
+            dt: dt_shapes,
+            gt_kps,
+            vars: keypoints::variances(&p.kpt_sigmas),
+            no_oks: !p.use_cats,
+            ignore_crowd: p.protocol == Protocol::Lvis,
+        }
     }
 
     /// keypoints: `ignore = num_keypoints == 0 or iscrowd` (the iscrowd part is the caller's).
@@ -284,14 +339,30 @@ impl<'a> Shapes<'a> {
     }
 
     /// IoU matrix `[dets x gts]` (row-major) of one unit: mask IoU (`rleIou`) or OKS.
-    pub fn fill_ious(&self, gt: &Dataset, dets: &[u32], gts: &[u32], out: &mut Vec<f64>, scratch: &mut ShapeScratch) {
+    pub fn fill_ious(
+        &self,
+        gt: &Dataset,
+        dets: &[u32],
+        gts: &[u32],
+        out: &mut Vec<f64>,
+        scratch: &mut ShapeScratch,
+    ) {
         let crowd = |g: usize| gt.annotations[g].iscrowd && !self.ignore_crowd;
         match self.iou_type {
             IouType::Keypoints => {
                 for &d in dets {
                     let dk = self.dt.keypoints.get(d as usize);
                     for &g in gts {
-                        out.push(if self.no_oks { 0.0 } else { keypoints::oks(dk, &self.gt_kps[g as usize], &self.vars, &mut scratch.terms) });
+                        out.push(if self.no_oks {
+                            0.0
+                        } else {
+                            keypoints::oks(
+                                dk,
+                                &self.gt_kps[g as usize],
+                                &self.vars,
+                                &mut scratch.terms,
+                            )
+                        });
                     }
                 }
             }
@@ -313,7 +384,11 @@ impl<'a> Shapes<'a> {
                         need_counts |= v.is_none() && !gi.plain;
                         out.push(v.unwrap_or(f64::NAN));
                     }
-                    let mut pending = out[row..].iter().enumerate().filter(|(_, v)| v.is_nan()).map(|(k, _)| k);
+                    let mut pending = out[row..]
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, v)| v.is_nan())
+                        .map(|(k, _)| k);
                     if let (Some(k), None) = (pending.next(), pending.next()) {
                         // One pair to compare (the common case): count its intersection while
                         // decoding, which stops past the GT's last run.
@@ -347,7 +422,13 @@ pub fn run(gt: &Dataset, res: &Results, p: &Params, progress: &dyn Progress) -> 
 }
 
 /// Evaluate with the shapes segm/keypoints compare (`None` for bbox).
-pub fn run_with(gt: &Dataset, res: &Results, shapes: Option<&Shapes<'_>>, p: &Params, progress: &dyn Progress) -> Result<Evaluation> {
+pub fn run_with(
+    gt: &Dataset,
+    res: &Results,
+    shapes: Option<&Shapes<'_>>,
+    p: &Params,
+    progress: &dyn Progress,
+) -> Result<Evaluation> {
     run_detailed(gt, res, shapes, p, false, progress).map(|(ev, _)| ev)
 }
 
@@ -360,12 +441,23 @@ pub struct Detail {
 }
 
 /// [`run_with`], keeping the [`Detail`]; `record_matches` fills [`evaluate::Matched::gt_match`].
-pub fn run_detailed(gt: &Dataset, res: &Results, shapes: Option<&Shapes<'_>>, p: &Params, record_matches: bool, progress: &dyn Progress) -> Result<(Evaluation, Detail)> {
+pub fn run_detailed(
+    gt: &Dataset,
+    res: &Results,
+    shapes: Option<&Shapes<'_>>,
+    p: &Params,
+    record_matches: bool,
+    progress: &dyn Progress,
+) -> Result<(Evaluation, Detail)> {
     if p.iou_type != IouType::Bbox && shapes.is_none() {
-        return Err(Error::internal(format!("{} evaluation needs the segmentations/keypoints (load them with coco::shapes)", p.iou_type.name())));
+        return Err(Error::internal(format!(
+            "{} evaluation needs the segmentations/keypoints (load them with coco::shapes)",
+            p.iou_type.name()
+        )));
     }
     if p.iou_type == IouType::Keypoints && p.kpt_sigmas.is_empty() {
-        return Err(Error::input("--kpt-sigmas: at least one sigma is needed").with_hint("e.g. COCO's 17: --kpt-sigmas .026,.025,.025,..."));
+        return Err(Error::input("--kpt-sigmas: at least one sigma is needed")
+            .with_hint("e.g. COCO's 17: --kpt-sigmas .026,.025,.025,..."));
     }
     if p.protocol == Protocol::Coco {
         if let Some(e) = &gt.missing_iscrowd {
@@ -377,7 +469,10 @@ pub fn run_detailed(gt: &Dataset, res: &Results, shapes: Option<&Shapes<'_>>, p:
     let mut groups: [Vec<usize>; 3] = Default::default();
     if p.protocol == Protocol::Lvis {
         if p.iou_type == IouType::Keypoints || !p.use_cats {
-            return Err(Error::input("the LVIS protocol evaluates bbox or segm with categories").with_hint("drop --no-cats / --iou-type keypoints, or use --protocol coco"));
+            return Err(
+                Error::input("the LVIS protocol evaluates bbox or segm with categories")
+                    .with_hint("drop --no-cats / --iou-type keypoints, or use --protocol coco"),
+            );
         }
         if setup.max_dets.len() != 1 {
             return Err(Error::input("--max-dets: the LVIS protocol takes one value (detections kept per image; 300 by default)").with_hint("e.g. --max-dets 300"));
@@ -392,23 +487,62 @@ pub fn run_detailed(gt: &Dataset, res: &Results, shapes: Option<&Shapes<'_>>, p:
     let grouped = evaluate::group(gt, res, &setup);
     let notes = quirk_notes(gt, res, p, &setup, &grouped);
     timer.lap("index (group per image and category)");
-    let matched = evaluate::match_units(gt, res, p, &setup, &grouped, shapes, record_matches, progress);
+    let matched = evaluate::match_units(
+        gt,
+        res,
+        p,
+        &setup,
+        &grouped,
+        shapes,
+        record_matches,
+        progress,
+    );
     timer.lap("IoU + match");
-    let arrays = accumulate::accumulate(res, &setup, &p.iou_thrs, &p.rec_thrs, p.area_rng.len(), setup.img_ids.len(), &matched);
+    let arrays = accumulate::accumulate(
+        res,
+        &setup,
+        &p.iou_thrs,
+        &p.rec_thrs,
+        p.area_rng.len(),
+        setup.img_ids.len(),
+        &matched,
+    );
     timer.lap("accumulate");
-    let specs = if p.protocol == Protocol::Lvis { lvis::stat_specs(p, &groups) } else { summarize::stat_specs(p) };
+    let specs = if p.protocol == Protocol::Lvis {
+        lvis::stat_specs(p, &groups)
+    } else {
+        summarize::stat_specs(p)
+    };
     // Each stat is computed on its own (in its own fixed order), so they run in parallel.
     let stats: Vec<f64> = {
         use rayon::prelude::*;
-        specs.par_iter().map(|s| summarize::summarize_one(&arrays, p, &setup.max_dets, s, None)).collect()
+        specs
+            .par_iter()
+            .map(|s| summarize::summarize_one(&arrays, p, &setup.max_dets, s, None))
+            .collect()
     };
+    timer.lap("summarize");
     let lines = specs
         .iter()
         .zip(&stats)
-        .map(|(s, &v)| if p.protocol == Protocol::Lvis { lvis::format_line(s, p, v) } else { summarize::format_line(s, p, v) })
+        .map(|(s, &v)| {
+            if p.protocol == Protocol::Lvis {
+                lvis::format_line(s, p, v)
+            } else {
+                summarize::format_line(s, p, v)
+            }
+        })
         .collect();
-    let counts = Counts { images: setup.img_ids.len(), gt: grouped.gt.len(), dets: grouped.dt.len() };
-    let cat_ids = if setup.use_cats { setup.cat_ids.clone() } else { vec![-1] };
+    let counts = Counts {
+        images: setup.img_ids.len(),
+        gt: grouped.gt.len(),
+        dets: grouped.dt.len(),
+    };
+    let cat_ids = if setup.use_cats {
+        setup.cat_ids.clone()
+    } else {
+        vec![-1]
+    };
     let ev = Evaluation {
         params: p.clone(),
         img_ids: setup.img_ids.clone(),
@@ -421,19 +555,40 @@ pub fn run_detailed(gt: &Dataset, res: &Results, shapes: Option<&Shapes<'_>>, p:
         counts,
         notes,
     };
-    Ok((ev, Detail { setup, grouped, matched }))
+    Ok((
+        ev,
+        Detail {
+            setup,
+            grouped,
+            matched,
+        },
+    ))
 }
 
 impl Evaluation {
     /// Per-category AP/AR with the same selection rules as the summary stats of the same name.
     pub fn per_class(&self, gt: &Dataset) -> Vec<ClassRow> {
         let lvis = self.params.protocol == Protocol::Lvis;
-        let specs = if lvis { lvis::stat_specs(&self.params, &Default::default()) } else { summarize::stat_specs(&self.params) };
-        let ar_name = if lvis { specs[9].name.clone() } else { "AR100".to_string() };
+        let specs = if lvis {
+            lvis::stat_specs(&self.params, &Default::default())
+        } else {
+            summarize::stat_specs(&self.params)
+        };
+        let ar_name = if lvis {
+            specs[9].name.clone()
+        } else {
+            "AR100".to_string()
+        };
         let find = |name: &str| specs.iter().find(|s| s.name == name).cloned();
         let val = |name: &str, k: usize| -> f64 {
             match find(name) {
-                Some(s) => summarize::summarize_one(&self.arrays, &self.params, &self.max_dets, &s, Some(k)),
+                Some(s) => summarize::summarize_one(
+                    &self.arrays,
+                    &self.params,
+                    &self.max_dets,
+                    &s,
+                    Some(k),
+                ),
                 None => -1.0,
             }
         };
@@ -444,7 +599,11 @@ impl Evaluation {
             .enumerate()
             .map(|(k, &id)| ClassRow {
                 category_id: id,
-                name: gt.category_index.get(&id).map(|&i| gt.categories[i as usize].name.clone()).unwrap_or_else(|| "all".into()),
+                name: gt
+                    .category_index
+                    .get(&id)
+                    .map(|&i| gt.categories[i as usize].name.clone())
+                    .unwrap_or_else(|| "all".into()),
                 ap: val("AP", k),
                 ap50: val("AP50", k),
                 ap75: val("AP75", k),
@@ -452,7 +611,11 @@ impl Evaluation {
                 ap_medium: val("APm", k),
                 ap_large: val("APl", k),
                 ar100: val(&ar_name, k),
-                frequency: gt.category_index.get(&id).and_then(|&i| gt.categories[i as usize].frequency.clone()).filter(|_| lvis),
+                frequency: gt
+                    .category_index
+                    .get(&id)
+                    .and_then(|&i| gt.categories[i as usize].frequency.clone())
+                    .filter(|_| lvis),
             })
             .collect()
     }

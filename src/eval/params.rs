@@ -84,10 +84,23 @@ pub fn coco_rec_thrs() -> Vec<f64> {
 
 /// The default area ranges `all, small, medium, large` = `[0, 1e5²], [0, 32²], [32², 96²], [96², 1e5²]`.
 pub fn default_area_ranges(iou_type: IouType) -> Vec<AreaRange> {
-    let r = |label: &str, lo: f64, hi: f64| AreaRange { label: label.into(), lo, hi };
+    let r = |label: &str, lo: f64, hi: f64| AreaRange {
+        label: label.into(),
+        lo,
+        hi,
+    };
     match iou_type {
-        IouType::Keypoints => vec![r("all", 0.0, 1e10), r("medium", 1024.0, 9216.0), r("large", 9216.0, 1e10)],
-        _ => vec![r("all", 0.0, 1e10), r("small", 0.0, 1024.0), r("medium", 1024.0, 9216.0), r("large", 9216.0, 1e10)],
+        IouType::Keypoints => vec![
+            r("all", 0.0, 1e10),
+            r("medium", 1024.0, 9216.0),
+            r("large", 9216.0, 1e10),
+        ],
+        _ => vec![
+            r("all", 0.0, 1e10),
+            r("small", 0.0, 1024.0),
+            r("medium", 1024.0, 9216.0),
+            r("large", 9216.0, 1e10),
+        ],
     }
 }
 
@@ -113,7 +126,11 @@ impl Params {
 
     /// `LVISEval`'s params: COCO's thresholds and area ranges, maxDets 300 (per image).
     pub fn lvis(iou_type: IouType) -> Params {
-        Params { max_dets: vec![LVIS_MAX_DETS_PER_IMAGE], protocol: Protocol::Lvis, ..Params::new(iou_type) }
+        Params {
+            max_dets: vec![LVIS_MAX_DETS_PER_IMAGE],
+            protocol: Protocol::Lvis,
+            ..Params::new(iou_type)
+        }
     }
 
     /// maxDets sorted ascending, as `evaluate()` leaves them.
@@ -136,9 +153,18 @@ mod tests {
         assert_eq!(iou[5], 0.75);
         assert_eq!(iou[9], 0.95);
         let rec = coco_rec_thrs();
-        let odd = [(35, 0.35000000000000003), (41, 0.41000000000000003), (47, 0.47000000000000003), (57, 0.5700000000000001),
-                   (69, 0.6900000000000001), (70, 0.7000000000000001), (82, 0.8200000000000001), (83, 0.8300000000000001),
-                   (94, 0.9400000000000001), (95, 0.9500000000000001)];
+        let odd = [
+            (35, 0.35000000000000003),
+            (41, 0.41000000000000003),
+            (47, 0.47000000000000003),
+            (57, 0.5700000000000001),
+            (69, 0.6900000000000001),
+            (70, 0.7000000000000001),
+            (82, 0.8200000000000001),
+            (83, 0.8300000000000001),
+            (94, 0.9400000000000001),
+            (95, 0.9500000000000001),
+        ];
         for (i, v) in odd {
             assert_eq!(rec[i], v, "recThrs[{}]", i);
         }

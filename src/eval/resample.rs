@@ -30,7 +30,6 @@ use rayon::prelude::*;
 
 const NONE: u32 = u32::MAX;
 
-
 /// A lane where a special detection differs from its default class.
 #[derive(Clone, Copy)]
 struct Diff {
@@ -111,7 +110,13 @@ pub struct Scratch {
 impl Resampler {
     /// Prepare from an evaluation's [`super::Detail`]: sort each category's detections once and
     /// split them into default classes and lane differences.
-    pub fn new(res: &Results, p: &Params, setup: &Setup, mt: &Matched, specs: Vec<StatSpec>) -> Resampler {
+    pub fn new(
+        res: &Results,
+        p: &Params,
+        setup: &Setup,
+        mt: &Matched,
+        specs: Vec<StatSpec>,
+    ) -> Resampler {
         let (t_n, a_n) = (p.iou_thrs.len(), p.area_rng.len());
         let at = t_n * a_n;
         let n_img = setup.img_ids.len();
@@ -146,7 +151,9 @@ impl Resampler {
         let sorted: Vec<Vec<(f64, u32, u32)>> = (0..k_n)
             .into_par_iter()
             .map(|k| {
-                let live: Vec<usize> = (k * n_img..(k + 1) * n_img).filter(|&u| !mt.empty[u]).collect();
+                let live: Vec<usize> = (k * n_img..(k + 1) * n_img)
+                    .filter(|&u| !mt.empty[u])
+                    .collect();
                 sorted_detections(res, mt, &live)
             })
             .collect();
@@ -182,7 +189,11 @@ impl Resampler {
                         let dflt = mask[lane / t_n];
                         let adj = (s == FP) as i8 - dflt as i8;
                         if s == TP || adj != 0 {
-                            c.diffs.push(Diff { lane: lane as u16, tp: s == TP, adj });
+                            c.diffs.push(Diff {
+                                lane: lane as u16,
+                                tp: s == TP,
+                                adj,
+                            });
                         }
                     }
                     let pos = c.img.len() as u32;
@@ -217,7 +228,11 @@ impl Resampler {
                         continue;
                     }
                     let mut open: Option<(u16, u16)> = None;
-                    for d in c.diffs[c.diff_off[sp as usize] as usize..c.diff_off[sp as usize + 1] as usize].iter().filter(|d| d.tp) {
+                    for d in c.diffs
+                        [c.diff_off[sp as usize] as usize..c.diff_off[sp as usize + 1] as usize]
+                        .iter()
+                        .filter(|d| d.tp)
+                    {
                         open = match open {
                             Some((lo, hi)) if hi == d.lane => Some((lo, hi + 1)),
                             Some((lo, hi)) => {
@@ -243,7 +258,14 @@ impl Resampler {
             cats.push(c);
         }
         let n_class = classes.len();
-        let fp_classes = (0..a_n).map(|a| (0..n_class).filter(|&c| classes[c][a]).map(|c| c as u16).collect()).collect();
+        let fp_classes = (0..a_n)
+            .map(|a| {
+                (0..n_class)
+                    .filter(|&c| classes[c][a])
+                    .map(|c| c as u16)
+                    .collect()
+            })
+            .collect();
         Resampler {
             cats,
             fp_classes,
@@ -253,8 +275,22 @@ impl Resampler {
             a_n,
             rec_thrs: p.rec_thrs.clone(),
             max_dets: setup.max_dets.clone(),
-            prec_slot: need_prec.iter().scan(0, |n, &x| Some(x.then(|| { *n += 1; *n - 1 }))).collect(),
-            prec_max_dets: setup.max_dets.iter().zip(&need_prec).filter(|(_, &x)| x).map(|(&m, _)| m).collect(),
+            prec_slot: need_prec
+                .iter()
+                .scan(0, |n, &x| {
+                    Some(x.then(|| {
+                        *n += 1;
+                        *n - 1
+                    }))
+                })
+                .collect(),
+            prec_max_dets: setup
+                .max_dets
+                .iter()
+                .zip(&need_prec)
+                .filter(|(_, &x)| x)
+                .map(|(&m, _)| m)
+                .collect(),
             need_rec,
             params: p.clone(),
             specs,
@@ -273,8 +309,26 @@ impl Resampler {
         let at = t_n * a_n;
         let pm = self.prec_max_dets.len();
         Scratch {
-            prec: Arrays { precision: vec![-1.0; t_n * r_n * self.k_n * a_n * pm], recall: Vec::new(), scores: Vec::new(), t: t_n, r: r_n, k: self.k_n, a: a_n, m: pm },
-            rec: Arrays { precision: Vec::new(), recall: vec![-1.0; t_n * self.k_n * a_n * m_n], scores: Vec::new(), t: t_n, r: r_n, k: self.k_n, a: a_n, m: m_n },
+            prec: Arrays {
+                precision: vec![-1.0; t_n * r_n * self.k_n * a_n * pm],
+                recall: Vec::new(),
+                scores: Vec::new(),
+                t: t_n,
+                r: r_n,
+                k: self.k_n,
+                a: a_n,
+                m: pm,
+            },
+            rec: Arrays {
+                precision: Vec::new(),
+                recall: vec![-1.0; t_n * self.k_n * a_n * m_n],
+                scores: Vec::new(),
+                t: t_n,
+                r: r_n,
+                k: self.k_n,
+                a: a_n,
+                m: m_n,
+            },
             tp: vec![0; at],
             adj: vec![0; at],
             records: vec![Vec::new(); at],
@@ -306,12 +360,26 @@ impl Resampler {
         }
         self.specs
             .iter()
-            .map(|sp| if sp.ap { summarize_one(&s.prec, &self.params, &self.prec_max_dets, sp, None) } else { summarize_one(&s.rec, &self.params, &self.max_dets, sp, None) })
+            .map(|sp| {
+                if sp.ap {
+                    summarize_one(&s.prec, &self.params, &self.prec_max_dets, sp, None)
+                } else {
+                    summarize_one(&s.rec, &self.params, &self.max_dets, sp, None)
+                }
+            })
             .collect()
     }
 
     /// Recall of a maxDet whose precision no stat reads: weighted true-positive totals.
-    fn recall_only(&self, cat: &CatData, k: usize, mi: usize, weights: &[u32], npig: &[u64], s: &mut Scratch) {
+    fn recall_only(
+        &self,
+        cat: &CatData,
+        k: usize,
+        mi: usize,
+        weights: &[u32],
+        npig: &[u64],
+        s: &mut Scratch,
+    ) {
         // Difference array over the lanes, then its prefix sums.
         s.adj.iter_mut().for_each(|x| *x = 0);
         s.adj.push(0);
@@ -332,7 +400,11 @@ impl Resampler {
                 let o = arr.ridx(t, k, a, mi);
                 // npig == 0: pycocotools skips the slot (it stays -1); with no drawn
                 // detection the recall is 0 = tp / npig as well.
-                arr.recall[o] = if npig[a] == 0 { -1.0 } else { s.tp[a * self.t_n + t] as f64 / npig[a] as f64 };
+                arr.recall[o] = if npig[a] == 0 {
+                    -1.0
+                } else {
+                    s.tp[a * self.t_n + t] as f64 / npig[a] as f64
+                };
             }
         }
     }
@@ -363,14 +435,26 @@ impl Resampler {
 
     /// Plain entries `from..to`: their weights go to their class sums.
     #[inline]
-    fn plain(&self, cat: &CatData, from: usize, to: usize, md: u32, weights: &[u32], s: &mut Scratch) {
+    fn plain(
+        &self,
+        cat: &CatData,
+        from: usize,
+        to: usize,
+        md: u32,
+        weights: &[u32],
+        s: &mut Scratch,
+    ) {
         let cum = &mut s.cum;
         if md as usize >= self.max_det_all {
             for (&img, &cls) in cat.img[from..to].iter().zip(&cat.cls[from..to]) {
                 cum[cls as usize] += weights[img as usize] as u64;
             }
         } else {
-            for ((&img, &cls), &rank) in cat.img[from..to].iter().zip(&cat.cls[from..to]).zip(&cat.rank[from..to]) {
+            for ((&img, &cls), &rank) in cat.img[from..to]
+                .iter()
+                .zip(&cat.cls[from..to])
+                .zip(&cat.rank[from..to])
+            {
                 if rank < md {
                     cum[cls as usize] += weights[img as usize] as u64;
                 }
@@ -380,7 +464,16 @@ impl Resampler {
 
     /// Precision and recall of maxDet `mi` for category `k`.
     #[allow(clippy::too_many_arguments)]
-    fn walk(&self, cat: &CatData, k: usize, mi: usize, pi: usize, weights: &[u32], npig: &[u64], s: &mut Scratch) {
+    fn walk(
+        &self,
+        cat: &CatData,
+        k: usize,
+        mi: usize,
+        pi: usize,
+        weights: &[u32],
+        npig: &[u64],
+        s: &mut Scratch,
+    ) {
         let md = self.max_dets[mi] as u32;
         s.tp.iter_mut().for_each(|x| *x = 0);
         s.adj.iter_mut().for_each(|x| *x = 0);
@@ -399,7 +492,10 @@ impl Resampler {
                 self.step(cat, pos, w as u64, s);
             } else {
                 // A run of tied detections of one unit: the copies repeat it block by block.
-                let n = cat.rank[pos..pos + len].iter().take_while(|&&r| r < md).count();
+                let n = cat.rank[pos..pos + len]
+                    .iter()
+                    .take_while(|&&r| r < md)
+                    .count();
                 for _ in 0..w {
                     for e in pos..pos + n {
                         self.step(cat, e, 1, s);
@@ -417,7 +513,13 @@ impl Resampler {
             let npig_f = npig[a] as f64;
             s.need.clear();
             if npig[a] > 0 {
-                s.need.extend(self.rec_thrs.iter().map(|&thr| if thr <= 0.0 { 0 } else { first_tp_reaching(thr, npig_f) }));
+                s.need.extend(self.rec_thrs.iter().map(|&thr| {
+                    if thr <= 0.0 {
+                        0
+                    } else {
+                        first_tp_reaching(thr, npig_f)
+                    }
+                }));
             }
             for t in 0..t_n {
                 let lane = a * t_n + t;
@@ -481,9 +583,18 @@ mod tests {
     fn first_tp_reaching_is_searchsorted_left() {
         for npig in [1u64, 3, 7, 10, 49, 100, 1000, 12345] {
             let nf = npig as f64;
-            for thr in crate::eval::params::coco_rec_thrs().into_iter().filter(|&t| t > 0.0) {
+            for thr in crate::eval::params::coco_rec_thrs()
+                .into_iter()
+                .filter(|&t| t > 0.0)
+            {
                 let slow = (1..=npig).find(|&i| (i as f64 / nf) >= thr).unwrap();
-                assert_eq!(first_tp_reaching(thr, nf), slow, "npig {} thr {}", npig, thr);
+                assert_eq!(
+                    first_tp_reaching(thr, nf),
+                    slow,
+                    "npig {} thr {}",
+                    npig,
+                    thr
+                );
             }
         }
     }
@@ -493,13 +604,15 @@ mod tests {
     fn unit_weights_give_the_evaluation() {
         use crate::coco::{Dataset, Results};
         use crate::eval::{run_detailed, summarize::stat_specs, IouType};
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/coco-val2014-100");
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/coco-val2014-100");
         let gt = Dataset::load(&dir.join("instances_val2014_100.json")).unwrap();
         let res = Results::load(&dir.join("fakebbox100_results.json"), &gt).unwrap();
         for max_dets in [vec![1, 10, 100], vec![5, 100, 3]] {
             let mut p = Params::new(IouType::Bbox);
             p.max_dets = max_dets;
-            let (ev, d) = run_detailed(&gt, &res, None, &p, false, &crate::progress::NoProgress).unwrap();
+            let (ev, d) =
+                run_detailed(&gt, &res, None, &p, false, &crate::progress::NoProgress).unwrap();
             let rs = Resampler::new(&res, &p, &d.setup, &d.matched, stat_specs(&p));
             let mut sc = rs.scratch();
             assert_eq!(rs.stats(&vec![1; rs.images()], &mut sc), ev.stats);

@@ -63,7 +63,14 @@ pub struct StatSpec {
 pub fn stat_specs(p: &Params) -> Vec<StatSpec> {
     let md = p.sorted_max_dets();
     let at = |i: usize| -> usize { md.get(i).or(md.last()).copied().unwrap_or(100) };
-    let s = |ap, iou, area, max_dets, name: &str| StatSpec { ap, iou, area, max_dets, name: name.to_string(), cats: None };
+    let s = |ap, iou, area, max_dets, name: &str| StatSpec {
+        ap,
+        iou,
+        area,
+        max_dets,
+        name: name.to_string(),
+        cats: None,
+    };
     match p.iou_type {
         IouType::Keypoints => vec![
             s(true, None, "all", 20, "AP"),
@@ -95,13 +102,36 @@ pub fn stat_specs(p: &Params) -> Vec<StatSpec> {
 }
 
 /// Compute one stat over all categories (`cat = None`) or one category index.
-pub fn summarize_one(arr: &Arrays, p: &Params, max_dets_sorted: &[usize], spec: &StatSpec, cat: Option<usize>) -> f64 {
+pub fn summarize_one(
+    arr: &Arrays,
+    p: &Params,
+    max_dets_sorted: &[usize],
+    spec: &StatSpec,
+    cat: Option<usize>,
+) -> f64 {
     let tsel: Vec<usize> = match spec.iou {
         None => (0..arr.t).collect(),
-        Some(v) => p.iou_thrs.iter().enumerate().filter(|(_, &x)| x == v).map(|(i, _)| i).collect(),
+        Some(v) => p
+            .iou_thrs
+            .iter()
+            .enumerate()
+            .filter(|(_, &x)| x == v)
+            .map(|(i, _)| i)
+            .collect(),
     };
-    let aind: Vec<usize> = p.area_rng.iter().enumerate().filter(|(_, r)| r.label == spec.area).map(|(i, _)| i).collect();
-    let mind: Vec<usize> = max_dets_sorted.iter().enumerate().filter(|(_, &m)| m == spec.max_dets).map(|(i, _)| i).collect();
+    let aind: Vec<usize> = p
+        .area_rng
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.label == spec.area)
+        .map(|(i, _)| i)
+        .collect();
+    let mind: Vec<usize> = max_dets_sorted
+        .iter()
+        .enumerate()
+        .filter(|(_, &m)| m == spec.max_dets)
+        .map(|(i, _)| i)
+        .collect();
     // numpy broadcasts the two index lists `[:, :, :, aind, mind]` against each other.
     let pairs: Vec<(usize, usize)> = if aind.len() == mind.len() {
         aind.iter().copied().zip(mind.iter().copied()).collect()
@@ -135,7 +165,11 @@ pub fn summarize_one(arr: &Arrays, p: &Params, max_dets_sorted: &[usize], spec: 
                     let k = ks[ki];
                     let base = (row + ki) * np_;
                     for (pi, &(a, m)) in pairs.iter().enumerate() {
-                        sel[base + pi] = if spec.ap { arr.precision[arr.pidx(t, r, k, a, m)] } else { arr.recall[arr.ridx(t, k, a, m)] };
+                        sel[base + pi] = if spec.ap {
+                            arr.precision[arr.pidx(t, r, k, a, m)]
+                        } else {
+                            arr.recall[arr.ridx(t, k, a, m)]
+                        };
                     }
                 }
             }
@@ -152,13 +186,29 @@ pub fn summarize_one(arr: &Arrays, p: &Params, max_dets_sorted: &[usize], spec: 
 
 /// pycocotools' printed line: `' {:<18} {} @[ IoU={:<9} | area={:>6s} | maxDets={:>3d} ] = {:0.3f}'`.
 pub fn format_line(spec: &StatSpec, p: &Params, value: f64) -> String {
-    let title = if spec.ap { "Average Precision" } else { "Average Recall" };
+    let title = if spec.ap {
+        "Average Precision"
+    } else {
+        "Average Recall"
+    };
     let kind = if spec.ap { "(AP)" } else { "(AR)" };
     let iou = match spec.iou {
-        None => format!("{:.2}:{:.2}", p.iou_thrs.first().copied().unwrap_or(0.5), p.iou_thrs.last().copied().unwrap_or(0.95)),
+        None => format!(
+            "{:.2}:{:.2}",
+            p.iou_thrs.first().copied().unwrap_or(0.5),
+            p.iou_thrs.last().copied().unwrap_or(0.95)
+        ),
         Some(v) => format!("{:.2}", v),
     };
-    format!(" {:<18} {} @[ IoU={:<9} | area={:>6} | maxDets={:>3} ] = {}", title, kind, iou, spec.area, spec.max_dets, fmt3(value))
+    format!(
+        " {:<18} {} @[ IoU={:<9} | area={:>6} | maxDets={:>3} ] = {}",
+        title,
+        kind,
+        iou,
+        spec.area,
+        spec.max_dets,
+        fmt3(value)
+    )
 }
 
 /// Python's `'{:0.3f}'.format(x)`: correctly rounded, ties to even on the exact binary value.
@@ -184,9 +234,18 @@ mod tests {
     fn printed_line_matches_pycocotools() {
         let p = Params::new(IouType::Bbox);
         let specs = stat_specs(&p);
-        assert_eq!(format_line(&specs[0], &p, 0.50456), " Average Precision  (AP) @[ IoU=0.50:0.95 | area=   all | maxDets=100 ] = 0.505");
-        assert_eq!(format_line(&specs[6], &p, -1.0), " Average Recall     (AR) @[ IoU=0.50:0.95 | area=   all | maxDets=  1 ] = -1.000");
-        assert_eq!(format_line(&specs[1], &p, 0.0), " Average Precision  (AP) @[ IoU=0.50      | area=   all | maxDets=100 ] = 0.000");
+        assert_eq!(
+            format_line(&specs[0], &p, 0.50456),
+            " Average Precision  (AP) @[ IoU=0.50:0.95 | area=   all | maxDets=100 ] = 0.505"
+        );
+        assert_eq!(
+            format_line(&specs[6], &p, -1.0),
+            " Average Recall     (AR) @[ IoU=0.50:0.95 | area=   all | maxDets=  1 ] = -1.000"
+        );
+        assert_eq!(
+            format_line(&specs[1], &p, 0.0),
+            " Average Precision  (AP) @[ IoU=0.50      | area=   all | maxDets=100 ] = 0.000"
+        );
         // Ties on the exact binary value round to even, like Python's format.
         assert_eq!(fmt3(0.0625), "0.062");
         assert_eq!(fmt3(0.1875), "0.188");

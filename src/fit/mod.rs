@@ -67,7 +67,11 @@ pub struct Candidate {
 
 impl Candidate {
     fn of(a: &AnchorConfig) -> Candidate {
-        Candidate { sizes: a.sizes.clone(), scales_per_octave: a.scales_per_octave, aspect_ratios: a.aspect_ratios.clone() }
+        Candidate {
+            sizes: a.sizes.clone(),
+            scales_per_octave: a.scales_per_octave,
+            aspect_ratios: a.aspect_ratios.clone(),
+        }
     }
     fn key(&self) -> Vec<u64> {
         let mut k: Vec<u64> = self.sizes.iter().map(|v| v.to_bits()).collect();
@@ -77,7 +81,12 @@ impl Candidate {
     }
     /// The anchor configuration: `base` with this candidate's sizes, scales and ratios.
     pub fn anchors(&self, base: &AnchorConfig) -> AnchorConfig {
-        AnchorConfig { sizes: self.sizes.clone(), scales_per_octave: self.scales_per_octave, aspect_ratios: self.aspect_ratios.clone(), ..base.clone() }
+        AnchorConfig {
+            sizes: self.sizes.clone(),
+            scales_per_octave: self.scales_per_octave,
+            aspect_ratios: self.aspect_ratios.clone(),
+            ..base.clone()
+        }
     }
 }
 
@@ -139,7 +148,11 @@ impl FitConfig {
     pub fn validate(&self) -> Result<()> {
         self.assign.validate()?;
         if self.budget == 0 || self.budget > 64 {
-            return Err(Error::input(format!("--budget {} must be between 1 and 64 anchors per location", self.budget)).with_hint("RetinaNet uses 9 (3 scales x 3 aspect ratios)"));
+            return Err(Error::input(format!(
+                "--budget {} must be between 1 and 64 anchors per location",
+                self.budget
+            ))
+            .with_hint("RetinaNet uses 9 (3 scales x 3 aspect ratios)"));
         }
         let (lo, hi) = self.multiple_range;
         if !(lo.is_finite() && hi.is_finite() && lo >= 0.25 && lo <= hi && hi <= 64.0) {
@@ -147,12 +160,21 @@ impl FitConfig {
         }
         let (lo, hi) = self.ratio_range;
         if !(lo.is_finite() && hi.is_finite() && lo >= 0.01 && lo <= hi && hi <= 100.0) {
-            return Err(Error::input(format!("--ratio-range {},{}: need 0.01 <= LO <= HI <= 100 (aspect ratio h/w)", lo, hi)).with_hint("e.g. --ratio-range 0.1,10 (the default)"));
+            return Err(Error::input(format!(
+                "--ratio-range {},{}: need 0.01 <= LO <= HI <= 100 (aspect ratio h/w)",
+                lo, hi
+            ))
+            .with_hint("e.g. --ratio-range 0.1,10 (the default)"));
         }
         if self.evaluations == 0 {
             return Err(Error::input("--evaluations must be at least 1"));
         }
-        if !self.vary_scales && !self.vary_ratios && self.assign.anchors.scales_per_octave as usize * self.assign.anchors.aspect_ratios.len() > self.budget as usize {
+        if !self.vary_scales
+            && !self.vary_ratios
+            && self.assign.anchors.scales_per_octave as usize
+                * self.assign.anchors.aspect_ratios.len()
+                > self.budget as usize
+        {
             return Err(Error::input(format!(
                 "{} scales per octave x {} aspect ratios exceed --budget {}",
                 self.assign.anchors.scales_per_octave,
@@ -167,7 +189,13 @@ impl FitConfig {
     /// The assign configuration whose statistics are reported: the objective's matcher
     /// (coverage is measured without low-quality matches).
     fn measure_config(&self, anchors: AnchorConfig, low_quality: Option<bool>) -> AssignConfig {
-        AssignConfig { anchors, low_quality, out_dir: None, worst: 0, ..self.assign.clone() }
+        AssignConfig {
+            anchors,
+            low_quality,
+            out_dir: None,
+            worst: 0,
+            ..self.assign.clone()
+        }
     }
 
     fn reported_low_quality(&self) -> Option<bool> {
@@ -180,12 +208,23 @@ impl FitConfig {
     fn space(&self) -> Space {
         let start = &self.assign.anchors;
         let b = self.budget;
-        let scales: Vec<u32> = if self.vary_scales { (1..=b.min(16)).collect() } else { vec![start.scales_per_octave] };
+        let scales: Vec<u32> = if self.vary_scales {
+            (1..=b.min(16)).collect()
+        } else {
+            vec![start.scales_per_octave]
+        };
         let shapes = scales
             .into_iter()
             .filter_map(|s| {
-                let r = if self.vary_ratios { (b / s) as usize } else { start.aspect_ratios.len() };
-                (r >= 1 && s as usize * r <= b as usize).then_some(Shape { scales_per_octave: s, ratios: r.min(16) })
+                let r = if self.vary_ratios {
+                    (b / s) as usize
+                } else {
+                    start.aspect_ratios.len()
+                };
+                (r >= 1 && s as usize * r <= b as usize).then_some(Shape {
+                    scales_per_octave: s,
+                    ratios: r.min(16),
+                })
             })
             .collect();
         Space {
@@ -241,7 +280,10 @@ fn seeds(space: &Space, start: &AnchorConfig, shapes_boxes: &[(f64, f64, u32)]) 
         return out;
     }
     // Weighted quantiles of the box side sqrt(w h) after resize.
-    let mut sides: Vec<(f64, u32)> = shapes_boxes.iter().map(|&(w, h, c)| ((w * h).sqrt().max(1e-3), c)).collect();
+    let mut sides: Vec<(f64, u32)> = shapes_boxes
+        .iter()
+        .map(|&(w, h, c)| ((w * h).sqrt().max(1e-3), c))
+        .collect();
     sides.sort_by(|a, b| a.0.total_cmp(&b.0));
     let total: f64 = sides.iter().map(|s| s.1 as f64).sum();
     let quantile = |q: f64| -> f64 {
@@ -256,24 +298,46 @@ fn seeds(space: &Space, start: &AnchorConfig, shapes_boxes: &[(f64, f64, u32)]) 
     };
     let nl = space.levels.len();
     let stride = |li: usize| (1u64 << space.levels[li]) as f64;
-    let clamp = |li: usize, v: f64| v.clamp(space.multiple_range.0 * stride(li), space.multiple_range.1 * stride(li));
+    let clamp = |li: usize, v: f64| {
+        v.clamp(
+            space.multiple_range.0 * stride(li),
+            space.multiple_range.1 * stride(li),
+        )
+    };
     // (a) geometric spread from the small end to the large end of the boxes;
     // (b) one level per equal share of the boxes, base a bit below the share's middle.
     let (lo, hi) = (quantile(0.02) * 1.1, quantile(0.98) / 1.6);
-    let spread: Vec<f64> = (0..nl).map(|li| clamp(li, if nl == 1 { lo } else { lo * (hi / lo).powf(li as f64 / (nl - 1) as f64) })).collect();
-    let shares: Vec<f64> = (0..nl).map(|li| clamp(li, quantile((li as f64 + 0.5) / nl as f64) / 1.26)).collect();
+    let spread: Vec<f64> = (0..nl)
+        .map(|li| {
+            clamp(
+                li,
+                if nl == 1 {
+                    lo
+                } else {
+                    lo * (hi / lo).powf(li as f64 / (nl - 1) as f64)
+                },
+            )
+        })
+        .collect();
+    let shares: Vec<f64> = (0..nl)
+        .map(|li| clamp(li, quantile((li as f64 + 0.5) / nl as f64) / 1.26))
+        .collect();
     let per_mode = |sizes: &Vec<f64>| -> Vec<f64> {
         match space.size_mode {
             SizeMode::PerLevel => sizes.clone(),
             SizeMode::StrideMultiple => {
-                let g = ((0..nl).map(|li| (sizes[li] / stride(li)).ln()).sum::<f64>() / nl as f64).exp();
+                let g = ((0..nl).map(|li| (sizes[li] / stride(li)).ln()).sum::<f64>() / nl as f64)
+                    .exp();
                 (0..nl).map(|li| g * stride(li)).collect()
             }
         }
     };
     let size_seeds = [start.sizes.clone(), per_mode(&spread), per_mode(&shares)];
     // Log aspect ratios, k-means in 1-D (weighted), started at quantiles.
-    let mut lr: Vec<(f64, u32)> = shapes_boxes.iter().map(|&(w, h, c)| ((h.max(1e-3) / w.max(1e-3)).ln(), c)).collect();
+    let mut lr: Vec<(f64, u32)> = shapes_boxes
+        .iter()
+        .map(|&(w, h, c)| ((h.max(1e-3) / w.max(1e-3)).ln(), c))
+        .collect();
     lr.sort_by(|a, b| a.0.total_cmp(&b.0));
     let lr_total: f64 = lr.iter().map(|v| v.1 as f64).sum();
     let kmeans = |k: usize| -> Vec<f64> {
@@ -292,7 +356,9 @@ fn seeds(space: &Space, start: &AnchorConfig, shapes_boxes: &[(f64, f64, u32)]) 
             let mut sum = vec![0.0; k];
             let mut n = vec![0.0; k];
             for &(v, w) in &lr {
-                let j = (0..k).min_by(|&a, &b| (v - c[a]).abs().total_cmp(&(v - c[b]).abs())).unwrap_or(0);
+                let j = (0..k)
+                    .min_by(|&a, &b| (v - c[a]).abs().total_cmp(&(v - c[b]).abs()))
+                    .unwrap_or(0);
                 sum[j] += v * w as f64;
                 n[j] += w as f64;
             }
@@ -324,7 +390,11 @@ fn seeds(space: &Space, start: &AnchorConfig, shapes_boxes: &[(f64, f64, u32)]) 
         };
         for s in &sizes_list {
             for r in &ratio_seeds {
-                let c = Candidate { sizes: s.clone(), scales_per_octave: shape.scales_per_octave, aspect_ratios: r.clone() };
+                let c = Candidate {
+                    sizes: s.clone(),
+                    scales_per_octave: shape.scales_per_octave,
+                    aspect_ratios: r.clone(),
+                };
                 if let Some(x) = space.encode(*shape, &c) {
                     // Quantise through the space so the seed is a point of it.
                     let q = space.decode(*shape, &x);
@@ -341,7 +411,12 @@ fn seeds(space: &Space, start: &AnchorConfig, shapes_boxes: &[(f64, f64, u32)]) 
 /// The `assign` flags that reproduce `a` with the reported matcher.
 pub fn assign_flags(a: &AssignConfig) -> String {
     let an = &a.anchors;
-    let list = |v: &[f64]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(",");
+    let list = |v: &[f64]| {
+        v.iter()
+            .map(|x| x.to_string())
+            .collect::<Vec<_>>()
+            .join(",")
+    };
     let mut f = vec![format!("--convention {}", an.convention.name())];
     let (l0, l1) = (an.levels[0], an.levels[an.levels.len() - 1]);
     f.push(format!("--levels {}-{}", l0, l1));
@@ -373,18 +448,30 @@ pub fn run(ds: &Dataset, cfg: &FitConfig, progress: &dyn Progress) -> Result<Fit
     let start = cfg.assign.anchors.clone();
     let index = GtIndex::build(ds, &cfg.assign, progress)?;
     if index.gt == 0 {
-        return Err(Error::input("the ground truth has no usable (non-crowd, non-empty) box to fit anchors to").with_hint("check the GT file's \"annotations\""));
+        return Err(Error::input(
+            "the ground truth has no usable (non-crowd, non-empty) box to fit anchors to",
+        )
+        .with_hint("check the GT file's \"annotations\""));
     }
     let sample = index.sample(cfg.sample_boxes, cfg.seed);
     let space = cfg.space();
     if space.shapes.is_empty() {
-        return Err(Error::input(format!("--budget {} leaves no anchor shape to search", cfg.budget)).with_hint("raise --budget or let scales or ratios vary"));
+        return Err(Error::input(format!(
+            "--budget {} leaves no anchor shape to search",
+            cfg.budget
+        ))
+        .with_hint("raise --budget or let scales or ratios vary"));
     }
     // Scoring: the real matcher without low-quality matches; neg = pos leaves the foreground
     // (all the objectives look at) unchanged and skips the ignored band.
     // The search scores the best IoU exactly down to SEARCH_BEST_IOU_FLOOR (its tie-break, see
     // `search::rank`) and only the mean-best-iou objective needs it exactly everywhere.
-    let params = MatchParams { convention: start.convention, pos_iou: cfg.assign.pos_iou, neg_iou: cfg.assign.pos_iou.min(SEARCH_BEST_IOU_FLOOR), low_quality: false };
+    let params = MatchParams {
+        convention: start.convention,
+        pos_iou: cfg.assign.pos_iou,
+        neg_iou: cfg.assign.pos_iou.min(SEARCH_BEST_IOU_FLOOR),
+        low_quality: false,
+    };
     let exact_best = cfg.objective == Objective::MeanBestIou;
     let seeds = seeds(&space, &start, &sample.box_shapes());
     let mut cache: FxHashMap<Vec<u64>, Scored> = FxHashMap::default();
@@ -404,7 +491,11 @@ pub fn run(ds: &Dataset, cfg: &FitConfig, progress: &dyn Progress) -> Result<Fit
             }
             match sample.score(&c.anchors(&start), &params, exact_best, false) {
                 Ok((score, _)) => {
-                    let s = Scored { candidate: c.clone(), score, order: cache.len() };
+                    let s = Scored {
+                        candidate: c.clone(),
+                        score,
+                        order: cache.len(),
+                    };
                     cache.insert(key, s.clone());
                     progress.inc(1);
                     Some(s)
@@ -415,7 +506,15 @@ pub fn run(ds: &Dataset, cfg: &FitConfig, progress: &dyn Progress) -> Result<Fit
                 }
             }
         };
-        search::search(&space, cfg.strategy, cfg.objective, &seeds, cfg.evaluations, cfg.seed, eval);
+        search::search(
+            &space,
+            cfg.strategy,
+            cfg.objective,
+            &seeds,
+            cfg.evaluations,
+            cfg.seed,
+            eval,
+        );
     }
     progress.finish();
     if let Some(e) = failure {
@@ -438,33 +537,65 @@ pub fn run(ds: &Dataset, cfg: &FitConfig, progress: &dyn Progress) -> Result<Fit
     let mut full: Vec<(Scored, Vec<u64>)> = Vec::new();
     for (k, c) in finalists.iter().enumerate() {
         let (score, levels) = index.score(&c.anchors(&start), &params, exact_best, true)?;
-        full.push((Scored { candidate: c.clone(), score, order: k }, levels));
+        full.push((
+            Scored {
+                candidate: c.clone(),
+                score,
+                order: k,
+            },
+            levels,
+        ));
         progress.inc(1);
     }
     progress.finish();
     // The start competes only if it fits the budget (it is always measured, as the default).
-    let start_fits = start.scales_per_octave as usize * start.aspect_ratios.len() <= cfg.budget as usize;
+    let start_fits =
+        start.scales_per_octave as usize * start.aspect_ratios.len() <= cfg.budget as usize;
     let (best, best_levels) = full
         .iter()
         .enumerate()
         .filter(|(k, _)| *k > 0 || start_fits)
         .map(|(_, f)| f.clone())
-        .reduce(|a, b| if search::better(cfg.objective, &b.0, &a.0) { b } else { a })
+        .reduce(|a, b| {
+            if search::better(cfg.objective, &b.0, &a.0) {
+                b
+            } else {
+                a
+            }
+        })
         .unwrap_or_else(|| full[0].clone());
     let (start_score, start_levels) = full[0].clone();
     let measure = |anchors: AnchorConfig, score: &Score, levels: Vec<u64>| -> Result<Measured> {
         let lq = cfg.reported_low_quality();
-        let stats = assign::run(ds, &cfg.measure_config(anchors.clone(), lq), &crate::progress::NoProgress)?;
+        let stats = assign::run(
+            ds,
+            &cfg.measure_config(anchors.clone(), lq),
+            &crate::progress::NoProgress,
+        )?;
         if lq == Some(false) && stats.coverage[0].covered != score.covered {
             progress.note(&format!("internal check: the fit's index counts {} covered boxes where assign counts {}; the reported numbers are assign's", score.covered, stats.coverage[0].covered));
         }
         let other = if cfg.both_low_quality {
-            let other_lq = Some(!cfg.measure_config(anchors.clone(), lq).match_params().low_quality);
-            Some(assign::run(ds, &cfg.measure_config(anchors.clone(), other_lq), &crate::progress::NoProgress)?)
+            let other_lq = Some(
+                !cfg.measure_config(anchors.clone(), lq)
+                    .match_params()
+                    .low_quality,
+            );
+            Some(assign::run(
+                ds,
+                &cfg.measure_config(anchors.clone(), other_lq),
+                &crate::progress::NoProgress,
+            )?)
         } else {
             None
         };
-        Ok(Measured { value: cfg.objective.of_stats(&stats), anchors, stats, other, level_covered: levels })
+        Ok(Measured {
+            value: cfg.objective.of_stats(&stats),
+            anchors,
+            stats,
+            other,
+            level_covered: levels,
+        })
     };
     progress.start("measuring with assign", 0);
     let default = measure(start.clone(), &start_score.score, start_levels)?;

@@ -84,7 +84,11 @@ fn ratio(n: f64, d: u64) -> f64 {
 
 /// Whether two boxes are near enough to compete for an anchor (see the module docs).
 fn near(a: &Xyxy, b: &Xyxy) -> bool {
-    let m = GROUP_MARGIN_PX + GROUP_MARGIN_REL * [a[2] - a[0], a[3] - a[1], b[2] - b[0], b[3] - b[1]].iter().fold(0f32, |m, v| m.max(*v));
+    let m = GROUP_MARGIN_PX
+        + GROUP_MARGIN_REL
+            * [a[2] - a[0], a[3] - a[1], b[2] - b[0], b[3] - b[1]]
+                .iter()
+                .fold(0f32, |m, v| m.max(*v));
     a[0] <= b[2] + m && b[0] <= a[2] + m && a[1] <= b[3] + m && b[1] <= a[3] + m
 }
 
@@ -137,7 +141,10 @@ impl GtIndex {
             .map(|&ii| {
                 let (r, g) = prep.image_gt(ii)?;
                 progress.inc(1);
-                Ok(((r.height.max(1), r.width.max(1)), split(&g.boxes, cfg.pos_iou)))
+                Ok((
+                    (r.height.max(1), r.width.max(1)),
+                    split(&g.boxes, cfg.pos_iou),
+                ))
             })
             .collect();
         progress.finish();
@@ -153,12 +160,22 @@ impl GtIndex {
             }
             for boxes in groups {
                 index.gt += boxes.len() as u64;
-                let key = (size, boxes.iter().flat_map(|b| b.map(f32::to_bits)).collect::<Vec<u32>>());
+                let key = (
+                    size,
+                    boxes
+                        .iter()
+                        .flat_map(|b| b.map(f32::to_bits))
+                        .collect::<Vec<u32>>(),
+                );
                 match group_slot.get(&key) {
                     Some(&k) => index.groups[k].copies += 1,
                     None => {
                         group_slot.insert(key, index.groups.len());
-                        index.groups.push(Group { size, boxes, copies: 1 });
+                        index.groups.push(Group {
+                            size,
+                            boxes,
+                            copies: 1,
+                        });
                     }
                 }
             }
@@ -185,7 +202,11 @@ impl GtIndex {
         }
         take.sort_unstable();
         let groups: Vec<Group> = take.into_iter().map(|k| self.groups[k].clone()).collect();
-        GtIndex { sizes: self.sizes.clone(), groups, gt: n }
+        GtIndex {
+            sizes: self.sizes.clone(),
+            groups,
+            gt: n,
+        }
     }
 
     /// Distinct groups (the matcher calls one scoring makes).
@@ -195,7 +216,14 @@ impl GtIndex {
 
     /// Resized (width, height) of every GT box, with its copies: the box statistics for seeds.
     pub fn box_shapes(&self) -> Vec<(f64, f64, u32)> {
-        self.groups.iter().flat_map(|g| g.boxes.iter().map(move |b| ((b[2] - b[0]) as f64, (b[3] - b[1]) as f64, g.copies))).collect()
+        self.groups
+            .iter()
+            .flat_map(|g| {
+                g.boxes
+                    .iter()
+                    .map(move |b| ((b[2] - b[0]) as f64, (b[3] - b[1]) as f64, g.copies))
+            })
+            .collect()
     }
 
     fn grids(&self, anchors: &AnchorConfig) -> Result<Vec<Option<Grid>>> {
@@ -203,7 +231,17 @@ impl GtIndex {
         for g in &self.groups {
             used[g.size as usize] = true;
         }
-        self.sizes.iter().zip(used).map(|(&(h, w), u)| if u { anchors.grid(h, w).map(Some) } else { Ok(None) }).collect()
+        self.sizes
+            .iter()
+            .zip(used)
+            .map(|(&(h, w), u)| {
+                if u {
+                    anchors.grid(h, w).map(Some)
+                } else {
+                    Ok(None)
+                }
+            })
+            .collect()
     }
 
     /// Score `anchors` with the matcher `params` (its low-quality rule must be off: coverage is
@@ -212,7 +250,13 @@ impl GtIndex {
     /// bound below ([`match_foreground`], much faster for poor candidates); coverage and recall
     /// at pos are exact either way. With `per_level`, also the number of GT boxes that get a
     /// foreground anchor on each level.
-    pub fn score(&self, anchors: &AnchorConfig, params: &MatchParams, exact_best: bool, per_level: bool) -> Result<(Score, Vec<u64>)> {
+    pub fn score(
+        &self,
+        anchors: &AnchorConfig,
+        params: &MatchParams,
+        exact_best: bool,
+        per_level: bool,
+    ) -> Result<(Score, Vec<u64>)> {
         let grids = self.grids(anchors)?;
         let nl = anchors.levels.len();
         let parts: Vec<(Score, Vec<u64>)> = self
@@ -224,8 +268,14 @@ impl GtIndex {
                 let mut fg: Vec<u32> = Vec::new();
                 let mut on_level: Vec<bool> = Vec::new();
                 for g in chunk {
-                    let grid = grids[g.size as usize].as_ref().expect("every used size has a grid");
-                    let m = if exact_best { match_image(grid, &g.boxes, params) } else { match_foreground(grid, &g.boxes, params) };
+                    let grid = grids[g.size as usize]
+                        .as_ref()
+                        .expect("every used size has a grid");
+                    let m = if exact_best {
+                        match_image(grid, &g.boxes, params)
+                    } else {
+                        match_foreground(grid, &g.boxes, params)
+                    };
                     let n = g.boxes.len();
                     fg.clear();
                     fg.resize(n, 0);
@@ -240,7 +290,10 @@ impl GtIndex {
                         }
                     }
                     let c = g.copies as u64;
-                    let mut one = Score { gt: n as u64, ..Default::default() };
+                    let mut one = Score {
+                        gt: n as u64,
+                        ..Default::default()
+                    };
                     for j in 0..n {
                         one.covered += (fg[j] > 0) as u64;
                         one.recalled += (m.gt_best_iou[j] >= params.pos_iou) as u64;
@@ -278,7 +331,12 @@ mod tests {
     #[test]
     fn groups_split_far_boxes_and_keep_touching_ones() {
         let b = |x: f32, y: f32, w: f32, h: f32| [x, y, x + w, y + h];
-        let boxes = vec![b(0.0, 0.0, 10.0, 10.0), b(100.0, 100.0, 5.0, 5.0), b(10.0, 0.0, 10.0, 10.0), b(300.0, 0.0, 4.0, 4.0)];
+        let boxes = vec![
+            b(0.0, 0.0, 10.0, 10.0),
+            b(100.0, 100.0, 5.0, 5.0),
+            b(10.0, 0.0, 10.0, 10.0),
+            b(300.0, 0.0, 4.0, 4.0),
+        ];
         let g = split(&boxes, 0.5);
         assert_eq!(g.len(), 3);
         assert_eq!(g[0], vec![boxes[0], boxes[2]]);

@@ -87,7 +87,12 @@ impl Space {
     }
 
     pub fn dims(&self, shape: Shape) -> usize {
-        self.size_dims() + if self.fixed_ratios.is_some() { 0 } else { shape.ratios }
+        self.size_dims()
+            + if self.fixed_ratios.is_some() {
+                0
+            } else {
+                shape.ratios
+            }
     }
 
     fn log_multiple(&self, u: f64) -> f64 {
@@ -107,14 +112,20 @@ impl Space {
             (Some(s), _) => s.clone(),
             (None, SizeMode::StrideMultiple) => {
                 let (lo, hi) = self.multiple_range;
-                let m = quantise(self.log_multiple(x[0]), MULTIPLE_STEP).clamp(quantise_up(lo, MULTIPLE_STEP), quantise_down(hi, MULTIPLE_STEP));
-                (0..self.levels.len()).map(|li| m * self.stride(li)).collect()
+                let m = quantise(self.log_multiple(x[0]), MULTIPLE_STEP).clamp(
+                    quantise_up(lo, MULTIPLE_STEP),
+                    quantise_down(hi, MULTIPLE_STEP),
+                );
+                (0..self.levels.len())
+                    .map(|li| m * self.stride(li))
+                    .collect()
             }
             (None, SizeMode::PerLevel) => (0..self.levels.len())
                 .map(|li| {
                     let s = self.stride(li);
                     let (lo, hi) = (self.multiple_range.0 * s, self.multiple_range.1 * s);
-                    quantise(self.log_multiple(x[li]) * s, SIZE_STEP).clamp(quantise_up(lo, SIZE_STEP), quantise_down(hi, SIZE_STEP))
+                    quantise(self.log_multiple(x[li]) * s, SIZE_STEP)
+                        .clamp(quantise_up(lo, SIZE_STEP), quantise_down(hi, SIZE_STEP))
                 })
                 .collect(),
         };
@@ -122,12 +133,22 @@ impl Space {
             Some(r) => r.clone(),
             None => {
                 let (lo, hi) = self.ratio_range;
-                let mut r: Vec<f64> = x[nd..nd + shape.ratios].iter().map(|&u| quantise(self.log_ratio(u), RATIO_STEP).clamp(quantise_up(lo, RATIO_STEP), quantise_down(hi, RATIO_STEP))).collect();
+                let mut r: Vec<f64> = x[nd..nd + shape.ratios]
+                    .iter()
+                    .map(|&u| {
+                        quantise(self.log_ratio(u), RATIO_STEP)
+                            .clamp(quantise_up(lo, RATIO_STEP), quantise_down(hi, RATIO_STEP))
+                    })
+                    .collect();
                 r.sort_by(f64::total_cmp);
                 r
             }
         };
-        Candidate { sizes, scales_per_octave: shape.scales_per_octave, aspect_ratios }
+        Candidate {
+            sizes,
+            scales_per_octave: shape.scales_per_octave,
+            aspect_ratios,
+        }
     }
 
     /// The unit-cube point of a candidate of `shape` (inverse of [`Space::decode`] up to
@@ -156,11 +177,15 @@ impl Space {
         match (&self.fixed_sizes, self.size_mode) {
             (Some(_), _) => {}
             (None, SizeMode::StrideMultiple) => {
-                let ms: Vec<f64> = (0..self.levels.len()).map(|li| c.sizes[li] / self.stride(li)).collect();
+                let ms: Vec<f64> = (0..self.levels.len())
+                    .map(|li| c.sizes[li] / self.stride(li))
+                    .collect();
                 let g = (ms.iter().map(|m| m.ln()).sum::<f64>() / ms.len() as f64).exp();
                 x.push(unit_m(g));
             }
-            (None, SizeMode::PerLevel) => x.extend((0..self.levels.len()).map(|li| unit_m(c.sizes[li] / self.stride(li)))),
+            (None, SizeMode::PerLevel) => {
+                x.extend((0..self.levels.len()).map(|li| unit_m(c.sizes[li] / self.stride(li))))
+            }
         }
         if self.fixed_ratios.is_none() {
             if c.aspect_ratios.len() != shape.ratios {
@@ -181,43 +206,80 @@ impl Space {
             let mut axes: Vec<Vec<f64>> = Vec::new();
             match (&self.fixed_sizes, self.size_mode) {
                 (Some(_), _) => {}
-                (None, SizeMode::StrideMultiple) => axes.push(steps(self.multiple_range.0, self.multiple_range.1, MULTIPLE_STEP, limit)?),
+                (None, SizeMode::StrideMultiple) => axes.push(steps(
+                    self.multiple_range.0,
+                    self.multiple_range.1,
+                    MULTIPLE_STEP,
+                    limit,
+                )?),
                 (None, SizeMode::PerLevel) => {
                     for li in 0..self.levels.len() {
                         let s = self.stride(li);
-                        axes.push(steps(self.multiple_range.0 * s, self.multiple_range.1 * s, SIZE_STEP, limit)?);
+                        axes.push(steps(
+                            self.multiple_range.0 * s,
+                            self.multiple_range.1 * s,
+                            SIZE_STEP,
+                            limit,
+                        )?);
                     }
                 }
             }
-            let ratio_axis = if self.fixed_ratios.is_none() { Some(steps(self.ratio_range.0, self.ratio_range.1, RATIO_STEP, limit)?) } else { None };
+            let ratio_axis = if self.fixed_ratios.is_none() {
+                Some(steps(
+                    self.ratio_range.0,
+                    self.ratio_range.1,
+                    RATIO_STEP,
+                    limit,
+                )?)
+            } else {
+                None
+            };
             // Ratios are a sorted multiset: count combinations with repetition.
             let mut count: f64 = axes.iter().map(|a| a.len() as f64).product();
             if let Some(r) = &ratio_axis {
                 let n = r.len() as f64;
-                count *= (0..shape.ratios).map(|i| (n + i as f64) / (i as f64 + 1.0)).product::<f64>();
+                count *= (0..shape.ratios)
+                    .map(|i| (n + i as f64) / (i as f64 + 1.0))
+                    .product::<f64>();
             }
             if out.len() as f64 + count > limit as f64 {
                 return None;
             }
             let mut sizes_list: Vec<Vec<f64>> = vec![vec![]];
             for a in &axes {
-                sizes_list = sizes_list.iter().flat_map(|p| a.iter().map(move |&v| [p.clone(), vec![v]].concat())).collect();
+                sizes_list = sizes_list
+                    .iter()
+                    .flat_map(|p| a.iter().map(move |&v| [p.clone(), vec![v]].concat()))
+                    .collect();
             }
             let mut ratio_list: Vec<Vec<f64>> = vec![vec![]];
             if let Some(r) = &ratio_axis {
                 for _ in 0..shape.ratios {
-                    ratio_list = ratio_list.iter().flat_map(|p| r.iter().filter(|&&v| p.last().is_none_or(|&l| v >= l)).map(move |&v| [p.clone(), vec![v]].concat())).collect();
+                    ratio_list = ratio_list
+                        .iter()
+                        .flat_map(|p| {
+                            r.iter()
+                                .filter(|&&v| p.last().is_none_or(|&l| v >= l))
+                                .map(move |&v| [p.clone(), vec![v]].concat())
+                        })
+                        .collect();
                 }
             }
             for sz in &sizes_list {
                 for rt in &ratio_list {
                     let sizes = match (&self.fixed_sizes, self.size_mode) {
                         (Some(s), _) => s.clone(),
-                        (None, SizeMode::StrideMultiple) => (0..self.levels.len()).map(|li| sz[0] * self.stride(li)).collect(),
+                        (None, SizeMode::StrideMultiple) => (0..self.levels.len())
+                            .map(|li| sz[0] * self.stride(li))
+                            .collect(),
                         (None, SizeMode::PerLevel) => sz.clone(),
                     };
                     let aspect_ratios = self.fixed_ratios.clone().unwrap_or_else(|| rt.clone());
-                    out.push(Candidate { sizes, scales_per_octave: shape.scales_per_octave, aspect_ratios });
+                    out.push(Candidate {
+                        sizes,
+                        scales_per_octave: shape.scales_per_octave,
+                        aspect_ratios,
+                    });
                 }
             }
         }
@@ -238,7 +300,10 @@ fn quantise_down(v: f64, step: f64) -> f64 {
 /// The quantised values in [lo, hi], or `None` when more than `limit`.
 fn steps(lo: f64, hi: f64, step: f64, limit: usize) -> Option<Vec<f64>> {
     let inv = (1.0 / step).round();
-    let (a, b) = ((lo * inv - 1e-9).ceil() as i64, (hi * inv + 1e-9).floor() as i64);
+    let (a, b) = (
+        (lo * inv - 1e-9).ceil() as i64,
+        (hi * inv + 1e-9).floor() as i64,
+    );
     if b < a || (b - a + 1) as usize > limit {
         return if b < a { Some(vec![]) } else { None };
     }
@@ -271,7 +336,9 @@ pub fn better(obj: Objective, a: &Scored, b: &Scored) -> bool {
 
 pub fn cmp(obj: Objective, a: &Scored, b: &Scored) -> Ordering {
     let (ra, rb) = (rank(obj, &a.score), rank(obj, &b.score));
-    ra.0.total_cmp(&rb.0).then(ra.1.total_cmp(&rb.1)).then(b.order.cmp(&a.order))
+    ra.0.total_cmp(&rb.0)
+        .then(ra.1.total_cmp(&rb.1))
+        .then(b.order.cmp(&a.order))
 }
 
 /// Search strategy.
@@ -286,7 +353,15 @@ pub enum Strategy {
 
 /// Run the search. `eval` scores a candidate on the sample (it caches repeated candidates and
 /// returns `None` once the evaluation budget is spent).
-pub fn search(space: &Space, strategy: Strategy, obj: Objective, seeds: &[Candidate], evaluations: usize, seed: u64, mut eval: impl FnMut(&Candidate) -> Option<Scored>) -> Vec<Scored> {
+pub fn search(
+    space: &Space,
+    strategy: Strategy,
+    obj: Objective,
+    seeds: &[Candidate],
+    evaluations: usize,
+    seed: u64,
+    mut eval: impl FnMut(&Candidate) -> Option<Scored>,
+) -> Vec<Scored> {
     let mut rng = Rng::new(seed);
     let mut all: Vec<Scored> = Vec::new();
     match strategy {
@@ -324,19 +399,35 @@ pub fn search(space: &Space, strategy: Strategy, obj: Objective, seeds: &[Candid
     for &shape in &space.shapes {
         let d = space.dims(shape);
         let n = (3 * d).clamp(6, 16);
-        let mut x: Vec<Vec<f64>> = seeds.iter().filter_map(|c| space.encode(shape, c)).collect();
+        let mut x: Vec<Vec<f64>> = seeds
+            .iter()
+            .filter_map(|c| space.encode(shape, c))
+            .collect();
         x.truncate(n / 2);
         while x.len() < n {
             // Stratified random start: each coordinate spread over the population.
             let k = x.len();
-            x.push((0..d).map(|_| ((k as f64 + rng.uniform()) / n as f64 + rng.uniform()).fract()).collect());
+            x.push(
+                (0..d)
+                    .map(|_| ((k as f64 + rng.uniform()) / n as f64 + rng.uniform()).fract())
+                    .collect(),
+            );
         }
-        pops.push(Pop { shape, fit: vec![None; n], x });
+        pops.push(Pop {
+            shape,
+            fit: vec![None; n],
+            x,
+        });
     }
     // Evaluate the seeds first (every shape gets its seeds scored before any evolution).
     let mut spent_out = false;
     for p in pops.iter_mut() {
-        let nseed = seeds.iter().filter(|c| space.encode(p.shape, c).is_some()).count().min(p.x.len() / 2).max(1);
+        let nseed = seeds
+            .iter()
+            .filter(|c| space.encode(p.shape, c).is_some())
+            .count()
+            .min(p.x.len() / 2)
+            .max(1);
         for i in 0..nseed {
             match eval(&space.decode(p.shape, &p.x[i])) {
                 Some(s) => {
@@ -374,7 +465,12 @@ pub fn search(space: &Space, strategy: Strategy, obj: Objective, seeds: &[Candid
                 let trial_x: Vec<f64> = if p.fit[i].is_none() {
                     xi.clone()
                 } else {
-                    let best = (0..d).filter(|&k| p.fit[k].is_some()).max_by(|&a, &b| cmp(obj, p.fit[a].as_ref().unwrap(), p.fit[b].as_ref().unwrap())).unwrap_or(i);
+                    let best = (0..d)
+                        .filter(|&k| p.fit[k].is_some())
+                        .max_by(|&a, &b| {
+                            cmp(obj, p.fit[a].as_ref().unwrap(), p.fit[b].as_ref().unwrap())
+                        })
+                        .unwrap_or(i);
                     let (mut a, mut b) = (rng.below(d), rng.below(d));
                     while a == i && d > 1 {
                         a = rng.below(d);
@@ -386,9 +482,17 @@ pub fn search(space: &Space, strategy: Strategy, obj: Objective, seeds: &[Candid
                     (0..dims)
                         .map(|k| {
                             if k == jr || rng.uniform() < CR {
-                                let v = xi[k] + F * (p.x[best][k] - xi[k]) + F * (p.x[a][k] - p.x[b][k]);
+                                let v = xi[k]
+                                    + F * (p.x[best][k] - xi[k])
+                                    + F * (p.x[a][k] - p.x[b][k]);
                                 // Reflect into [0, 1].
-                                let v = if v < 0.0 { -v } else if v > 1.0 { 2.0 - v } else { v };
+                                let v = if v < 0.0 {
+                                    -v
+                                } else if v > 1.0 {
+                                    2.0 - v
+                                } else {
+                                    v
+                                };
                                 v.clamp(0.0, 1.0)
                             } else {
                                 xi[k]
@@ -430,8 +534,16 @@ pub fn search(space: &Space, strategy: Strategy, obj: Objective, seeds: &[Candid
             }
         }
         // Keep the better half of the shapes.
-        let best_in = |pi: &usize| pops[*pi].fit.iter().flatten().max_by(|a, b| cmp(obj, a, b)).cloned();
-        let mut ranked: Vec<(usize, Option<Scored>)> = alive.iter().map(|pi| (*pi, best_in(pi))).collect();
+        let best_in = |pi: &usize| {
+            pops[*pi]
+                .fit
+                .iter()
+                .flatten()
+                .max_by(|a, b| cmp(obj, a, b))
+                .cloned()
+        };
+        let mut ranked: Vec<(usize, Option<Scored>)> =
+            alive.iter().map(|pi| (*pi, best_in(pi))).collect();
         ranked.sort_by(|a, b| match (&a.1, &b.1) {
             (Some(x), Some(y)) => cmp(obj, y, x),
             (Some(_), None) => Ordering::Less,
@@ -456,7 +568,10 @@ mod tests {
             fixed_ratios: None,
             multiple_range: (1.0, 16.0),
             ratio_range: (0.1, 10.0),
-            shapes: vec![Shape { scales_per_octave: 3, ratios: 3 }],
+            shapes: vec![Shape {
+                scales_per_octave: 3,
+                ratios: 3,
+            }],
         }
     }
 
@@ -481,7 +596,10 @@ mod tests {
         let mut s = space();
         s.fixed_sizes = Some(vec![32.0, 64.0]);
         s.ratio_range = (0.5, 0.503);
-        s.shapes = vec![Shape { scales_per_octave: 1, ratios: 2 }];
+        s.shapes = vec![Shape {
+            scales_per_octave: 1,
+            ratios: 2,
+        }];
         let all = s.enumerate(100).unwrap();
         // 4 values, multisets of 2: C(5, 2) = 10.
         assert_eq!(all.len(), 10);

@@ -25,7 +25,12 @@ impl Backend for Cpu {
     fn adapter(&self) -> Option<String> {
         None
     }
-    fn sums(&self, input: &FocalInput, cfg: &Config, progress: &dyn Progress) -> Result<(Sums, Bins)> {
+    fn sums(
+        &self,
+        input: &FocalInput,
+        cfg: &Config,
+        progress: &dyn Progress,
+    ) -> Result<(Sums, Bins)> {
         Ok(pass(input, cfg, progress))
     }
 }
@@ -86,7 +91,8 @@ impl Kernel {
             gs,
             beta,
             alpha: cfg.params.alpha,
-            fls_gamma2: (gs == 2.0 && (0.0..=50.0).contains(&beta)).then(|| ((-beta).exp(), beta.exp())),
+            fls_gamma2: (gs == 2.0 && (0.0..=50.0).contains(&beta))
+                .then(|| ((-beta).exp(), beta.exp())),
         }
     }
 }
@@ -110,8 +116,26 @@ struct Chunk {
 impl Chunk {
     fn new(len: usize, g: usize, keep_parts: bool) -> Chunk {
         let z = || vec![0.0; len];
-        let zp = || if keep_parts { vec![0.0; len] } else { Vec::new() };
-        Chunk { ce: z(), q: zp(), lq: zp(), fl: z(), fls: z(), sw: if keep_parts { vec![0.0; len * g] } else { Vec::new() }, bin: vec![0; len] }
+        let zp = || {
+            if keep_parts {
+                vec![0.0; len]
+            } else {
+                Vec::new()
+            }
+        };
+        Chunk {
+            ce: z(),
+            q: zp(),
+            lq: zp(),
+            fl: z(),
+            fls: z(),
+            sw: if keep_parts {
+                vec![0.0; len * g]
+            } else {
+                Vec::new()
+            },
+            bin: vec![0; len],
+        }
     }
     /// FL values of sweep γ `g` for elements `r` of the chunk (of `len` elements).
     #[inline(always)]
@@ -175,8 +199,12 @@ fn kernel_generic(x: &[f32], k: &Kernel, out: &mut Chunk) {
     macro_rules! with_fls {
         ($pow:expr) => {
             match k.fls_gamma2 {
-                Some(c) if k.keep_parts => kernel_loop::<true>(x, out, $pow, Gamma2Parts { beta, c }),
-                None if k.keep_parts => kernel_loop::<true>(x, out, $pow, GenericParts { gs, beta }),
+                Some(c) if k.keep_parts => {
+                    kernel_loop::<true>(x, out, $pow, Gamma2Parts { beta, c })
+                }
+                None if k.keep_parts => {
+                    kernel_loop::<true>(x, out, $pow, GenericParts { gs, beta })
+                }
                 Some(c) => kernel_loop::<false>(x, out, $pow, Gamma2Parts { beta, c }),
                 None => kernel_loop::<false>(x, out, $pow, GenericParts { gs, beta }),
             }
@@ -192,7 +220,13 @@ fn kernel_generic(x: &[f32], k: &Kernel, out: &mut Chunk) {
         let n = x.len();
         for (g, &gm) in k.sweep.iter().enumerate() {
             if !k.sweep_is_main[g] {
-                pow_times(gm, &out.q[..n], &out.lq[..n], &out.ce[..n], &mut out.sw[g * n..(g + 1) * n]);
+                pow_times(
+                    gm,
+                    &out.q[..n],
+                    &out.lq[..n],
+                    &out.ce[..n],
+                    &mut out.sw[g * n..(g + 1) * n],
+                );
             }
         }
     }
@@ -214,7 +248,11 @@ impl NegativeParts for GenericParts {
     #[inline(always)]
     fn parts(&self, x: f64) -> (f64, f64, f64) {
         let lg = Logit::new(x);
-        (lg.l, lg.one_minus_pt(false), math::fl_star(x, false, self.gs, self.beta))
+        (
+            lg.l,
+            lg.one_minus_pt(false),
+            math::fl_star(x, false, self.gs, self.beta),
+        )
     }
 }
 
@@ -232,10 +270,24 @@ impl NegativeParts for Gamma2Parts {
 }
 
 #[inline(always)]
-fn kernel_loop<const KEEP_PARTS: bool>(x: &[f32], out: &mut Chunk, pow: impl Fn(f64, f64) -> f64, parts: impl NegativeParts) {
+fn kernel_loop<const KEEP_PARTS: bool>(
+    x: &[f32],
+    out: &mut Chunk,
+    pow: impl Fn(f64, f64) -> f64,
+    parts: impl NegativeParts,
+) {
     let n = x.len();
-    let (ce_v, fl_v, fls_v, bin) = (&mut out.ce[..n], &mut out.fl[..n], &mut out.fls[..n], &mut out.bin[..n]);
-    let (q_v, lq_v) = if KEEP_PARTS { (&mut out.q[..n], &mut out.lq[..n]) } else { (&mut [][..], &mut [][..]) };
+    let (ce_v, fl_v, fls_v, bin) = (
+        &mut out.ce[..n],
+        &mut out.fl[..n],
+        &mut out.fls[..n],
+        &mut out.bin[..n],
+    );
+    let (q_v, lq_v) = if KEEP_PARTS {
+        (&mut out.q[..n], &mut out.lq[..n])
+    } else {
+        (&mut [][..], &mut [][..])
+    };
     for i in 0..n {
         bin[i] = (key(x[i], false) >> 16) as u16;
         let xf = x[i] as f64;
@@ -287,7 +339,14 @@ struct Partial {
     bins: SparseBins,
 }
 
-fn block(input: &FocalInput, (r0, r1): (usize, usize), cfg: &Config, k: &Kernel, (acc, out): &mut (BinAcc, Chunk), simd: Simd) -> Partial {
+fn block(
+    input: &FocalInput,
+    (r0, r1): (usize, usize),
+    cfg: &Config,
+    k: &Kernel,
+    (acc, out): &mut (BinAcc, Chunk),
+    simd: Simd,
+) -> Partial {
     let c = input.num_classes;
     let g = k.sweep.len();
     let mut sums = Sums::zeros(c, g, input.images);
@@ -375,7 +434,10 @@ fn block(input: &FocalInput, (r0, r1): (usize, usize), cfg: &Config, k: &Kernel,
     for gi in 0..g {
         sums.sweep[gi][1] += sweep_neg[gi];
     }
-    Partial { sums, bins: acc.take() }
+    Partial {
+        sums,
+        bins: acc.take(),
+    }
 }
 
 /// One pass over every block: the sums and the Fig. 4 bins.
@@ -384,7 +446,8 @@ pub fn pass(input: &FocalInput, cfg: &Config, progress: &dyn Progress) -> (Sums,
     let k = Kernel::new(cfg);
     let g = cfg.gammas.len();
     let blocks = input.blocks(BLOCK_ELEMENTS);
-    let partial_bytes = 8 * (6 * input.num_classes + 2 * g + input.images) + BLOCK_ELEMENTS.min(2 * BINS) * 8 * (2 + g);
+    let partial_bytes = 8 * (6 * input.num_classes + 2 * g + input.images)
+        + BLOCK_ELEMENTS.min(2 * BINS) * 8 * (2 + g);
     let wave = (WAVE_BYTES / partial_bytes.max(1)).clamp(1, blocks.len().max(1));
     let mut sums = Sums::zeros(input.num_classes, g, input.images);
     let mut bins = Bins::zeros(g);
@@ -393,7 +456,16 @@ pub fn pass(input: &FocalInput, cfg: &Config, progress: &dyn Progress) -> (Sums,
         let parts: Vec<Partial> = w
             .par_iter()
             .map_init(
-                || (BinAcc::new(g), Chunk::new((CHUNK_ELEMENTS / input.num_classes).max(1) * input.num_classes, g, k.keep_parts)),
+                || {
+                    (
+                        BinAcc::new(g),
+                        Chunk::new(
+                            (CHUNK_ELEMENTS / input.num_classes).max(1) * input.num_classes,
+                            g,
+                            k.keep_parts,
+                        ),
+                    )
+                },
                 |acc, &b| {
                     let p = block(input, b, cfg, &k, acc, simd);
                     progress.inc(1);

@@ -1,6 +1,7 @@
 //! Logits and targets, validated once: shapes agree, targets in range, logits finite. Holds the
-//! only copy of the logits, in the file's memory order; rows are handed out in blocks (borrowed
-//! when the file is C-order float32, converted into a small buffer otherwise).
+//! logits as they arrive (a mapped file, a read buffer or a caller's borrowed array), in their
+//! memory order, never copied whole; rows are handed out in blocks (borrowed when the data is
+//! C-order float32, converted into a small buffer otherwise).
 
 use super::AnchorCounts;
 use crate::error::{Error, Result};
@@ -13,7 +14,7 @@ pub const IGNORED: i32 = -2;
 /// Target value of a background anchor.
 pub const BACKGROUND: i32 = -1;
 
-pub struct FocalInput {
+pub struct FocalInput<'a> {
     /// Logical shape of the logits, [..., C].
     pub shape: Vec<usize>,
     pub num_classes: usize,
@@ -22,7 +23,7 @@ pub struct FocalInput {
     /// Number of images: the first dimension for ≥ 3-D logits, else 1.
     pub images: usize,
     fortran: bool,
-    data: FloatData,
+    data: FloatData<'a>,
     /// Target of each row, in storage row order (see [`FocalInput::row_block`]).
     labels: Vec<i32>,
 }
@@ -59,22 +60,46 @@ fn unlinear(mut off: usize, shape: &[usize], fortran: bool) -> Vec<usize> {
 }
 
 fn fmt_index(idx: &[usize]) -> String {
-    format!("[{}]", idx.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(", "))
+    format!(
+        "[{}]",
+        idx.iter()
+            .map(|i| i.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    )
 }
 
-impl FocalInput {
+impl<'a> FocalInput<'a> {
     /// Validate and combine. `lp`/`tp` name the files in error messages.
-    pub fn new(logits: FloatArray, targets: IntArray, lp: &Path, tp: &Path) -> Result<FocalInput> {
+    pub fn new(
+        logits: FloatArray<'a>,
+        targets: IntArray,
+        lp: &Path,
+        tp: &Path,
+    ) -> Result<FocalInput<'a>> {
         let shape = logits.shape.clone();
         if shape.is_empty() {
-            return Err(Error::in_file(lp, "", "logits are a 0-d array").with_hint("logits must have shape [..., C], e.g. [anchors, classes]"));
+            return Err(Error::in_file(lp, "", "logits are a 0-d array")
+                .with_hint("logits must have shape [..., C], e.g. [anchors, classes]"));
         }
         if shape.len() < 2 {
-            return Err(Error::in_file(lp, "", format!("logits have shape {:?}; need at least 2 dimensions [..., C]", shape))
-                .with_hint("reshape to [anchors, classes] (or [images, anchors, classes])"));
+            return Err(Error::in_file(
+                lp,
+                "",
+                format!(
+                    "logits have shape {:?}; need at least 2 dimensions [..., C]",
+                    shape
+                ),
+            )
+            .with_hint("reshape to [anchors, classes] (or [images, anchors, classes])"));
         }
         if targets.shape.is_empty() {
-            return Err(Error::in_file(tp, "", "targets are a 0-d array").with_hint(format!("targets must have the leading shape of the logits, {:?}", &shape[..shape.len() - 1])));
+            return Err(
+                Error::in_file(tp, "", "targets are a 0-d array").with_hint(format!(
+                    "targets must have the leading shape of the logits, {:?}",
+                    &shape[..shape.len() - 1]
+                )),
+            );
         }
         let lead = &shape[..shape.len() - 1];
         if targets.shape != lead {
@@ -90,16 +115,34 @@ impl FocalInput {
         }
         let num_classes = shape[shape.len() - 1];
         if num_classes == 0 {
-            return Err(Error::in_file(lp, "", "logits have 0 classes (last dimension is 0)"));
+            return Err(Error::in_file(
+                lp,
+                "",
+                "logits have 0 classes (last dimension is 0)",
+            ));
         }
         let rows: usize = lead.iter().product();
         let images = if shape.len() >= 3 { shape[0] } else { 1 };
         // Targets in range, reported at their logical index.
         let c = num_classes as i64;
-        if let Some(pos) = targets.data.par_iter().position_first(|&v| v < IGNORED as i64 || v >= c) {
+        if let Some(pos) = targets
+            .data
+            .par_iter()
+            .position_first(|&v| v < IGNORED as i64 || v >= c)
+        {
             let idx = unlinear(pos, &targets.shape, targets.fortran_order);
-            return Err(Error::in_file(tp, &fmt_index(&idx), format!("target {} is out of range for {} classes", targets.data[pos], num_classes))
-                .with_hint(format!("targets are 0..{} for foreground classes, -1 background, -2 ignored", num_classes - 1)));
+            return Err(Error::in_file(
+                tp,
+                &fmt_index(&idx),
+                format!(
+                    "target {} is out of range for {} classes",
+                    targets.data[pos], num_classes
+                ),
+            )
+            .with_hint(format!(
+                "targets are 0..{} for foreground classes, -1 background, -2 ignored",
+                num_classes - 1
+            )));
         }
         // Labels in the logits' storage row order: rows are C-order over the leading dims for a
         // C-order file, Fortran-order for a Fortran file.
@@ -115,18 +158,38 @@ impl FocalInput {
                 })
                 .collect()
         };
-        let input = FocalInput { shape, num_classes, rows, images, fortran, data: logits.data, labels };
+        let input = FocalInput {
+            shape,
+            num_classes,
+            rows,
+            images,
+            fortran,
+            data: logits.data,
+            labels,
+        };
         input.check_finite(lp)?;
         Ok(input)
     }
 
     /// Build directly from C-order float32 logits (tests, benchmarks).
-    pub fn from_f32(shape: Vec<usize>, data: Vec<f32>, targets: Vec<i64>) -> Result<FocalInput> {
+    pub fn from_f32(
+        shape: Vec<usize>,
+        data: Vec<f32>,
+        targets: Vec<i64>,
+    ) -> Result<FocalInput<'a>> {
         let lead = shape[..shape.len().saturating_sub(1)].to_vec();
         let p = Path::new("<memory>");
         FocalInput::new(
-            FloatArray { shape, fortran_order: false, data: FloatData::F32(data.into()) },
-            IntArray { shape: lead, fortran_order: false, data: targets },
+            FloatArray {
+                shape,
+                fortran_order: false,
+                data: FloatData::F32(data.into()),
+            },
+            IntArray {
+                shape: lead,
+                fortran_order: false,
+                data: targets,
+            },
             p,
             p,
         )
@@ -136,19 +199,33 @@ impl FocalInput {
         const CHUNK: usize = 1 << 16;
         let bad = match &self.data {
             // A branch-free OR over each chunk (vectorises); the rare bad chunk is searched after.
-            FloatData::F32(v) => v.par_chunks(CHUNK).position_first(|c| c.iter().fold(0u32, |a, x| a | (x.to_bits() & 0x7f80_0000 == 0x7f80_0000) as u32) != 0).map(|i| {
-                let j = c_first(&v[i * CHUNK..], |x: &f32| !x.is_finite());
-                (i * CHUNK + j, v[i * CHUNK + j])
-            }),
-            FloatData::F16(v) => v.par_chunks(CHUNK).position_first(|c| c.iter().any(|&h| h & 0x7c00 == 0x7c00)).map(|i| {
-                let j = c_first(&v[i * CHUNK..], |&h: &u16| h & 0x7c00 == 0x7c00);
-                (i * CHUNK + j, f16_to_f32(v[i * CHUNK + j]))
-            }),
+            FloatData::F32(v) => v
+                .par_chunks(CHUNK)
+                .position_first(|c| {
+                    c.iter().fold(0u32, |a, x| {
+                        a | (x.to_bits() & 0x7f80_0000 == 0x7f80_0000) as u32
+                    }) != 0
+                })
+                .map(|i| {
+                    let j = c_first(&v[i * CHUNK..], |x: &f32| !x.is_finite());
+                    (i * CHUNK + j, v[i * CHUNK + j])
+                }),
+            FloatData::F16(v) => v
+                .par_chunks(CHUNK)
+                .position_first(|c| c.iter().any(|&h| h & 0x7c00 == 0x7c00))
+                .map(|i| {
+                    let j = c_first(&v[i * CHUNK..], |&h: &u16| h & 0x7c00 == 0x7c00);
+                    (i * CHUNK + j, f16_to_f32(v[i * CHUNK + j]))
+                }),
         };
         if let Some((off, val)) = bad {
             let idx = unlinear(off, &self.shape, self.fortran);
-            return Err(Error::in_file(lp, &fmt_index(&idx), format!("logit is {} (NaN and inf are not logits)", val))
-                .with_hint("check the model output for overflow; every logit must be finite"));
+            return Err(Error::in_file(
+                lp,
+                &fmt_index(&idx),
+                format!("logit is {} (NaN and inf are not logits)", val),
+            )
+            .with_hint("check the model output for overflow; every logit must be finite"));
         }
         Ok(())
     }
@@ -177,7 +254,7 @@ impl FocalInput {
 
     /// Logits of storage rows `r0..r1` as a row-major [r1 - r0, C] slice: borrowed for C-order
     /// float32, else converted into `buf`.
-    pub fn row_block<'a>(&'a self, r0: usize, r1: usize, buf: &'a mut Vec<f32>) -> &'a [f32] {
+    pub fn row_block<'b>(&'b self, r0: usize, r1: usize, buf: &'b mut Vec<f32>) -> &'b [f32] {
         let c = self.num_classes;
         match (&self.data, self.fortran) {
             (FloatData::F32(v), false) => &v[r0 * c..r1 * c],
@@ -211,7 +288,10 @@ impl FocalInput {
     }
 
     pub fn counts(&self) -> AnchorCounts {
-        let mut a = AnchorCounts { total: self.rows as u64, ..Default::default() };
+        let mut a = AnchorCounts {
+            total: self.rows as u64,
+            ..Default::default()
+        };
         for &t in &self.labels {
             match t {
                 IGNORED => a.ignored += 1,
@@ -244,7 +324,9 @@ impl FocalInput {
     /// reduction over blocks has the same order whatever the thread count.
     pub fn blocks(&self, target: usize) -> Vec<(usize, usize)> {
         let per = (target / self.num_classes).max(1);
-        (0..self.rows.div_ceil(per)).map(|b| (b * per, ((b + 1) * per).min(self.rows))).collect()
+        (0..self.rows.div_ceil(per))
+            .map(|b| (b * per, ((b + 1) * per).min(self.rows)))
+            .collect()
     }
 }
 

@@ -19,7 +19,12 @@ pub struct LossParams {
 impl Default for LossParams {
     fn default() -> Self {
         // RetinaNet paper §5.1 / Table 1: γ = 2, α = 0.25; appendix A: γ* = 2, β = 1.
-        LossParams { gamma: 2.0, alpha: 0.25, fl_star_gamma: 2.0, fl_star_beta: 1.0 }
+        LossParams {
+            gamma: 2.0,
+            alpha: 0.25,
+            fl_star_gamma: 2.0,
+            fl_star_beta: 1.0,
+        }
     }
 }
 
@@ -71,7 +76,11 @@ pub fn exp(x: f64) -> f64 {
 pub fn log1p_unit(e: f64) -> f64 {
     const SQRT2_M1: f64 = std::f64::consts::SQRT_2 - 1.0;
     let small = e < SQRT2_M1;
-    let s = if small { e / (2.0 + e) } else { (e - 1.0) / (e + 3.0) };
+    let s = if small {
+        e / (2.0 + e)
+    } else {
+        (e - 1.0) / (e + 3.0)
+    };
     log1p_series(s, small)
 }
 
@@ -114,7 +123,11 @@ impl Logit {
     #[inline(always)]
     pub fn new(x: f64) -> Logit {
         let e = exp(-x.abs());
-        Logit { x, e, l: log1p_unit(e) }
+        Logit {
+            x,
+            e,
+            l: log1p_unit(e),
+        }
     }
     /// Cross-entropy of the element against target `y`: softplus(-x_t).
     #[inline(always)]
@@ -208,7 +221,11 @@ pub fn negative_parts_gamma2(x: f64, beta: f64, c: (f64, f64)) -> (f64, f64, f64
     let e = exp(-x.abs());
     let a = 1.0 + e;
     let small = e < SQRT2_M1;
-    let (bn, bd) = if small { (e, 2.0 + e) } else { (e - 1.0, e + 3.0) };
+    let (bn, bd) = if small {
+        (e, 2.0 + e)
+    } else {
+        (e - 1.0, e + 3.0)
+    };
     let e2 = e * e;
     let d = e2.max(1e-300);
     let ab = a * bd;
@@ -218,7 +235,11 @@ pub fn negative_parts_gamma2(x: f64, beta: f64, c: (f64, f64)) -> (f64, f64, f64
     let l = log1p_series(bn * (r_ab * a), small);
     let q = if x <= 0.0 { e } else { 1.0 } * (r_ab * bd);
     let grow = if x <= 0.0 { c.0 } else { c.1 };
-    let u = if x <= 0.0 || 2.0 * x > beta { e2 * grow } else { c.0 * inv_d };
+    let u = if x <= 0.0 || 2.0 * x > beta {
+        e2 * grow
+    } else {
+        c.0 * inv_d
+    };
     let fls = (x - 0.5 * beta).max(0.0) + 0.5 * log1p_unit(u);
     (l, q, fls)
 }
@@ -237,7 +258,11 @@ pub struct ElementLosses {
 pub fn element(x: f64, positive: bool, gamma: Gamma, p: &LossParams) -> ElementLosses {
     let lg = Logit::new(x);
     let ce = lg.ce(positive);
-    ElementLosses { ce, fl: lg.modulator(positive, gamma) * ce, fl_star: fl_star(x, positive, p.fl_star_gamma, p.fl_star_beta) }
+    ElementLosses {
+        ce,
+        fl: lg.modulator(positive, gamma) * ce,
+        fl_star: fl_star(x, positive, p.fl_star_gamma, p.fl_star_beta),
+    }
 }
 
 /// Plain libm float64 reference of one element (for tests): FL with α_t, CE, α-CE, FL*.
@@ -277,7 +302,12 @@ mod tests {
         let mut x = -745.0;
         while x < 709.0 {
             // ≤ 3 ulps (Estrin's evaluation order rounds a little more than Horner's).
-            assert!(rel(exp(x), x.exp()) < 7e-16 || (x < -708.0 && rel(exp(x), x.exp()) < 1e-12), "x={x} {} {}", exp(x), x.exp());
+            assert!(
+                rel(exp(x), x.exp()) < 7e-16 || (x < -708.0 && rel(exp(x), x.exp()) < 1e-12),
+                "x={x} {} {}",
+                exp(x),
+                x.exp()
+            );
             x += 0.0137;
         }
         assert_eq!(exp(-1e300), 0.0);
@@ -288,7 +318,11 @@ mod tests {
     fn log1p_matches_libm() {
         for i in 0..=100_000 {
             let e = i as f64 / 100_000.0;
-            assert!(rel(log1p_unit(e), e.ln_1p()) < 1e-15, "e={e} rel={}", rel(log1p_unit(e), e.ln_1p()));
+            assert!(
+                rel(log1p_unit(e), e.ln_1p()) < 1e-15,
+                "e={e} rel={}",
+                rel(log1p_unit(e), e.ln_1p())
+            );
         }
         for e in [1e-300, 1e-20, 1e-9, 3e-5] {
             assert!(rel(log1p_unit(e), e.ln_1p()) < 1e-15);
@@ -298,7 +332,10 @@ mod tests {
     #[test]
     fn element_matches_reference() {
         let p = LossParams::default();
-        for &x in &[-3.4e38, -1e4, -100.0, -60.0, -17.3, -4.6, -1.0, -1e-8, 0.0, 1e-8, 0.5, 3.0, 30.0, 100.0, 1e4, 3.4e38] {
+        for &x in &[
+            -3.4e38, -1e4, -100.0, -60.0, -17.3, -4.6, -1.0, -1e-8, 0.0, 1e-8, 0.5, 3.0, 30.0,
+            100.0, 1e4, 3.4e38,
+        ] {
             for pos in [false, true] {
                 let el = element(x, pos, Gamma::new(p.gamma), &p);
                 let at = alpha_t(p.alpha, pos);
@@ -306,7 +343,12 @@ mod tests {
                 let got = [at * el.fl, el.ce, at * el.ce, el.fl_star];
                 for k in 0..4 {
                     assert!(got[k].is_finite());
-                    assert!(rel(got[k], r[k]) < 1e-13, "x={x} pos={pos} k={k} got={} ref={}", got[k], r[k]);
+                    assert!(
+                        rel(got[k], r[k]) < 1e-13,
+                        "x={x} pos={pos} k={k} got={} ref={}",
+                        got[k],
+                        r[k]
+                    );
                 }
             }
         }
@@ -320,10 +362,22 @@ mod tests {
             while x < 800.0 {
                 let lg = Logit::new(x);
                 let (l, q, fls) = negative_parts_gamma2(x, beta, c);
-                assert!(rel(l, lg.l) < 1e-15 || (l - lg.l).abs() < 1e-300, "x={x}: l {l} vs {}", lg.l);
-                assert!(rel(q, lg.one_minus_pt(false)) < 1e-15 || (q - lg.one_minus_pt(false)).abs() < 1e-300, "x={x}: q {q} vs {}", lg.one_minus_pt(false));
+                assert!(
+                    rel(l, lg.l) < 1e-15 || (l - lg.l).abs() < 1e-300,
+                    "x={x}: l {l} vs {}",
+                    lg.l
+                );
+                assert!(
+                    rel(q, lg.one_minus_pt(false)) < 1e-15
+                        || (q - lg.one_minus_pt(false)).abs() < 1e-300,
+                    "x={x}: q {q} vs {}",
+                    lg.one_minus_pt(false)
+                );
                 let want = fl_star(x, false, 2.0, beta);
-                assert!(rel(fls, want) < 1e-13 || (fls - want).abs() < 1e-300, "x={x} beta={beta}: {fls} vs {want}");
+                assert!(
+                    rel(fls, want) < 1e-13 || (fls - want).abs() < 1e-300,
+                    "x={x} beta={beta}: {fls} vs {want}"
+                );
                 x += if x.abs() < 30.0 { 0.0173 } else { 1.37 };
             }
         }

@@ -48,13 +48,21 @@ impl Config {
     pub fn new(params: LossParams, gammas: Vec<f64>, cdf_points: usize) -> Result<Config> {
         use crate::error::Error;
         if gammas.is_empty() || gammas.len() > MAX_GAMMAS {
-            return Err(Error::input(format!("--gammas: give 1 to {} values, found {}", MAX_GAMMAS, gammas.len())).with_hint("e.g. --gammas 0,0.5,1,2,5"));
+            return Err(Error::input(format!(
+                "--gammas: give 1 to {} values, found {}",
+                MAX_GAMMAS,
+                gammas.len()
+            ))
+            .with_hint("e.g. --gammas 0,0.5,1,2,5"));
         }
         let finite_nonneg = |name: &str, v: f64| -> Result<()> {
             if v.is_finite() && v >= 0.0 {
                 Ok(())
             } else {
-                Err(Error::input(format!("{} must be a finite number ≥ 0, found {}", name, v)))
+                Err(Error::input(format!(
+                    "{} must be a finite number ≥ 0, found {}",
+                    name, v
+                )))
             }
         };
         for &g in &gammas {
@@ -62,18 +70,31 @@ impl Config {
         }
         finite_nonneg("--gamma", params.gamma)?;
         if !(0.0..=1.0).contains(&params.alpha) {
-            return Err(Error::input(format!("--alpha must be in [0, 1], found {}", params.alpha)).with_hint("the paper uses --alpha 0.25"));
+            return Err(
+                Error::input(format!("--alpha must be in [0, 1], found {}", params.alpha))
+                    .with_hint("the paper uses --alpha 0.25"),
+            );
         }
         if !(params.fl_star_gamma.is_finite() && params.fl_star_gamma > 0.0) {
-            return Err(Error::input(format!("--fl-star-gamma must be > 0, found {}", params.fl_star_gamma)).with_hint("the paper uses 2 (with β = 1) or 4 (with β = 0)"));
+            return Err(Error::input(format!(
+                "--fl-star-gamma must be > 0, found {}",
+                params.fl_star_gamma
+            ))
+            .with_hint("the paper uses 2 (with β = 1) or 4 (with β = 0)"));
         }
         if !params.fl_star_beta.is_finite() {
             return Err(Error::input("--fl-star-beta must be finite"));
         }
         if cdf_points < 2 {
-            return Err(Error::input("--cdf-points must be at least 2").with_hint("e.g. --cdf-points 101"));
+            return Err(
+                Error::input("--cdf-points must be at least 2").with_hint("e.g. --cdf-points 101")
+            );
         }
-        Ok(Config { params, gammas, cdf_points })
+        Ok(Config {
+            params,
+            gammas,
+            cdf_points,
+        })
     }
 }
 
@@ -97,12 +118,23 @@ pub struct Sums {
 impl Sums {
     pub fn zeros(num_classes: usize, gammas: usize, images: usize) -> Sums {
         let z = || [vec![0.0; num_classes], vec![0.0; num_classes]];
-        Sums { num_classes, ce: z(), fl: z(), fl_star: z(), sweep: vec![[0.0; 2]; gammas], image_fl: vec![0.0; images] }
+        Sums {
+            num_classes,
+            ce: z(),
+            fl: z(),
+            fl_star: z(),
+            sweep: vec![[0.0; 2]; gammas],
+            image_fl: vec![0.0; images],
+        }
     }
     /// Add `o` into `self`, element by element (callers fix the order of additions).
     pub fn add(&mut self, o: &Sums) {
         for s in 0..2 {
-            for (a, b) in [(&mut self.ce[s], &o.ce[s]), (&mut self.fl[s], &o.fl[s]), (&mut self.fl_star[s], &o.fl_star[s])] {
+            for (a, b) in [
+                (&mut self.ce[s], &o.ce[s]),
+                (&mut self.fl[s], &o.fl[s]),
+                (&mut self.fl_star[s], &o.fl_star[s]),
+            ] {
                 for (x, y) in a.iter_mut().zip(b) {
                     *x += *y;
                 }
@@ -125,7 +157,12 @@ pub trait Backend {
     /// The adapter's name for the GPU backend.
     fn adapter(&self) -> Option<String>;
     /// The sums and the Fig. 4 bins (the GPU backend has the CPU pass fill the bins).
-    fn sums(&self, input: &FocalInput, cfg: &Config, progress: &dyn Progress) -> Result<(Sums, stats::Bins)>;
+    fn sums(
+        &self,
+        input: &FocalInput,
+        cfg: &Config,
+        progress: &dyn Progress,
+    ) -> Result<(Sums, stats::Bins)>;
 }
 
 /// Anchor counts by label.
@@ -190,7 +227,13 @@ pub const LOSS_SHARES: [f64; 3] = [0.5, 0.9, 0.99];
 /// Run everything: the sums and Fig. 4 bins on `backend`, then the curves (refined by counting
 /// scans where a bin is too coarse). With `fallback`, a backend failure is reported as a note
 /// and the CPU reruns the pass.
-pub fn run(input: &FocalInput, cfg: &Config, backend: &dyn Backend, fallback: bool, progress: &dyn Progress) -> Result<Report> {
+pub fn run(
+    input: &FocalInput,
+    cfg: &Config,
+    backend: &dyn Backend,
+    fallback: bool,
+    progress: &dyn Progress,
+) -> Result<Report> {
     let timer = crate::progress::PhaseTimer::from_env();
     let (kind, adapter, sums, bins) = match backend.sums(input, cfg, progress) {
         Ok((s, b)) => (backend.kind(), backend.adapter(), s, b),
@@ -207,7 +250,14 @@ pub fn run(input: &FocalInput, cfg: &Config, backend: &dyn Backend, fallback: bo
     Ok(finish(input, cfg, kind, adapter, &sums, curves))
 }
 
-fn finish(input: &FocalInput, cfg: &Config, backend: &'static str, adapter: Option<String>, s: &Sums, curves: stats::Curves) -> Report {
+fn finish(
+    input: &FocalInput,
+    cfg: &Config,
+    backend: &'static str,
+    adapter: Option<String>,
+    s: &Sums,
+    curves: stats::Curves,
+) -> Report {
     let a = cfg.params.alpha;
     let counts = input.counts();
     let nfg = counts.foreground as f64;
@@ -217,7 +267,13 @@ fn finish(input: &FocalInput, cfg: &Config, backend: &'static str, adapter: Opti
         let positive = wp * total_of(pos);
         let negative = wn * total_of(neg);
         let total = positive + negative;
-        LossTotals { total, positive, negative, per_foreground: per_fg(total), per_class: pos.iter().zip(neg).map(|(p, n)| wp * p + wn * n).collect() }
+        LossTotals {
+            total,
+            positive,
+            negative,
+            per_foreground: per_fg(total),
+            per_class: pos.iter().zip(neg).map(|(p, n)| wp * p + wn * n).collect(),
+        }
     };
     let fl = make(&s.fl[0], &s.fl[1], a, 1.0 - a);
     let ce = make(&s.ce[0], &s.ce[1], 1.0, 1.0);
@@ -263,7 +319,12 @@ fn normalizers(input: &FocalInput, fl_total: f64, image_fl: &[f64]) -> Vec<Norma
     // detectron2: EMA of max(num_pos, 1), initial value 100, momentum 0.9 (first update).
     let d2 = 0.9 * 100.0 + 0.1 * (nfg as f64).max(1.0);
     // torchvision: per image Σ / max(1, #fg), mean over images.
-    let tv_loss = image_fl.iter().zip(&fg).map(|(l, &f)| l / (f as f64).max(1.0)).sum::<f64>() / image_fl.len().max(1) as f64;
+    let tv_loss = image_fl
+        .iter()
+        .zip(&fg)
+        .map(|(l, &f)| l / (f as f64).max(1.0))
+        .sum::<f64>()
+        / image_fl.len().max(1) as f64;
     // mmdet: Σ / (avg_factor + float32 eps), avg_factor = Σ_images #pos.
     let mm = nfg as f64 + f32::EPSILON as f64;
     vec![

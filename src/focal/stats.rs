@@ -46,7 +46,11 @@ pub fn key(x: f32, positive: bool) -> u32 {
 
 /// The logit of a key (inverse of [`key`]).
 pub fn logit_of(k: u32, positive: bool) -> f32 {
-    let b = if k & 0x8000_0000 != 0 { k & 0x7fff_ffff } else { !k };
+    let b = if k & 0x8000_0000 != 0 {
+        k & 0x7fff_ffff
+    } else {
+        !k
+    };
     let v = f32::from_bits(b);
     if positive {
         -v
@@ -73,7 +77,11 @@ pub struct Bins {
 
 impl Bins {
     pub fn zeros(gammas: usize) -> Bins {
-        Bins { gammas, count: [vec![0; BINS], vec![0; BINS]], sum: [vec![0.0; BINS * gammas], vec![0.0; BINS * gammas]] }
+        Bins {
+            gammas,
+            count: [vec![0; BINS], vec![0; BINS]],
+            sum: [vec![0.0; BINS * gammas], vec![0.0; BINS * gammas]],
+        }
     }
     /// Add one block's bins (callers fix the order of blocks).
     pub fn add(&mut self, p: &SparseBins) {
@@ -82,7 +90,10 @@ impl Bins {
             for (e, &(bin, c)) in p.entries[s].iter().enumerate() {
                 let b = bin as usize;
                 self.count[s][b] += c;
-                for (acc, v) in self.sum[s][b * g..(b + 1) * g].iter_mut().zip(&p.sums[s][e * g..(e + 1) * g]) {
+                for (acc, v) in self.sum[s][b * g..(b + 1) * g]
+                    .iter_mut()
+                    .zip(&p.sums[s][e * g..(e + 1) * g])
+                {
                     *acc += *v;
                 }
             }
@@ -118,7 +129,10 @@ impl BinAcc {
         BinAcc {
             g: gammas,
             count: [zeroed_bins(), zeroed_bins()],
-            sum: [(0..gammas).map(|_| zeroed_bins()).collect(), (0..gammas).map(|_| zeroed_bins()).collect()],
+            sum: [
+                (0..gammas).map(|_| zeroed_bins()).collect(),
+                (0..gammas).map(|_| zeroed_bins()).collect(),
+            ],
         }
     }
     /// Element counts of `side`'s bins (index by the u16 bin: no bounds check).
@@ -138,7 +152,11 @@ impl BinAcc {
         for s in 0..2 {
             // Most bins are empty: test 8 counts at a time (one vector OR) before looking closer.
             for ci in 0..BINS / 8 {
-                if self.count[s][ci * 8..ci * 8 + 8].iter().fold(0, |a, &c| a | c) == 0 {
+                if self.count[s][ci * 8..ci * 8 + 8]
+                    .iter()
+                    .fold(0, |a, &c| a | c)
+                    == 0
+                {
                     continue;
                 }
                 for b in ci * 8..ci * 8 + 8 {
@@ -213,7 +231,16 @@ impl<'a> Side<'a> {
                 ps[(b + 1) * g + gi] = ps[b * g + gi] + sum[b * g + gi];
             }
         }
-        Side { positive: side == 0, g, n: pc[BINS], count, sum, pc, ps, refined: Refined::default() }
+        Side {
+            positive: side == 0,
+            g,
+            n: pc[BINS],
+            count,
+            sum,
+            pc,
+            ps,
+            refined: Refined::default(),
+        }
     }
 
     fn total(&self, gi: usize) -> f64 {
@@ -241,7 +268,14 @@ impl<'a> Side<'a> {
     }
 
     /// Bracket of the sum of the j smallest losses inside 16-bit bin `b` (0 < j).
-    fn bin_partial(&self, b: u32, gi: usize, gamma: Gamma, j: u64, needs: &mut Vec<Need>) -> (f64, f64) {
+    fn bin_partial(
+        &self,
+        b: u32,
+        gi: usize,
+        gamma: Gamma,
+        j: u64,
+        needs: &mut Vec<Need>,
+    ) -> (f64, f64) {
         let nb = self.count[b as usize];
         let sb = self.sum[b as usize * self.g + gi];
         if j >= nb {
@@ -430,7 +464,10 @@ fn refine_scan(input: &FocalInput, wants: &Wants) -> Found {
     for s in 0..2 {
         for (i, &b) in wants.l2[s].iter().enumerate() {
             luts[s][b as usize] = targets[s].len() as u32;
-            targets[s].push(Target { l2: i as u32, l3: None });
+            targets[s].push(Target {
+                l2: i as u32,
+                l3: None,
+            });
         }
         for (i, &p) in wants.l3[s].iter().enumerate() {
             let b = (p >> 8) as usize;
@@ -442,7 +479,12 @@ fn refine_scan(input: &FocalInput, wants: &Wants) -> Found {
             t.l3.get_or_insert_with(|| Box::new([NONE; 256]))[(p & 255) as usize] = i as u32;
         }
     }
-    let sizes = [wants.l2[0].len(), wants.l2[1].len(), wants.l3[0].len(), wants.l3[1].len()];
+    let sizes = [
+        wants.l2[0].len(),
+        wants.l2[1].len(),
+        wants.l3[0].len(),
+        wants.l3[1].len(),
+    ];
     let init = || Found {
         l2: [vec![[0u64; 256]; sizes[0]], vec![[0u64; 256]; sizes[1]]],
         l3: [vec![[0u64; 256]; sizes[2]], vec![[0u64; 256]; sizes[3]]],
@@ -466,7 +508,11 @@ fn refine_scan(input: &FocalInput, wants: &Wants) -> Found {
     };
     let merge = |mut a: Found, b: Found| {
         for s in 0..2 {
-            for (x, y) in a.l2[s].iter_mut().zip(&b.l2[s]).chain(a.l3[s].iter_mut().zip(&b.l3[s])) {
+            for (x, y) in a.l2[s]
+                .iter_mut()
+                .zip(&b.l2[s])
+                .chain(a.l3[s].iter_mut().zip(&b.l3[s]))
+            {
                 for j in 0..256 {
                     x[j] += y[j];
                 }
@@ -529,14 +575,17 @@ where
 /// elements: (index, how many of them), empty sub-bins skipped.
 fn smallest_first(h: &[u64], n: u64) -> impl Iterator<Item = (usize, u64)> + '_ {
     let mut rem = n;
-    h.iter().enumerate().map_while(move |(i, &c)| {
-        if rem == 0 {
-            return None;
-        }
-        let t = c.min(rem);
-        rem -= t;
-        Some((i, t))
-    }).filter(|&(_, t)| t > 0)
+    h.iter()
+        .enumerate()
+        .map_while(move |(i, &c)| {
+            if rem == 0 {
+                return None;
+            }
+            let t = c.min(rem);
+            rem -= t;
+            Some((i, t))
+        })
+        .filter(|&(_, t)| t > 0)
 }
 
 #[cfg(test)]
@@ -557,7 +606,10 @@ mod tests {
         for &l in losses.iter() {
             cs.push(cs.last().unwrap() + l);
         }
-        let cdf = cdf_shares(points).iter().map(|&f| cs[(f * n as f64).floor() as usize] / total).collect();
+        let cdf = cdf_shares(points)
+            .iter()
+            .map(|&f| cs[(f * n as f64).floor() as usize] / total)
+            .collect();
         let shares = LOSS_SHARES.map(|q| {
             let j = cs.iter().rposition(|&s| s <= (1.0 - q) * total).unwrap();
             (n - j) as f64 / n as f64
@@ -579,7 +631,12 @@ mod tests {
         }
     }
 
-    fn check(shape: (usize, usize), gen: &mut dyn FnMut(usize, usize) -> (f32, i64), gammas: &[f64], points: usize) {
+    fn check(
+        shape: (usize, usize),
+        gen: &mut dyn FnMut(usize, usize) -> (f32, i64),
+        gammas: &[f64],
+        points: usize,
+    ) {
         let (rows, c) = shape;
         let mut data = Vec::with_capacity(rows * c);
         let mut targets = Vec::with_capacity(rows);
@@ -591,7 +648,11 @@ mod tests {
             }
         }
         let input = FocalInput::from_f32(vec![rows, c], data.clone(), targets.clone()).unwrap();
-        let cfg = Config { params: LossParams::default(), gammas: gammas.to_vec(), cdf_points: points };
+        let cfg = Config {
+            params: LossParams::default(),
+            gammas: gammas.to_vec(),
+            cdf_points: points,
+        };
         let (_, bins) = cpu::pass(&input, &cfg, &NoProgress);
         let got = curves(&input, &cfg, &bins, &NoProgress);
         for (gi, &g) in gammas.iter().enumerate() {
@@ -612,11 +673,18 @@ mod tests {
                     None => assert!(got.cdf[gi][side].is_empty()),
                     Some((cdf, shares)) => {
                         for (p, (f, v)) in cdf.iter().zip(&got.cdf[gi][side]) {
-                            assert!((p - v).abs() <= 1.1e-5, "γ={g} side={side} f={f}: {v} vs exact {p}");
+                            assert!(
+                                (p - v).abs() <= 1.1e-5,
+                                "γ={g} side={side} f={f}: {v} vs exact {p}"
+                            );
                         }
                         for q in 0..3 {
                             let s = got.shares[gi][side][q].unwrap();
-                            assert!((s - shares[q]).abs() <= 1.1e-5, "γ={g} side={side} q={q}: {s} vs exact {}", shares[q]);
+                            assert!(
+                                (s - shares[q]).abs() <= 1.1e-5,
+                                "γ={g} side={side} q={q}: {s} vs exact {}",
+                                shares[q]
+                            );
                         }
                     }
                 }
@@ -626,7 +694,19 @@ mod tests {
 
     #[test]
     fn key_orders_like_the_logit() {
-        let xs = [-f32::MAX, -1e30, -2.5, -1e-40, -0.0, 0.0, 1e-40, 0.5, 3.0, 1e30, f32::MAX];
+        let xs = [
+            -f32::MAX,
+            -1e30,
+            -2.5,
+            -1e-40,
+            -0.0,
+            0.0,
+            1e-40,
+            0.5,
+            3.0,
+            1e30,
+            f32::MAX,
+        ];
         for w in xs.windows(2) {
             assert!(key(w[0], false) <= key(w[1], false));
             assert!(key(w[0], true) >= key(w[1], true));
@@ -639,7 +719,17 @@ mod tests {
     fn curves_match_sorting_on_detector_like_logits() {
         let mut rng = Rng(0x9e3779b97f4a7c15);
         let rows = 3000;
-        let labels: Vec<i64> = (0..rows).map(|_| if rng.next() < 0.05 { (rng.next() * 20.0) as i64 } else if rng.next() < 0.02 { -2 } else { -1 }).collect();
+        let labels: Vec<i64> = (0..rows)
+            .map(|_| {
+                if rng.next() < 0.05 {
+                    (rng.next() * 20.0) as i64
+                } else if rng.next() < 0.02 {
+                    -2
+                } else {
+                    -1
+                }
+            })
+            .collect();
         let mut gen = |r: usize, i: usize| {
             if i == usize::MAX {
                 return (0.0, labels[r]);
@@ -654,7 +744,9 @@ mod tests {
         // Most logits in one narrow range (one 16-bit bin), a few extremes, many ties.
         let mut rng = Rng(12345);
         let rows = 2000;
-        let labels: Vec<i64> = (0..rows).map(|r| if r % 7 == 0 { (r % 3) as i64 } else { -1 }).collect();
+        let labels: Vec<i64> = (0..rows)
+            .map(|r| if r % 7 == 0 { (r % 3) as i64 } else { -1 })
+            .collect();
         let mut gen = |r: usize, i: usize| {
             if i == usize::MAX {
                 return (0.0, labels[r]);
@@ -694,7 +786,15 @@ mod tests {
         // Large enough that the sample-share tolerance is more than one element.
         let mut rng = Rng(4242);
         let rows = 40_000;
-        let labels: Vec<i64> = (0..rows).map(|_| if rng.next() < 0.01 { (rng.next() * 10.0) as i64 } else { -1 }).collect();
+        let labels: Vec<i64> = (0..rows)
+            .map(|_| {
+                if rng.next() < 0.01 {
+                    (rng.next() * 10.0) as i64
+                } else {
+                    -1
+                }
+            })
+            .collect();
         let mut gen = |r: usize, i: usize| {
             if i == usize::MAX {
                 return (0.0, labels[r]);

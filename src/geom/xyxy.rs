@@ -50,7 +50,11 @@ pub fn iou_with_area(gt: &Xyxy, gt_area: f32, a: &Xyxy, px: PixelWidth, union_ep
         return 0.0;
     }
     let union = (gt_area + area(a, px)) - inter;
-    let union = if union_eps > 0.0 { union.max(union_eps) } else { union };
+    let union = if union_eps > 0.0 {
+        union.max(union_eps)
+    } else {
+        union
+    };
     inter / union
 }
 
@@ -141,14 +145,26 @@ mod tests {
         let b = [5.0, 0.0, 15.0, 10.0];
         assert_eq!(iou(&a, &b, PixelWidth::Continuous, 0.0), 50.0 / 150.0);
         // +1 world: widths 11, intersection 6x11.
-        assert_eq!(iou(&a, &b, PixelWidth::PlusOne, 0.0), 66.0f32 / (121.0 + 121.0 - 66.0));
-        assert_eq!(iou(&a, &[10.0, 0.0, 12.0, 3.0], PixelWidth::Continuous, 0.0), 0.0);
+        assert_eq!(
+            iou(&a, &b, PixelWidth::PlusOne, 0.0),
+            66.0f32 / (121.0 + 121.0 - 66.0)
+        );
+        assert_eq!(
+            iou(&a, &[10.0, 0.0, 12.0, 3.0], PixelWidth::Continuous, 0.0),
+            0.0
+        );
         // In the +1 world touching boxes share a pixel column.
         assert!(iou(&a, &[10.0, 0.0, 12.0, 3.0], PixelWidth::PlusOne, 0.0) > 0.0);
     }
 
     fn boxes() -> impl Strategy<Value = Xyxy> {
-        (-200.0f32..200.0, -200.0f32..200.0, 4.0f32..200.0, 4.0f32..200.0).prop_map(|(x, y, w, h)| [x, y, x + w, y + h])
+        (
+            -200.0f32..200.0,
+            -200.0f32..200.0,
+            4.0f32..200.0,
+            4.0f32..200.0,
+        )
+            .prop_map(|(x, y, w, h)| [x, y, x + w, y + h])
     }
 
     proptest! {

@@ -39,7 +39,10 @@ pub fn read_file(path: &Path) -> Result<FileBytes> {
     let mut file = File::open(path).map_err(|e| Error::io(path, "read", &e))?;
     let meta = file.metadata().map_err(|e| Error::io(path, "read", &e))?;
     if meta.is_dir() {
-        return Err(Error::input(format!("{}: cannot read: is a directory", path.display())));
+        return Err(Error::input(format!(
+            "{}: cannot read: is a directory",
+            path.display()
+        )));
     }
     let mut magic = [0u8; 2];
     let mut got = 0;
@@ -54,7 +57,8 @@ pub fn read_file(path: &Path) -> Result<FileBytes> {
     if got == 2 && magic == GZIP_MAGIC {
         return gunzip(path, file, meta.len()).map(FileBytes::Owned);
     }
-    file.seek(SeekFrom::Start(0)).map_err(|e| Error::io(path, "read", &e))?;
+    file.seek(SeekFrom::Start(0))
+        .map_err(|e| Error::io(path, "read", &e))?;
     if meta.is_file() && meta.len() > MAP_ABOVE {
         // SAFETY: the map is read-only and lives while we parse. If another process truncates
         // the file meanwhile we may fault (as any mmap reader would); inputs are not expected to
@@ -78,7 +82,10 @@ pub fn replace_with(tmp: &Path, path: &Path) -> std::io::Result<()> {
             Err(std::io::Error::other("is a directory"))
         }
         Ok(m) if !m.is_file() => {
-            let r = std::fs::File::options().write(true).open(path).and_then(|mut out| std::io::copy(&mut File::open(tmp)?, &mut out).map(|_| ()));
+            let r = std::fs::File::options()
+                .write(true)
+                .open(path)
+                .and_then(|mut out| std::io::copy(&mut File::open(tmp)?, &mut out).map(|_| ()));
             let _ = std::fs::remove_file(tmp);
             r
         }
@@ -97,22 +104,32 @@ fn gunzip(path: &Path, mut file: File, compressed: u64) -> Result<Vec<u8>> {
             hint = u32::from_le_bytes(t) as u64;
         }
     }
-    file.seek(SeekFrom::Start(0)).map_err(|e| Error::io(path, "read", &e))?;
+    file.seek(SeekFrom::Start(0))
+        .map_err(|e| Error::io(path, "read", &e))?;
     let hint = hint.min(compressed.saturating_mul(1032)).min(1 << 34);
     // Memory is reserved fallibly: data that decompresses to more than the machine can hold (a
     // gzip bomb, say) is refused with an error instead of aborting the process.
     let too_big = |n: usize| {
-        Error::in_file(path, "", format!("cannot decompress: the data expands beyond the memory available ({} MB so far)", n >> 20))
-            .with_hint("decompress it where there is room (`gunzip -k`) and check what it holds")
+        Error::in_file(
+            path,
+            "",
+            format!(
+                "cannot decompress: the data expands beyond the memory available ({} MB so far)",
+                n >> 20
+            ),
+        )
+        .with_hint("decompress it where there is room (`gunzip -k`) and check what it holds")
     };
     let mut out: Vec<u8> = Vec::new();
     if out.try_reserve_exact(hint as usize).is_err() {
         out = Vec::new();
     }
-    let mut dec = flate2::read::MultiGzDecoder::new(std::io::BufReader::with_capacity(1 << 16, file));
+    let mut dec =
+        flate2::read::MultiGzDecoder::new(std::io::BufReader::with_capacity(1 << 16, file));
     loop {
         if out.len() == out.capacity() {
-            out.try_reserve(out.capacity().max(1 << 20)).map_err(|_| too_big(out.len()))?;
+            out.try_reserve(out.capacity().max(1 << 20))
+                .map_err(|_| too_big(out.len()))?;
         }
         let len = out.len();
         // Read into an initialised window of the spare capacity (zeroed, read, trimmed to what
@@ -127,8 +144,14 @@ fn gunzip(path: &Path, mut file: File, compressed: u64) -> Result<Vec<u8>> {
             Ok(n) => out.truncate(len + n),
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => out.truncate(len),
             Err(e) => {
-                return Err(Error::in_file(path, "", format!("cannot decompress: truncated or corrupt gzip data ({})", e))
-                    .with_hint("check the file with `gzip -t`; re-create it or pass the uncompressed JSON"))
+                return Err(Error::in_file(
+                    path,
+                    "",
+                    format!("cannot decompress: truncated or corrupt gzip data ({})", e),
+                )
+                .with_hint(
+                    "check the file with `gzip -t`; re-create it or pass the uncompressed JSON",
+                ))
             }
         }
     }
@@ -138,16 +161,26 @@ fn gunzip(path: &Path, mut file: File, compressed: u64) -> Result<Vec<u8>> {
 /// Write `path` atomically: the content goes to a temporary file in the same directory, which is
 /// then renamed over `path`, so a reader never sees a half-written file and a failure leaves the
 /// previous file untouched.
-pub fn write_atomic(path: &Path, write: impl FnOnce(&mut BufWriter<File>) -> std::io::Result<()>) -> Result<()> {
+pub fn write_atomic(
+    path: &Path,
+    write: impl FnOnce(&mut BufWriter<File>) -> std::io::Result<()>,
+) -> Result<()> {
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
     if !dir.is_dir() {
-        return Err(Error::input(format!("{}: cannot write: directory {} does not exist", path.display(), dir.display()))
-            .with_hint("create the directory first or choose another output path"));
+        return Err(Error::input(format!(
+            "{}: cannot write: directory {} does not exist",
+            path.display(),
+            dir.display()
+        ))
+        .with_hint("create the directory first or choose another output path"));
     }
-    let file_name = path.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "out".into());
+    let file_name = path
+        .file_name()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "out".into());
     let tmp = dir.join(format!(".{}.tmp{}", file_name, std::process::id()));
     let result = (|| -> std::io::Result<()> {
         let file = File::create(&tmp)?;
@@ -189,9 +222,15 @@ mod tests {
         assert_eq!(&*read_file(&two).unwrap(), b"[1, 2]");
         let cut = dir.join("c.json.gz");
         std::fs::write(&cut, &both[..both.len() - 6]).unwrap();
-        let e = read_file(&cut).err().expect("a truncated gzip file is an error");
+        let e = read_file(&cut)
+            .err()
+            .expect("a truncated gzip file is an error");
         assert_eq!(e.exit_code(), 2);
-        assert!(e.message.contains("c.json.gz") && e.message.contains("gzip"), "{}", e.message);
+        assert!(
+            e.message.contains("c.json.gz") && e.message.contains("gzip"),
+            "{}",
+            e.message
+        );
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

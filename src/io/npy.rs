@@ -35,37 +35,46 @@ impl Header {
 }
 
 /// A float array as read: float32, or float16 kept as raw bits (no second copy), in native
-/// byte order, in the file's memory order.
-pub enum FloatData {
-    F32(F32Buf),
-    F16(Vec<u16>),
+/// byte order, in the file's memory order. `'a` is the lifetime of borrowed data (a caller's
+/// buffer, e.g. a numpy array); arrays read from files are `'static`.
+pub enum FloatData<'a> {
+    F32(F32Buf<'a>),
+    F16(std::borrow::Cow<'a, [u16]>),
 }
 
-/// float32 values: read into memory, or (little-endian, aligned, large files) the file's pages
-/// mapped read-only, so the logits are never copied.
-pub enum F32Buf {
+/// float32 values: read into memory, (little-endian, aligned, large files) the file's pages
+/// mapped read-only, or a caller's buffer borrowed, so the logits are never copied.
+pub enum F32Buf<'a> {
     Owned(Vec<f32>),
-    Mapped { map: memmap2::Mmap, offset: usize, len: usize },
+    Mapped {
+        map: memmap2::Mmap,
+        offset: usize,
+        len: usize,
+    },
+    Borrowed(&'a [f32]),
 }
 
-impl std::ops::Deref for F32Buf {
+impl std::ops::Deref for F32Buf<'_> {
     type Target = [f32];
     fn deref(&self) -> &[f32] {
         match self {
             F32Buf::Owned(v) => v,
             // Alignment and length were checked when the map was made (`try_map_f32`).
-            F32Buf::Mapped { map, offset, len } => bytemuck::cast_slice(&map[*offset..*offset + 4 * *len]),
+            F32Buf::Mapped { map, offset, len } => {
+                bytemuck::cast_slice(&map[*offset..*offset + 4 * *len])
+            }
+            F32Buf::Borrowed(v) => v,
         }
     }
 }
 
-impl From<Vec<f32>> for F32Buf {
-    fn from(v: Vec<f32>) -> F32Buf {
+impl From<Vec<f32>> for F32Buf<'_> {
+    fn from(v: Vec<f32>) -> Self {
         F32Buf::Owned(v)
     }
 }
 
-impl F32Buf {
+impl F32Buf<'_> {
     pub fn into_vec(self) -> Vec<f32> {
         match self {
             F32Buf::Owned(v) => v,
@@ -76,7 +85,7 @@ impl F32Buf {
 
 /// Map `n` native-order float32 values at byte `offset` of `file`, when that is possible without
 /// a copy (file large enough to be worth it, data 4-byte aligned in the map).
-fn try_map_f32(file: &std::fs::File, offset: usize, n: usize) -> Option<F32Buf> {
+fn try_map_f32(file: &std::fs::File, offset: usize, n: usize) -> Option<F32Buf<'static>> {
     const MAP_ABOVE: usize = 1 << 20;
     if 4 * n < MAP_ABOVE || cfg!(target_endian = "big") {
         return None;
@@ -87,13 +96,17 @@ fn try_map_f32(file: &std::fs::File, offset: usize, n: usize) -> Option<F32Buf> 
     let map = unsafe { memmap2::MmapOptions::new().populate().map(file) }.ok()?;
     let bytes = map.get(offset..offset.checked_add(4 * n)?)?;
     bytemuck::try_cast_slice::<u8, f32>(bytes).ok()?;
-    Some(F32Buf::Mapped { map, offset, len: n })
+    Some(F32Buf::Mapped {
+        map,
+        offset,
+        len: n,
+    })
 }
 
-pub struct FloatArray {
+pub struct FloatArray<'a> {
     pub shape: Vec<usize>,
     pub fortran_order: bool,
-    pub data: FloatData,
+    pub data: FloatData<'a>,
 }
 
 /// An integer array widened to i64 in the file's memory order.
@@ -114,7 +127,8 @@ pub fn read_header(path: &Path, r: &mut impl Read) -> Result<(Header, usize)> {
     let mut pre = [0u8; 10];
     read_full(path, r, &mut pre, "the header")?;
     if &pre[..6] != MAGIC {
-        return Err(bad(path, "not a .npy file (no \\x93NUMPY magic)").with_hint("write arrays with numpy.save"));
+        return Err(bad(path, "not a .npy file (no \\x93NUMPY magic)")
+            .with_hint("write arrays with numpy.save"));
     }
     let (major, minor) = (pre[6], pre[7]);
     let (hlen, prefix) = match major {
@@ -122,12 +136,23 @@ pub fn read_header(path: &Path, r: &mut impl Read) -> Result<(Header, usize)> {
         2 | 3 => {
             let mut more = [0u8; 2];
             read_full(path, r, &mut more, "the header")?;
-            (u32::from_le_bytes([pre[8], pre[9], more[0], more[1]]) as usize, 12)
+            (
+                u32::from_le_bytes([pre[8], pre[9], more[0], more[1]]) as usize,
+                12,
+            )
         }
-        _ => return Err(bad(path, format!("unsupported .npy format version {}.{}", major, minor))),
+        _ => {
+            return Err(bad(
+                path,
+                format!("unsupported .npy format version {}.{}", major, minor),
+            ))
+        }
     };
     if hlen > 1 << 20 {
-        return Err(bad(path, format!("header of {} bytes is implausibly long", hlen)));
+        return Err(bad(
+            path,
+            format!("header of {} bytes is implausibly long", hlen),
+        ));
     }
     let mut text = vec![0u8; hlen];
     read_full(path, r, &mut text, "the header")?;
@@ -141,8 +166,16 @@ fn read_full(path: &Path, r: &mut impl Read, buf: &mut [u8], what: &str) -> Resu
     while got < buf.len() {
         match r.read(&mut buf[got..]) {
             Ok(0) => {
-                return Err(bad(path, format!("truncated: file ends inside {} ({} of {} bytes)", what, got, buf.len()))
-                    .with_hint("the file was cut short; write it again with numpy.save"))
+                return Err(bad(
+                    path,
+                    format!(
+                        "truncated: file ends inside {} ({} of {} bytes)",
+                        what,
+                        got,
+                        buf.len()
+                    ),
+                )
+                .with_hint("the file was cut short; write it again with numpy.save"))
             }
             Ok(n) => got += n,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
@@ -155,20 +188,32 @@ fn read_full(path: &Path, r: &mut impl Read, buf: &mut [u8], what: &str) -> Resu
 /// Parse numpy's header dict, e.g. `{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }`.
 pub fn parse_header_dict(text: &str) -> std::result::Result<Header, String> {
     let t = text.trim().trim_end_matches('\n');
-    let inner = t.strip_prefix('{').and_then(|s| s.trim_end().strip_suffix('}')).ok_or("not a Python dict")?;
+    let inner = t
+        .strip_prefix('{')
+        .and_then(|s| s.trim_end().strip_suffix('}'))
+        .ok_or("not a Python dict")?;
     let value_of = |key: &str| -> std::result::Result<&str, String> {
         let k1 = format!("'{}'", key);
         let k2 = format!("\"{}\"", key);
-        let at = inner.find(&k1).or_else(|| inner.find(&k2)).ok_or(format!("missing '{}'", key))?;
+        let at = inner
+            .find(&k1)
+            .or_else(|| inner.find(&k2))
+            .ok_or(format!("missing '{}'", key))?;
         let rest = inner[at + k1.len()..].trim_start();
-        let rest = rest.strip_prefix(':').ok_or(format!("no ':' after '{}'", key))?.trim_start();
+        let rest = rest
+            .strip_prefix(':')
+            .ok_or(format!("no ':' after '{}'", key))?
+            .trim_start();
         Ok(rest)
     };
     // descr: a quoted string (structured dtypes are lists: unsupported).
     let d = value_of("descr")?;
     let q = d.chars().next().ok_or("empty descr")?;
     if q != '\'' && q != '"' {
-        return Err(format!("structured dtype {} is not supported", d.split(", '").next().unwrap_or(d)));
+        return Err(format!(
+            "structured dtype {} is not supported",
+            d.split(", '").next().unwrap_or(d)
+        ));
     }
     let end = d[1..].find(q).ok_or("unterminated descr")?;
     let descr = d[1..1 + end].to_string();
@@ -189,10 +234,19 @@ pub fn parse_header_dict(text: &str) -> std::result::Result<Header, String> {
         if item.is_empty() {
             continue;
         }
-        shape.push(item.parse::<usize>().map_err(|_| format!("bad dimension '{}' in shape", item))?);
+        shape.push(
+            item.parse::<usize>()
+                .map_err(|_| format!("bad dimension '{}' in shape", item))?,
+        );
     }
     let (big_endian, dtype) = parse_descr(&descr);
-    Ok(Header { descr, dtype, big_endian, fortran_order, shape })
+    Ok(Header {
+        descr,
+        dtype,
+        big_endian,
+        fortran_order,
+        shape,
+    })
 }
 
 fn parse_descr(descr: &str) -> (bool, Option<DType>) {
@@ -214,8 +268,14 @@ fn parse_descr(descr: &str) -> (bool, Option<DType>) {
     let dt = match (kind, size) {
         ("f", 2) => Some(DType::F16),
         ("f", 4) => Some(DType::F32),
-        ("i", 1 | 2 | 4 | 8) => Some(DType::Int { signed: true, bytes: size }),
-        ("u", 1 | 2 | 4 | 8) => Some(DType::Int { signed: false, bytes: size }),
+        ("i", 1 | 2 | 4 | 8) => Some(DType::Int {
+            signed: true,
+            bytes: size,
+        }),
+        ("u", 1 | 2 | 4 | 8) => Some(DType::Int {
+            signed: false,
+            bytes: size,
+        }),
         _ => None,
     };
     (big, dt)
@@ -239,11 +299,21 @@ pub fn describe(descr: &str) -> String {
 }
 
 fn data_len(path: &Path, h: &Header, elem: usize, available: u64) -> Result<usize> {
-    let n = h.len().ok_or_else(|| bad(path, format!("shape {:?} overflows", h.shape)))?;
-    let need = (n as u64).checked_mul(elem as u64).ok_or_else(|| bad(path, "shape overflows"))?;
+    let n = h
+        .len()
+        .ok_or_else(|| bad(path, format!("shape {:?} overflows", h.shape)))?;
+    let need = (n as u64)
+        .checked_mul(elem as u64)
+        .ok_or_else(|| bad(path, "shape overflows"))?;
     if available < need {
-        return Err(bad(path, format!("truncated: shape {:?} needs {} bytes of data, the file has {}", h.shape, need, available))
-            .with_hint("the file was cut short; write it again with numpy.save"));
+        return Err(bad(
+            path,
+            format!(
+                "truncated: shape {:?} needs {} bytes of data, the file has {}",
+                h.shape, need, available
+            ),
+        )
+        .with_hint("the file was cut short; write it again with numpy.save"));
     }
     Ok(n)
 }
@@ -259,19 +329,28 @@ fn open(path: &Path) -> Result<(Header, std::io::BufReader<std::fs::File>, u64, 
 }
 
 /// Read a float32/float16 array (logits).
-pub fn read_float(path: &Path) -> Result<FloatArray> {
+pub fn read_float(path: &Path) -> Result<FloatArray<'static>> {
     let (h, mut r, avail, offset) = open(path)?;
     if h.dtype == Some(DType::F32) && !h.big_endian {
         let n = data_len(path, &h, 4, avail)?;
         if let Some(buf) = try_map_f32(r.get_ref(), offset, n) {
-            return Ok(FloatArray { shape: h.shape.clone(), fortran_order: h.fortran_order, data: FloatData::F32(buf) });
+            return Ok(FloatArray {
+                shape: h.shape.clone(),
+                fortran_order: h.fortran_order,
+                data: FloatData::F32(buf),
+            });
         }
     }
     read_float_from(path, &h, &mut r, avail)
 }
 
 /// Read a float32/float16 array whose header was already parsed.
-pub fn read_float_from(path: &Path, h: &Header, r: &mut impl Read, avail: u64) -> Result<FloatArray> {
+pub fn read_float_from(
+    path: &Path,
+    h: &Header,
+    r: &mut impl Read,
+    avail: u64,
+) -> Result<FloatArray<'static>> {
     let data = match h.dtype {
         Some(DType::F32) => {
             let n = data_len(path, h, 4, avail)?;
@@ -293,14 +372,24 @@ pub fn read_float_from(path: &Path, h: &Header, r: &mut impl Read, avail: u64) -
                     *x = x.swap_bytes();
                 }
             }
-            FloatData::F16(v)
+            FloatData::F16(v.into())
         }
         _ => {
-            return Err(bad(path, format!("logits must be float32 or float16, found {}", describe(&h.descr)))
-                .with_hint("save the logits with x.astype(numpy.float32)"))
+            return Err(bad(
+                path,
+                format!(
+                    "logits must be float32 or float16, found {}",
+                    describe(&h.descr)
+                ),
+            )
+            .with_hint("save the logits with x.astype(numpy.float32)"))
         }
     };
-    Ok(FloatArray { shape: h.shape.clone(), fortran_order: h.fortran_order, data })
+    Ok(FloatArray {
+        shape: h.shape.clone(),
+        fortran_order: h.fortran_order,
+        data,
+    })
 }
 
 /// Read an integer array of any width (targets), widened to i64.
@@ -313,10 +402,13 @@ pub fn read_int(path: &Path) -> Result<IntArray> {
 pub fn read_int_from(path: &Path, h: &Header, r: &mut impl Read, avail: u64) -> Result<IntArray> {
     let (signed, bytes) = match h.dtype {
         Some(DType::Int { signed, bytes }) => (signed, bytes),
-        _ => {
-            return Err(bad(path, format!("targets must be integers, found {}", describe(&h.descr)))
-                .with_hint("targets are class indices 0..C-1, -1 background, -2 ignored, as `assign` writes them"))
-        }
+        _ => return Err(bad(
+            path,
+            format!("targets must be integers, found {}", describe(&h.descr)),
+        )
+        .with_hint(
+            "targets are class indices 0..C-1, -1 background, -2 ignored, as `assign` writes them",
+        )),
     };
     let n = data_len(path, h, bytes, avail)?;
     let mut raw = vec![0u8; n * bytes];
@@ -343,7 +435,11 @@ pub fn read_int_from(path: &Path, h: &Header, r: &mut impl Read, avail: u64) -> 
         };
         out.push(v);
     }
-    Ok(IntArray { shape: h.shape.clone(), fortran_order: h.fortran_order, data: out })
+    Ok(IntArray {
+        shape: h.shape.clone(),
+        fortran_order: h.fortran_order,
+        data: out,
+    })
 }
 
 /// Read the integer array `key` (e.g. `labels`) out of an uncompressed `.npz` (`numpy.savez`).
@@ -353,16 +449,23 @@ pub fn read_int_from_npz(path: &Path, key: &str) -> Result<IntArray> {
 }
 
 /// [`read_int_from_npz`] on any seekable bytes (`path` names them in errors).
-pub fn read_int_from_npz_reader(path: &Path, reader: impl Read + std::io::Seek, key: &str) -> Result<IntArray> {
-    let mut z = zip::ZipArchive::new(reader).map_err(|e| bad(path, format!("not a readable .npz: {}", e)))?;
+pub fn read_int_from_npz_reader(
+    path: &Path,
+    reader: impl Read + std::io::Seek,
+    key: &str,
+) -> Result<IntArray> {
+    let mut z = zip::ZipArchive::new(reader)
+        .map_err(|e| bad(path, format!("not a readable .npz: {}", e)))?;
     let name = format!("{}.npy", key);
     let mut entry = match z.by_name(&name) {
         Ok(e) => e,
         Err(zip::result::ZipError::FileNotFound) => {
-            return Err(bad(path, format!("no '{}' array in the .npz", key)).with_hint("pass the .npz files that `assign --out-dir` writes"))
+            return Err(bad(path, format!("no '{}' array in the .npz", key))
+                .with_hint("pass the .npz files that `assign --out-dir` writes"))
         }
         Err(e) => {
-            return Err(bad(path, format!("cannot read '{}': {}", name, e)).with_hint("write the file with numpy.savez (uncompressed)"))
+            return Err(bad(path, format!("cannot read '{}': {}", name, e))
+                .with_hint("write the file with numpy.savez (uncompressed)"))
         }
     };
     let avail = entry.size();
@@ -398,18 +501,31 @@ mod tests {
 
     #[test]
     fn header_dicts() {
-        let h = parse_header_dict("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }   \n").unwrap();
+        let h =
+            parse_header_dict("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }   \n")
+                .unwrap();
         assert_eq!(h.dtype, Some(DType::F32));
         assert_eq!(h.shape, vec![2, 3]);
         assert!(!h.fortran_order);
-        let h = parse_header_dict("{'descr': '>i2', 'fortran_order': True, 'shape': (7,), }").unwrap();
-        assert_eq!(h.dtype, Some(DType::Int { signed: true, bytes: 2 }));
+        let h =
+            parse_header_dict("{'descr': '>i2', 'fortran_order': True, 'shape': (7,), }").unwrap();
+        assert_eq!(
+            h.dtype,
+            Some(DType::Int {
+                signed: true,
+                bytes: 2
+            })
+        );
         assert!(h.big_endian && h.fortran_order);
         assert_eq!(h.shape, vec![7]);
-        let h = parse_header_dict("{'descr': '<c8', 'fortran_order': False, 'shape': (), }").unwrap();
+        let h =
+            parse_header_dict("{'descr': '<c8', 'fortran_order': False, 'shape': (), }").unwrap();
         assert_eq!(h.dtype, None);
         assert!(h.shape.is_empty());
-        assert!(parse_header_dict("{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (1,), }").is_err());
+        assert!(parse_header_dict(
+            "{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (1,), }"
+        )
+        .is_err());
     }
 
     #[test]

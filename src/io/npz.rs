@@ -26,7 +26,8 @@ pub fn write_npz(path: &Path, entries: &[NpzEntry<'_>]) -> Result<()> {
             };
             r.map_err(|e| std::io::Error::other(e.to_string()))?;
         }
-        npz.finish().map_err(|e| std::io::Error::other(e.to_string()))?;
+        npz.finish()
+            .map_err(|e| std::io::Error::other(e.to_string()))?;
         Ok(())
     })
 }
@@ -38,6 +39,13 @@ where
     S: Data<Elem = A>,
     D: Dimension,
 {
-    crate::io::write_atomic(path, |w| array.write_npy(w).map_err(|e| std::io::Error::other(e.to_string())))
-        .map_err(|e| Error { message: e.message, ..e })
+    crate::io::write_atomic(path, |w| {
+        array
+            .write_npy(w)
+            .map_err(|e| std::io::Error::other(e.to_string()))
+    })
+    .map_err(|e| Error {
+        message: e.message,
+        ..e
+    })
 }

@@ -5,7 +5,6 @@
 use super::{MaskError, Rle};
 
 impl Rle {
-
     /// `rleToString`: COCO's compressed text form (LEB128-like, 6 bits per char, chars 48..111,
     /// counts after the 3rd stored as differences to the count two before).
     pub fn to_compressed(&self) -> String {
@@ -36,7 +35,10 @@ impl Rle {
     /// Valid strings decode exactly as maskApi.c decodes them (its `int` shifts included).
     pub fn from_compressed(s: &[u8], h: u32, w: u32) -> Result<Rle, MaskError> {
         // One count per char without the continuation bit (0x20 after the -48 shift).
-        let n_values = s.iter().filter(|&&b| b.wrapping_sub(48) & 0x20 == 0).count();
+        let n_values = s
+            .iter()
+            .filter(|&&b| b.wrapping_sub(48) & 0x20 == 0)
+            .count();
         let mut counts: Vec<u32> = Vec::with_capacity(n_values);
         let mut dec = StringDecoder::default();
         for &b in s {
@@ -71,10 +73,16 @@ impl StringDecoder {
     #[inline]
     pub fn push(&mut self, b: u8) -> Result<Option<u32>, MaskError> {
         if !(48..=111).contains(&b) {
-            return Err(MaskError(format!("compressed RLE string has an invalid character {:?} at {} (allowed: '0'..'o')", b as char, self.p)));
+            return Err(MaskError(format!(
+                "compressed RLE string has an invalid character {:?} at {} (allowed: '0'..'o')",
+                b as char, self.p
+            )));
         }
         if self.k >= 7 {
-            return Err(MaskError(format!("compressed RLE string has a value longer than 7 characters at {}", self.p)));
+            return Err(MaskError(format!(
+                "compressed RLE string has a value longer than 7 characters at {}",
+                self.p
+            )));
         }
         let c = (b - 48) as i32;
         // maskApi.c: `x |= (c & 0x1f) << 5*k` in `int`, then sign-extended to `long`.
@@ -93,7 +101,10 @@ impl StringDecoder {
             x += self.prev2 as i64;
         }
         if !(0..=u32::MAX as i64).contains(&x) {
-            return Err(MaskError(format!("compressed RLE string decodes to an invalid run length {} (count #{})", x, self.m)));
+            return Err(MaskError(format!(
+                "compressed RLE string decodes to an invalid run length {} (count #{})",
+                x, self.m
+            )));
         }
         let v = x as u32;
         (self.prev2, self.prev1) = (self.prev1, v);
@@ -104,7 +115,10 @@ impl StringDecoder {
     /// After the last character: the text may not end inside a value.
     pub fn finish(&self) -> Result<(), MaskError> {
         if self.k > 0 {
-            return Err(MaskError(format!("compressed RLE string ends inside a value (at character {})", self.p)));
+            return Err(MaskError(format!(
+                "compressed RLE string ends inside a value (at character {})",
+                self.p
+            )));
         }
         Ok(())
     }

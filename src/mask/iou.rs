@@ -60,7 +60,20 @@ pub struct RunStats {
 impl RunStats {
     pub fn new(h: u32, w: u32) -> RunStats {
         let h = h as u64;
-        RunStats { h, hd: h.max(1), w, n: 0, interior_zero: false, cc: 0, area: 0, first: u64::MAX, last: 0, ys: h, ye: 0, col0: 0 }
+        RunStats {
+            h,
+            hd: h.max(1),
+            w,
+            n: 0,
+            interior_zero: false,
+            cc: 0,
+            area: 0,
+            first: u64::MAX,
+            last: 0,
+            ys: h,
+            ye: 0,
+            col0: 0,
+        }
     }
 
     /// A non-empty run of 1s over pixels `start..=last`. Runs come in increasing order, so the
@@ -71,7 +84,11 @@ impl RunStats {
         let h = self.hd;
         let col_end = self.col0 + h;
         if start >= col_end {
-            self.col0 = if start < col_end + h { col_end } else { start / h * h };
+            self.col0 = if start < col_end + h {
+                col_end
+            } else {
+                start / h * h
+            };
         }
         self.first = self.first.min(start);
         self.last = last;
@@ -99,17 +116,32 @@ impl RunStats {
             // maskApi.c's initial values: nothing found.
             (self.w as u64, 0, h, 0)
         } else {
-            let (ys, ye) = if self.ye >= h { (0, h - 1) } else { (self.ys, self.ye) };
+            let (ys, ye) = if self.ye >= h {
+                (0, h - 1)
+            } else {
+                (self.ys, self.ye)
+            };
             (self.first / h, self.last / h, ys, ye)
         };
         // C computes `xe-xs+1` in uint; for a mask with only zero-length runs this wraps as there.
         let (xs, ys, xe, ye) = (xs as u32, ys as u32, xe as u32, ye as u32);
-        [xs as f64, ys as f64, xe.wrapping_sub(xs).wrapping_add(1) as f64, ye.wrapping_sub(ys).wrapping_add(1) as f64]
+        [
+            xs as f64,
+            ys as f64,
+            xe.wrapping_sub(xs).wrapping_add(1) as f64,
+            ye.wrapping_sub(ys).wrapping_add(1) as f64,
+        ]
     }
 
     pub fn info(&self) -> MaskInfo {
         let hw = self.h * self.w as u64;
-        MaskInfo { h: self.h as u32, w: self.w, area: self.area, bbox: self.bbox(), plain: hw > 0 && hw <= PLAIN_MAX_PIXELS && !self.interior_zero }
+        MaskInfo {
+            h: self.h as u32,
+            w: self.w,
+            area: self.area,
+            bbox: self.bbox(),
+            plain: hw > 0 && hw <= PLAIN_MAX_PIXELS && !self.interior_zero,
+        }
     }
 }
 
@@ -212,7 +244,13 @@ pub struct IntersectRuns<'a> {
 
 impl<'a> IntersectRuns<'a> {
     pub fn new(gt: &'a [(u32, u32)]) -> Self {
-        IntersectRuns { gt, j: 0, pos: 0, end: gt.last().map_or(0, |r| r.1), inter: 0 }
+        IntersectRuns {
+            gt,
+            j: 0,
+            pos: 0,
+            end: gt.last().map_or(0, |r| r.1),
+            inter: 0,
+        }
     }
 
     /// Count the run `[s, e)` of 1s (runs come in increasing order).
@@ -300,7 +338,11 @@ pub fn iou_of_intersection(di: &MaskInfo, gi: &MaskInfo, i: u32, crowd: bool) ->
         return 0.0;
     }
     // Both areas are at most h*w < 2^31, so neither sum wraps.
-    let u = if crowd { di.area as u32 } else { (di.area + gi.area - i as u64) as u32 };
+    let u = if crowd {
+        di.area as u32
+    } else {
+        (di.area + gi.area - i as u64) as u32
+    };
     i as f64 / u as f64
 }
 
@@ -316,7 +358,11 @@ pub fn merge(rles: &[Rle], intersect: bool) -> Rle {
     let mut cnts: Vec<u32> = rles[0].counts.clone();
     for bb in &rles[1..] {
         if bb.h != h || bb.w != w {
-            return Rle { h: 0, w: 0, counts: vec![] };
+            return Rle {
+                h: 0,
+                w: 0,
+                counts: vec![],
+            };
         }
         let aa = std::mem::take(&mut cnts);
         let (am, bm) = (aa.len(), bb.counts.len());
@@ -397,7 +443,11 @@ pub fn iou_walk(da: &[u32], ga: &[u32], crowd: bool) -> f64 {
     if i == 0 {
         u = 1;
     } else if crowd {
-        u = da.iter().skip(1).step_by(2).fold(0u32, |s, &c| s.wrapping_add(c));
+        u = da
+            .iter()
+            .skip(1)
+            .step_by(2)
+            .fold(0u32, |s, &c| s.wrapping_add(c));
     }
     i as f64 / u as f64
 }

@@ -19,7 +19,10 @@ pub mod polygon;
 mod test_support;
 
 pub use codec::{decode_json_text, CountSink, StringDecoder};
-pub use iou::{intersect_runs, iou, iou_of_intersection, iou_precheck, iou_reference, iou_runs, iou_walk, merge, runs_of, IntersectRuns, MaskInfo, MaskRef, RunBuilder, RunStats};
+pub use iou::{
+    intersect_runs, iou, iou_of_intersection, iou_precheck, iou_reference, iou_runs, iou_walk,
+    merge, runs_of, IntersectRuns, MaskInfo, MaskRef, RunBuilder, RunStats,
+};
 pub use polygon::{check_polygon, from_polygon, from_polygon_reference};
 
 /// A run-length-encoded binary mask of `h` rows and `w` columns.
@@ -46,14 +49,22 @@ impl Rle {
     pub fn check_sum(h: u32, w: u32, sum: u64) -> Result<(), MaskError> {
         let hw = h as u64 * w as u64;
         if sum != hw {
-            return Err(MaskError(format!("RLE counts sum to {} but the mask has {}x{} = {} pixels", sum, h, w, hw)));
+            return Err(MaskError(format!(
+                "RLE counts sum to {} but the mask has {}x{} = {} pixels",
+                sum, h, w, hw
+            )));
         }
         Ok(())
     }
 
     /// `rleArea`: the number of foreground pixels (sum of the odd runs).
     pub fn area(&self) -> u64 {
-        self.counts.iter().skip(1).step_by(2).map(|&c| c as u64).sum()
+        self.counts
+            .iter()
+            .skip(1)
+            .step_by(2)
+            .map(|&c| c as u64)
+            .sum()
     }
 
     /// `rleToBbox` (pycocotools 2.0.11's fixed version): `[x, y, w, h]` of the foreground pixels,
@@ -106,7 +117,12 @@ impl Rle {
                 ye = ye.max(y_end);
             }
         }
-        [xs as f64, ys as f64, xe.wrapping_sub(xs).wrapping_add(1) as f64, ye.wrapping_sub(ys).wrapping_add(1) as f64]
+        [
+            xs as f64,
+            ys as f64,
+            xe.wrapping_sub(xs).wrapping_add(1) as f64,
+            ye.wrapping_sub(ys).wrapping_add(1) as f64,
+        ]
     }
 
     /// Decode to a column-major `h*w` byte mask; `None` if the counts overrun it (`rleDecode`).

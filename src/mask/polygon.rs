@@ -45,8 +45,19 @@ pub fn from_polygon(xy: &[f64], h: u32, w: u32) -> Rle {
     const SAFE: i32 = 1 << 29;
     let k = xy.len() / 2;
     let scale = POLY_SCALE;
-    let pts: Vec<(i32, i32)> = (0..k).map(|j| (c_int(scale * xy[j * 2] + 0.5), c_int(scale * xy[j * 2 + 1] + 0.5))).collect();
-    if k == 0 || pts.iter().any(|&(x, y)| !(-SAFE..=SAFE).contains(&x) || !(-SAFE..=SAFE).contains(&y)) {
+    let pts: Vec<(i32, i32)> = (0..k)
+        .map(|j| {
+            (
+                c_int(scale * xy[j * 2] + 0.5),
+                c_int(scale * xy[j * 2 + 1] + 0.5),
+            )
+        })
+        .collect();
+    if k == 0
+        || pts
+            .iter()
+            .any(|&(x, y)| !(-SAFE..=SAFE).contains(&x) || !(-SAFE..=SAFE).contains(&y))
+    {
         return from_polygon_general(xy, h, w);
     }
     // From here on every coordinate is within ±2^29, so differences fit i32 and each
@@ -59,7 +70,8 @@ pub fn from_polygon(xy: &[f64], h: u32, w: u32) -> Rle {
     for j in 0..k {
         // Only columns inside the image are crossings: an edge far longer than the image is
         // wide costs no more memory than one across it.
-        cap += (((pts[(j + 1) % k].0 - pts[j].0).unsigned_abs() / 5) as usize).min(w as usize + 1) + 2;
+        cap +=
+            (((pts[(j + 1) % k].0 - pts[j].0).unsigned_abs() / 5) as usize).min(w as usize + 1) + 2;
     }
     let mut a: Vec<u32> = Vec::with_capacity(cap);
     // maskApi.c's `yd = ceil((y+.5)/5-.5)` clamped to [0, h], in integers (exact for |y| < 2^31):
@@ -95,7 +107,11 @@ pub fn from_polygon(xy: &[f64], h: u32, w: u32) -> Rle {
             std::mem::swap(&mut ys, &mut ye);
         }
         // Points t = 0..=d, visited from t = 0 up, or from t = d down when flipped.
-        let (t_first, t_last) = if flip { (dx.max(dy), 0) } else { (0, dx.max(dy)) };
+        let (t_first, t_last) = if flip {
+            (dx.max(dy), 0)
+        } else {
+            (0, dx.max(dy))
+        };
         if dx >= dy {
             // NaN when the edge is a single point (dx = dy = 0): maskApi.c's y is then INT_MIN.
             let s = (ye - ys) as f64 / dx as f64;
@@ -183,14 +199,26 @@ pub const MAX_GENERAL_POINTS: u64 = 1 << 27;
 pub fn check_polygon(xy: &[f64]) -> Result<(), MaskError> {
     const SAFE: i32 = 1 << 29;
     let k = xy.len() / 2;
-    let pts: Vec<(i32, i32)> = (0..k).map(|j| (c_int(POLY_SCALE * xy[j * 2] + 0.5), c_int(POLY_SCALE * xy[j * 2 + 1] + 0.5))).collect();
-    if pts.iter().all(|&(x, y)| (-SAFE..=SAFE).contains(&x) && (-SAFE..=SAFE).contains(&y)) {
+    let pts: Vec<(i32, i32)> = (0..k)
+        .map(|j| {
+            (
+                c_int(POLY_SCALE * xy[j * 2] + 0.5),
+                c_int(POLY_SCALE * xy[j * 2 + 1] + 0.5),
+            )
+        })
+        .collect();
+    if pts
+        .iter()
+        .all(|&(x, y)| (-SAFE..=SAFE).contains(&x) && (-SAFE..=SAFE).contains(&y))
+    {
         return Ok(());
     }
     let mut n = 0u64;
     for j in 0..k {
         let ((xs, ys), (xe, ye)) = (pts[j], pts[(j + 1) % k]);
-        n += (xe.wrapping_sub(xs).wrapping_abs().unsigned_abs()).max(ys.wrapping_sub(ye).wrapping_abs().unsigned_abs()) as u64 + 1;
+        n += (xe.wrapping_sub(xs).wrapping_abs().unsigned_abs())
+            .max(ys.wrapping_sub(ye).wrapping_abs().unsigned_abs()) as u64
+            + 1;
     }
     if n > MAX_GENERAL_POINTS {
         let far = xy.iter().map(|v| v.abs()).fold(0.0, f64::max);
@@ -203,7 +231,11 @@ fn from_polygon_general(xy: &[f64], h: u32, w: u32) -> Rle {
     let k = xy.len() / 2;
     let scale = POLY_SCALE;
     if k == 0 {
-        return Rle { h, w, counts: vec![h.wrapping_mul(w)] };
+        return Rle {
+            h,
+            w,
+            counts: vec![h.wrapping_mul(w)],
+        };
     }
     let px = |j: usize| c_int(scale * xy[(j % k) * 2] + 0.5);
     let py = |j: usize| c_int(scale * xy[(j % k) * 2 + 1] + 0.5);
@@ -247,16 +279,28 @@ fn from_polygon_general(xy: &[f64], h: u32, w: u32) -> Rle {
             std::mem::swap(&mut xs, &mut xe);
             std::mem::swap(&mut ys, &mut ye);
         }
-        let s = if dx >= dy { (ye.wrapping_sub(ys)) as f64 / dx as f64 } else { (xe.wrapping_sub(xs)) as f64 / dy as f64 };
+        let s = if dx >= dy {
+            (ye.wrapping_sub(ys)) as f64 / dx as f64
+        } else {
+            (xe.wrapping_sub(xs)) as f64 / dy as f64
+        };
         if dx >= dy {
             for d in 0..=dx {
                 let t = if flip { dx - d } else { d };
-                visit(t.wrapping_add(xs), c_int(ys as f64 + s * t as f64 + 0.5), &mut a);
+                visit(
+                    t.wrapping_add(xs),
+                    c_int(ys as f64 + s * t as f64 + 0.5),
+                    &mut a,
+                );
             }
         } else {
             for d in 0..=dy {
                 let t = if flip { dy - d } else { d };
-                visit(c_int(xs as f64 + s * t as f64 + 0.5), t.wrapping_add(ys), &mut a);
+                visit(
+                    c_int(xs as f64 + s * t as f64 + 0.5),
+                    t.wrapping_add(ys),
+                    &mut a,
+                );
             }
         }
     }
@@ -325,11 +369,17 @@ fn sort_runs(a: &mut Vec<u32>) {
         }
         let rest = &mut a[i..];
         let len = if rest.len() > 1 && rest[1] < rest[0] {
-            let len = 1 + rest.windows(2).position(|p| p[1] > p[0]).unwrap_or(rest.len() - 1);
+            let len = 1 + rest
+                .windows(2)
+                .position(|p| p[1] > p[0])
+                .unwrap_or(rest.len() - 1);
             rest[..len].reverse();
             len
         } else {
-            1 + rest.windows(2).position(|p| p[1] < p[0]).unwrap_or(rest.len().saturating_sub(1))
+            1 + rest
+                .windows(2)
+                .position(|p| p[1] < p[0])
+                .unwrap_or(rest.len().saturating_sub(1))
         };
         i += len;
         r += 1;
@@ -341,7 +391,11 @@ fn sort_runs(a: &mut Vec<u32>) {
     let mut b = vec![0u32; n];
     let mut in_b = false;
     while r > 1 {
-        let (src, dst) = if in_b { (&b[..], &mut a[..]) } else { (&a[..], &mut b[..]) };
+        let (src, dst) = if in_b {
+            (&b[..], &mut a[..])
+        } else {
+            (&a[..], &mut b[..])
+        };
         let mut merged = 0;
         for k in (0..r).step_by(2) {
             let (lo, mid) = (ends[k], ends[k + 1]);
@@ -425,7 +479,11 @@ pub fn from_polygon_reference(xy: &[f64], h: u32, w: u32) -> Rle {
     let mut x: Vec<i32> = (0..k).map(|j| c_int(scale * xy[j * 2] + 0.5)).collect();
     let mut y: Vec<i32> = (0..k).map(|j| c_int(scale * xy[j * 2 + 1] + 0.5)).collect();
     if k == 0 {
-        return Rle { h, w, counts: vec![h.wrapping_mul(w)] };
+        return Rle {
+            h,
+            w,
+            counts: vec![h.wrapping_mul(w)],
+        };
     }
     x.push(x[0]);
     y.push(y[0]);
@@ -441,7 +499,11 @@ pub fn from_polygon_reference(xy: &[f64], h: u32, w: u32) -> Rle {
             std::mem::swap(&mut xs, &mut xe);
             std::mem::swap(&mut ys, &mut ye);
         }
-        let s = if dx >= dy { (ye.wrapping_sub(ys)) as f64 / dx as f64 } else { (xe.wrapping_sub(xs)) as f64 / dy as f64 };
+        let s = if dx >= dy {
+            (ye.wrapping_sub(ys)) as f64 / dx as f64
+        } else {
+            (xe.wrapping_sub(xs)) as f64 / dy as f64
+        };
         if dx >= dy {
             for d in 0..=dx {
                 let t = if flip { dx - d } else { d };
@@ -505,7 +567,10 @@ mod tests {
         let r = Rle::from_counts(3, 4, vec![2, 3, 7]).unwrap();
         assert_eq!(r.area(), 3);
         assert_eq!(r.to_bbox(), [0.0, 0.0, 2.0, 3.0]);
-        assert_eq!(Rle::from_compressed(r.to_compressed().as_bytes(), 3, 4).unwrap(), r);
+        assert_eq!(
+            Rle::from_compressed(r.to_compressed().as_bytes(), 3, 4).unwrap(),
+            r
+        );
         // A 4-point box polygon, as loadRes synthesizes for box results: exactly the box pixels.
         let b = from_polygon(&[2.0, 1.0, 2.0, 4.0, 6.0, 4.0, 6.0, 1.0], 10, 10);
         assert_eq!(b.area(), 12);

@@ -12,15 +12,29 @@ use std::path::Path;
 /// Anchor sizes of a level: sqrt of the area (in the convention's pixel world) of the cells
 /// closest to square (ratio 1 by default), in generation order.
 fn level_sizes(grid: &Grid, li: usize) -> Vec<f64> {
-    let one = if grid.convention == Convention::Detectron { 1.0 } else { 0.0 };
-    let wh: Vec<(f64, f64)> = grid.levels[li].cells.iter().map(|c| (c[2] - c[0] + one, c[3] - c[1] + one)).collect();
+    let one = if grid.convention == Convention::Detectron {
+        1.0
+    } else {
+        0.0
+    };
+    let wh: Vec<(f64, f64)> = grid.levels[li]
+        .cells
+        .iter()
+        .map(|c| (c[2] - c[0] + one, c[3] - c[1] + one))
+        .collect();
     let skew = |(w, h): (f64, f64)| (w / h).ln().abs();
     let min_skew = wh.iter().map(|&p| skew(p)).fold(f64::INFINITY, f64::min);
-    wh.iter().filter(|&&p| skew(p) <= min_skew + 1e-3).map(|&(w, h)| ((w * h).sqrt() * 10.0).round() / 10.0).collect()
+    wh.iter()
+        .filter(|&&p| skew(p) <= min_skew + 1e-3)
+        .map(|&(w, h)| ((w * h).sqrt() * 10.0).round() / 10.0)
+        .collect()
 }
 
 fn fmt_sizes(v: &[f64]) -> String {
-    v.iter().map(|s| format!("{}", s)).collect::<Vec<_>>().join(", ")
+    v.iter()
+        .map(|s| format!("{}", s))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Per-level table of a grid.
@@ -39,12 +53,33 @@ pub fn anchors_table(grid: &Grid) -> String {
             crate::anchors::Layout::Hwa => "hwa",
         }
     );
-    let _ = writeln!(t, "{:<6} {:>8} {:>10} {:>8} {:>10}  sizes (sqrt area)", "level", "stride", "feature", "per loc", "anchors");
+    let _ = writeln!(
+        t,
+        "{:<6} {:>8} {:>10} {:>8} {:>10}  sizes (sqrt area)",
+        "level", "stride", "feature", "per loc", "anchors"
+    );
     for (li, l) in grid.levels.iter().enumerate() {
-        let stride = if l.stride_y == l.stride_x { l.stride_x.to_string() } else { format!("{}x{}", l.stride_y, l.stride_x) };
-        let _ = writeln!(t, "{:<6} {:>8} {:>10} {:>8} {:>10}  {}", format!("P{}", l.level), stride, format!("{}x{}", l.feat_h, l.feat_w), l.num_cells(), l.count(), fmt_sizes(&level_sizes(grid, li)));
+        let stride = if l.stride_y == l.stride_x {
+            l.stride_x.to_string()
+        } else {
+            format!("{}x{}", l.stride_y, l.stride_x)
+        };
+        let _ = writeln!(
+            t,
+            "{:<6} {:>8} {:>10} {:>8} {:>10}  {}",
+            format!("P{}", l.level),
+            stride,
+            format!("{}x{}", l.feat_h, l.feat_w),
+            l.num_cells(),
+            l.count(),
+            fmt_sizes(&level_sizes(grid, li))
+        );
     }
-    let _ = writeln!(t, "{:<6} {:>8} {:>10} {:>8} {:>10}", "total", "", "", "", grid.total);
+    let _ = writeln!(
+        t,
+        "{:<6} {:>8} {:>10} {:>8} {:>10}",
+        "total", "", "", "", grid.total
+    );
     t
 }
 
@@ -81,7 +116,10 @@ fn pct(n: u64, d: u64) -> String {
 /// The human-readable `assign` report.
 pub fn stats_table(s: &Stats) -> String {
     let mut t = String::new();
-    let resize = s.resize.map(|r| format!("resize {},{}", r[0], r[1])).unwrap_or_else(|| "no resize".into());
+    let resize = s
+        .resize
+        .map(|r| format!("resize {},{}", r[0], r[1]))
+        .unwrap_or_else(|| "no resize".into());
     let _ = writeln!(
         t,
         "assign: {} convention, {}, foreground IoU >= {}, background < {}, low-quality matches {}",
@@ -91,46 +129,132 @@ pub fn stats_table(s: &Stats) -> String {
         s.neg_iou,
         if s.low_quality { "on" } else { "off" }
     );
-    let _ = writeln!(t, "images {} ({} without GT), GT boxes {} (crowd dropped {}, empty dropped {})", s.images, s.images_without_gt, s.gt, s.crowd_dropped, s.empty_dropped);
-    let per_image = if s.anchors_per_image_min == s.anchors_per_image_max { s.anchors_per_image_min.to_string() } else { format!("{}-{}", s.anchors_per_image_min, s.anchors_per_image_max) };
+    let _ = writeln!(
+        t,
+        "images {} ({} without GT), GT boxes {} (crowd dropped {}, empty dropped {})",
+        s.images, s.images_without_gt, s.gt, s.crowd_dropped, s.empty_dropped
+    );
+    let per_image = if s.anchors_per_image_min == s.anchors_per_image_max {
+        s.anchors_per_image_min.to_string()
+    } else {
+        format!("{}-{}", s.anchors_per_image_min, s.anchors_per_image_max)
+    };
     let _ = writeln!(t, "anchors per image {}", per_image);
     let _ = writeln!(t);
-    let _ = writeln!(t, "{:<6} {:>12} {:>11} {:>9} {:>12}", "level", "anchors", "foreground", "ignored", "background");
+    let _ = writeln!(
+        t,
+        "{:<6} {:>12} {:>11} {:>9} {:>12}",
+        "level", "anchors", "foreground", "ignored", "background"
+    );
     for l in &s.levels {
-        let _ = writeln!(t, "{:<6} {:>12} {:>11} {:>9} {:>12}", format!("P{}", l.level), l.anchors, l.foreground, l.ignored, l.background);
+        let _ = writeln!(
+            t,
+            "{:<6} {:>12} {:>11} {:>9} {:>12}",
+            format!("P{}", l.level),
+            l.anchors,
+            l.foreground,
+            l.ignored,
+            l.background
+        );
     }
-    let _ = writeln!(t, "{:<6} {:>12} {:>11} {:>9} {:>12}", "total", s.anchors, s.foreground, s.ignored, s.background);
+    let _ = writeln!(
+        t,
+        "{:<6} {:>12} {:>11} {:>9} {:>12}",
+        "total", s.anchors, s.foreground, s.ignored, s.background
+    );
     if s.convention == "detectron" {
-        let _ = writeln!(t, "(Detectron counts {} foreground before forcing IoU < {} back to background)", s.foreground_before_overwrite, s.neg_iou);
+        let _ = writeln!(
+            t,
+            "(Detectron counts {} foreground before forcing IoU < {} back to background)",
+            s.foreground_before_overwrite, s.neg_iou
+        );
     }
     let _ = writeln!(t);
-    let _ = writeln!(t, "GT coverage (boxes with >= 1 foreground anchor; COCO areas of the original box):");
+    let _ = writeln!(
+        t,
+        "GT coverage (boxes with >= 1 foreground anchor; COCO areas of the original box):"
+    );
     for c in &s.coverage {
-        let _ = writeln!(t, "  {:<7} {:>7} ({}/{})", c.label, pct(c.covered, c.gt), c.covered, c.gt);
+        let _ = writeln!(
+            t,
+            "  {:<7} {:>7} ({}/{})",
+            c.label,
+            pct(c.covered, c.gt),
+            c.covered,
+            c.gt
+        );
     }
-    let _ = writeln!(t, "GT boxes foreground only through low-quality matches: {}", s.gt_low_quality_only);
-    let _ = writeln!(t, "mean foreground anchors per GT box: {:.2}", s.mean_foreground_per_gt);
-    let _ = writeln!(t, "GT boxes with best IoU >= {}: {} ({}/{}); mean best IoU {:.4}", s.pos_iou, pct(s.gt_best_iou_at_least_pos, s.gt), s.gt_best_iou_at_least_pos, s.gt, s.mean_best_iou);
+    let _ = writeln!(
+        t,
+        "GT boxes foreground only through low-quality matches: {}",
+        s.gt_low_quality_only
+    );
+    let _ = writeln!(
+        t,
+        "mean foreground anchors per GT box: {:.2}",
+        s.mean_foreground_per_gt
+    );
+    let _ = writeln!(
+        t,
+        "GT boxes with best IoU >= {}: {} ({}/{}); mean best IoU {:.4}",
+        s.pos_iou,
+        pct(s.gt_best_iou_at_least_pos, s.gt),
+        s.gt_best_iou_at_least_pos,
+        s.gt,
+        s.mean_best_iou
+    );
     let _ = writeln!(t);
     let _ = writeln!(t, "best IoU of each GT box over all anchors:");
     for (i, n) in s.best_iou_histogram.iter().enumerate() {
-        let _ = writeln!(t, "  [{:.1}, {:.1}{} {:>7}", i as f64 / 10.0, (i + 1) as f64 / 10.0, if i == 9 { "]" } else { ")" }, n);
+        let _ = writeln!(
+            t,
+            "  [{:.1}, {:.1}{} {:>7}",
+            i as f64 / 10.0,
+            (i + 1) as f64 / 10.0,
+            if i == 9 { "]" } else { ")" },
+            n
+        );
     }
     let _ = writeln!(t);
-    let _ = writeln!(t, "coverage by size (sqrt of box area in network-input pixels):");
+    let _ = writeln!(
+        t,
+        "coverage by size (sqrt of box area in network-input pixels):"
+    );
     for b in &s.coverage_by_size {
         if b.gt == 0 {
             continue;
         }
-        let hi = b.hi.map(|h| format!("{}", h)).unwrap_or_else(|| "inf".into());
-        let _ = writeln!(t, "  {:>4}-{:<4} {:>7} ({}/{})", b.lo, hi, pct(b.covered, b.gt), b.covered, b.gt);
+        let hi =
+            b.hi.map(|h| format!("{}", h))
+                .unwrap_or_else(|| "inf".into());
+        let _ = writeln!(
+            t,
+            "  {:>4}-{:<4} {:>7} ({}/{})",
+            b.lo,
+            hi,
+            pct(b.covered, b.gt),
+            b.covered,
+            b.gt
+        );
     }
     if !s.worst.is_empty() {
         let _ = writeln!(t);
         let _ = writeln!(t, "worst-covered boxes:");
-        let _ = writeln!(t, "  {:>12} {:>12} {:>15} {:>4} {:>9}", "image", "annotation", "w x h", "fg", "best IoU");
+        let _ = writeln!(
+            t,
+            "  {:>12} {:>12} {:>15} {:>4} {:>9}",
+            "image", "annotation", "w x h", "fg", "best IoU"
+        );
         for w in &s.worst {
-            let _ = writeln!(t, "  {:>12} {:>12} {:>15} {:>4} {:>9.4}", w.image_id, w.annotation_id, format!("{:.1}x{:.1}", w.width, w.height), w.foreground_anchors, w.best_iou);
+            let _ = writeln!(
+                t,
+                "  {:>12} {:>12} {:>15} {:>4} {:>9.4}",
+                w.image_id,
+                w.annotation_id,
+                format!("{:.1}x{:.1}", w.width, w.height),
+                w.foreground_anchors,
+                w.best_iou
+            );
         }
     }
     t
@@ -143,7 +267,12 @@ pub fn stats_json(s: &Stats) -> String {
 /// The anchor sizes (sqrt area of the cells closest to square) of every level of `a`.
 pub fn anchor_level_sizes(a: &AnchorConfig) -> Vec<(u32, Vec<f64>)> {
     match a.grid(256, 256) {
-        Ok(g) => g.levels.iter().enumerate().map(|(li, l)| (l.level, level_sizes(&g, li))).collect(),
+        Ok(g) => g
+            .levels
+            .iter()
+            .enumerate()
+            .map(|(li, l)| (l.level, level_sizes(&g, li)))
+            .collect(),
         Err(_) => Vec::new(),
     }
 }
@@ -181,13 +310,26 @@ fn bin_span(b: &crate::assign::SizeBin, x: (f64, f64)) -> (f64, f64) {
 }
 
 impl Figure for CoverageFigure<'_> {
-    fn draw<DB: DrawingBackend>(&self, root: DrawingArea<DB, plotters::coord::Shift>) -> std::result::Result<(), String> {
+    fn draw<DB: DrawingBackend>(
+        &self,
+        root: DrawingArea<DB, plotters::coord::Shift>,
+    ) -> std::result::Result<(), String> {
         let e = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
         root.fill(&WHITE).map_err(e)?;
         let root = root.titled(self.title, ("sans-serif", 20)).map_err(e)?;
-        let x_hi = self.columns.iter().flat_map(|c| c.level_sizes.iter().flat_map(|l| l.1.iter().copied())).fold(1024.0f64, |m, v| m.max(v * 1.3));
+        let x_hi = self
+            .columns
+            .iter()
+            .flat_map(|c| c.level_sizes.iter().flat_map(|l| l.1.iter().copied()))
+            .fold(1024.0f64, |m, v| m.max(v * 1.3));
         let x = (2.0f64, x_hi);
-        let max_count = self.columns.iter().flat_map(|c| c.rule.coverage_by_size.iter().map(|b| b.gt)).max().unwrap_or(1).max(1) as f64;
+        let max_count = self
+            .columns
+            .iter()
+            .flat_map(|c| c.rule.coverage_by_size.iter().map(|b| b.gt))
+            .max()
+            .unwrap_or(1)
+            .max(1) as f64;
         let areas = root.split_evenly((1, self.columns.len().max(1)));
         for (col, area) in self.columns.iter().zip(areas.iter()) {
             let h = area.dim_in_pixel().1;
@@ -210,12 +352,25 @@ impl Figure for CoverageFigure<'_> {
             // Anchor sizes of each level: thin vertical lines, the level's name above the first.
             for (k, (level, sizes)) in col.level_sizes.iter().enumerate() {
                 let c = LEVEL_COLORS[k % LEVEL_COLORS.len()];
-                chart.draw_series(sizes.iter().map(|&s| PathElement::new(vec![(s, 0.0), (s, 1.0)], c.mix(0.55).stroke_width(1)))).map_err(e)?;
+                chart
+                    .draw_series(sizes.iter().map(|&s| {
+                        PathElement::new(vec![(s, 0.0), (s, 1.0)], c.mix(0.55).stroke_width(1))
+                    }))
+                    .map_err(e)?;
                 if let Some(&s0) = sizes.first() {
-                    chart.draw_series(std::iter::once(Text::new(format!("P{}", level), (s0, 1.06), ("sans-serif", 12).into_font().color(&c)))).map_err(e)?;
+                    chart
+                        .draw_series(std::iter::once(Text::new(
+                            format!("P{}", level),
+                            (s0, 1.06),
+                            ("sans-serif", 12).into_font().color(&c),
+                        )))
+                        .map_err(e)?;
                 }
             }
-            for (label, color, stats) in [("0.5 rule alone (no low-quality)", RULE_COLOR, col.rule), ("with low-quality matches", LQ_COLOR, col.with_low_quality)] {
+            for (label, color, stats) in [
+                ("0.5 rule alone (no low-quality)", RULE_COLOR, col.rule),
+                ("with low-quality matches", LQ_COLOR, col.with_low_quality),
+            ] {
                 let pts: Vec<(f64, f64)> = stats
                     .coverage_by_size
                     .iter()
@@ -225,15 +380,30 @@ impl Figure for CoverageFigure<'_> {
                         ((lo * hi).sqrt(), b.covered as f64 / b.gt as f64)
                     })
                     .collect();
-                let share = stats.coverage.first().map(|c| c.share * 100.0).unwrap_or(0.0);
+                let share = stats
+                    .coverage
+                    .first()
+                    .map(|c| c.share * 100.0)
+                    .unwrap_or(0.0);
                 chart
                     .draw_series(LineSeries::new(pts.iter().copied(), color.stroke_width(2)))
                     .map_err(e)?
                     .label(format!("{} ({:.1}% of all)", label, share))
-                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2)));
-                chart.draw_series(pts.iter().map(|&p| Circle::new(p, 3, color.filled()))).map_err(e)?;
+                    .legend(move |(x, y)| {
+                        PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2))
+                    });
+                chart
+                    .draw_series(pts.iter().map(|&p| Circle::new(p, 3, color.filled())))
+                    .map_err(e)?;
             }
-            chart.configure_series_labels().background_style(WHITE.mix(0.85)).border_style(BLACK).label_font(("sans-serif", 12)).position(SeriesLabelPosition::LowerRight).draw().map_err(e)?;
+            chart
+                .configure_series_labels()
+                .background_style(WHITE.mix(0.85))
+                .border_style(BLACK)
+                .label_font(("sans-serif", 12))
+                .position(SeriesLabelPosition::LowerRight)
+                .draw()
+                .map_err(e)?;
             let mut bars = ChartBuilder::on(&bottom)
                 .margin(8)
                 .x_label_area_size(36)
@@ -249,10 +419,19 @@ impl Figure for CoverageFigure<'_> {
                 .y_label_formatter(&|v| format!("{:.0}", v))
                 .draw()
                 .map_err(e)?;
-            bars.draw_series(col.rule.coverage_by_size.iter().filter(|b| b.gt > 0).map(|b| {
-                let (lo, hi) = bin_span(b, x);
-                Rectangle::new([(lo * 1.02, 0.0), (hi / 1.02, b.gt as f64)], RGBColor(150, 150, 150).filled())
-            }))
+            bars.draw_series(
+                col.rule
+                    .coverage_by_size
+                    .iter()
+                    .filter(|b| b.gt > 0)
+                    .map(|b| {
+                        let (lo, hi) = bin_span(b, x);
+                        Rectangle::new(
+                            [(lo * 1.02, 0.0), (hi / 1.02, b.gt as f64)],
+                            RGBColor(150, 150, 150).filled(),
+                        )
+                    }),
+            )
             .map_err(e)?;
         }
         root.present().map_err(e)
@@ -268,8 +447,24 @@ pub fn coverage_figure(path: &Path, title: &str, columns: &[CoverageColumn]) -> 
 }
 
 /// `assign --plot`: the coverage figure of one configuration.
-pub fn coverage_plot(path: &Path, rule: &Stats, with_low_quality: &Stats, anchors: &AnchorConfig) -> Result<()> {
-    let title = format!("{} anchors: GT coverage by object size ({} GT boxes)", rule.convention, rule.gt);
-    let col = CoverageColumn { title: format!("anchors per location: {}", anchors.scales_per_octave as usize * anchors.aspect_ratios.len()), rule, with_low_quality, level_sizes: anchor_level_sizes(anchors) };
+pub fn coverage_plot(
+    path: &Path,
+    rule: &Stats,
+    with_low_quality: &Stats,
+    anchors: &AnchorConfig,
+) -> Result<()> {
+    let title = format!(
+        "{} anchors: GT coverage by object size ({} GT boxes)",
+        rule.convention, rule.gt
+    );
+    let col = CoverageColumn {
+        title: format!(
+            "anchors per location: {}",
+            anchors.scales_per_octave as usize * anchors.aspect_ratios.len()
+        ),
+        rule,
+        with_low_quality,
+        level_sizes: anchor_level_sizes(anchors),
+    };
     coverage_figure(path, &title, &[col])
 }

@@ -41,7 +41,12 @@ pub fn text(c: &Comparison, paths: &[String], per_class: bool) -> String {
     let names = &c.evals[0].stat_names;
     let mut s = String::new();
     let ev0 = &c.evals[0];
-    s.push_str(&format!("compare: {} models, {} images, {}", n_models, ev0.counts.images, ev0.params.iou_type.name()));
+    s.push_str(&format!(
+        "compare: {} models, {} images, {}",
+        n_models,
+        ev0.counts.images,
+        ev0.params.iou_type.name()
+    ));
     match &c.bootstrap {
         Some(b) => s.push_str(&format!(
             "; paired bootstrap over images: {} replicates, seed {}, {}% percentile intervals\n",
@@ -64,7 +69,11 @@ pub fn text(c: &Comparison, paths: &[String], per_class: bool) -> String {
         header.push(format!("{:<vw$}", format!("[{}]", m)));
     }
     for m in 1..n_models {
-        let h = if boot.is_some() { format!("[{}]-[0]  interval  p", m) } else { format!("[{}]-[0]", m) };
+        let h = if boot.is_some() {
+            format!("[{}]-[0]  interval  p", m)
+        } else {
+            format!("[{}]-[0]", m)
+        };
         header.push(format!("{:<dw$}", h));
     }
     s.push_str(header.join("  ").trim_end());
@@ -74,7 +83,10 @@ pub fn text(c: &Comparison, paths: &[String], per_class: bool) -> String {
         for m in 0..n_models {
             let v = fmt3(c.evals[m].stats[i]);
             row.push(match boot {
-                Some(b) => format!("{:<vw$}", format!("{} {}", v, interval(b.ci[m].lo[i], b.ci[m].hi[i]))),
+                Some(b) => format!(
+                    "{:<vw$}",
+                    format!("{} {}", v, interval(b.ci[m].lo[i], b.ci[m].hi[i]))
+                ),
                 None => format!("{:<vw$}", v),
             });
         }
@@ -83,7 +95,15 @@ pub fn text(c: &Comparison, paths: &[String], per_class: bool) -> String {
             row.push(match boot {
                 Some(b) => {
                     let di = &b.delta_ci[m - 1];
-                    format!("{:<dw$}", format!("{} {} {}", d, interval(di.ci.lo[i], di.ci.hi[i]), fmt3(di.p_value[i])))
+                    format!(
+                        "{:<dw$}",
+                        format!(
+                            "{} {} {}",
+                            d,
+                            interval(di.ci.lo[i], di.ci.hi[i]),
+                            fmt3(di.p_value[i])
+                        )
+                    )
                 }
                 None => format!("{:<dw$}", d),
             });
@@ -111,8 +131,19 @@ fn format_pct(c: f64) -> String {
 fn class_text(c: &Comparison, all: bool) -> String {
     let n_models = c.evals.len();
     let rows = &c.per_class[0];
-    let name_w = rows.iter().map(|r| r.name.chars().count()).max().unwrap_or(8).clamp(8, 24);
-    let f = |v: f64| if v < 0.0 { "-".to_string() } else { format!("{:.1}", v * 100.0) };
+    let name_w = rows
+        .iter()
+        .map(|r| r.name.chars().count())
+        .max()
+        .unwrap_or(8)
+        .clamp(8, 24);
+    let f = |v: f64| {
+        if v < 0.0 {
+            "-".to_string()
+        } else {
+            format!("{:.1}", v * 100.0)
+        }
+    };
     let fd = |v: Option<f64>| v.map_or("-".to_string(), |d| format!("{:+.1}", d * 100.0));
     let mut order: Vec<usize> = (0..rows.len()).collect();
     let title = if all {
@@ -121,12 +152,18 @@ fn class_text(c: &Comparison, all: bool) -> String {
         // Largest |delta| of the last model first; ties by category order.
         let last = n_models - 1;
         order.sort_by(|&a, &b| {
-            let (x, y) = (class_delta(c, last, a).map_or(-1.0, f64::abs), class_delta(c, last, b).map_or(-1.0, f64::abs));
+            let (x, y) = (
+                class_delta(c, last, a).map_or(-1.0, f64::abs),
+                class_delta(c, last, b).map_or(-1.0, f64::abs),
+            );
             y.total_cmp(&x).then(a.cmp(&b))
         });
         order.retain(|&i| class_delta(c, last, i).is_some());
         order.truncate(TOP_CLASSES);
-        format!("classes whose AP moved most ([{}] vs [0], AP x100; all of them with --per-class):", last)
+        format!(
+            "classes whose AP moved most ([{}] vs [0], AP x100; all of them with --per-class):",
+            last
+        )
     };
     let mut s = title + "\n";
     let mut h = format!("{:>8}  {:<name_w$}", "cat_id", "name");
@@ -225,16 +262,56 @@ pub fn json(c: &Comparison, paths: &[String]) -> String {
     let doc = CompareJson {
         iou_type: c.evals[0].params.iou_type.name(),
         stat_names: &c.evals[0].stat_names,
-        models: c.evals.iter().zip(paths).map(|(e, p)| ModelJson { path: p, stats: &e.stats }).collect(),
-        deltas: (1..n_models).map(|m| DeltaJson { model: m, vs: 0, stats: c.delta(m, 0) }).collect(),
+        models: c
+            .evals
+            .iter()
+            .zip(paths)
+            .map(|(e, p)| ModelJson {
+                path: p,
+                stats: &e.stats,
+            })
+            .collect(),
+        deltas: (1..n_models)
+            .map(|m| DeltaJson {
+                model: m,
+                vs: 0,
+                stats: c.delta(m, 0),
+            })
+            .collect(),
         bootstrap: c.bootstrap.as_ref().map(|b| BootstrapJson {
             n: b.n,
             seed: b.seed,
             confidence: b.confidence,
             images: b.images,
-            ci: b.ci.iter().enumerate().map(|(m, i)| CiJson { model: m, lo: &i.lo, hi: &i.hi }).collect(),
-            delta_ci: b.delta_ci.iter().map(|d| DeltaCiJson { model: d.model, vs: d.vs, lo: &d.ci.lo, hi: &d.ci.hi, p_value: &d.p_value }).collect(),
-            replicates: b.replicates.as_ref().map(|r| r.iter().map(|(ids, stats)| ReplicateJson { image_ids: ids.iter().map(|&i| id_json(i)).collect(), stats }).collect()),
+            ci: b
+                .ci
+                .iter()
+                .enumerate()
+                .map(|(m, i)| CiJson {
+                    model: m,
+                    lo: &i.lo,
+                    hi: &i.hi,
+                })
+                .collect(),
+            delta_ci: b
+                .delta_ci
+                .iter()
+                .map(|d| DeltaCiJson {
+                    model: d.model,
+                    vs: d.vs,
+                    lo: &d.ci.lo,
+                    hi: &d.ci.hi,
+                    p_value: &d.p_value,
+                })
+                .collect(),
+            replicates: b.replicates.as_ref().map(|r| {
+                r.iter()
+                    .map(|(ids, stats)| ReplicateJson {
+                        image_ids: ids.iter().map(|&i| id_json(i)).collect(),
+                        stats,
+                    })
+                    .collect()
+            }),
         }),
         per_class: (0..c.per_class[0].len())
             .map(|i| ClassJson {
@@ -254,7 +331,12 @@ const PLOT_CLASSES: usize = 25;
 /// `--plot`: left, each stat's delta to model 0 with its interval; right, the per-class AP
 /// deltas of the classes that moved most.
 pub fn plot(path: &Path, c: &Comparison) -> Result<()> {
-    let n_classes = c.per_class[0].iter().enumerate().filter(|(i, _)| class_delta(c, c.evals.len() - 1, *i).is_some()).count().min(PLOT_CLASSES);
+    let n_classes = c.per_class[0]
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| class_delta(c, c.evals.len() - 1, *i).is_some())
+        .count()
+        .min(PLOT_CLASSES);
     let rows = c.evals[0].stats.len().max(n_classes) as u32;
     let size = (1300, 140 + 26 * rows.max(12));
     write_figure(path, &CompareFigure(c), size)
@@ -263,7 +345,10 @@ pub fn plot(path: &Path, c: &Comparison) -> Result<()> {
 struct CompareFigure<'a>(&'a Comparison);
 
 impl Figure for CompareFigure<'_> {
-    fn draw<DB: DrawingBackend>(&self, root: DrawingArea<DB, plotters::coord::Shift>) -> std::result::Result<(), String> {
+    fn draw<DB: DrawingBackend>(
+        &self,
+        root: DrawingArea<DB, plotters::coord::Shift>,
+    ) -> std::result::Result<(), String> {
         draw(root, self.0)
     }
 }
@@ -278,18 +363,31 @@ fn row_label(y: f64, labels: &[String]) -> String {
     }
 }
 
-fn draw<DB: DrawingBackend>(root: DrawingArea<DB, plotters::coord::Shift>, c: &Comparison) -> std::result::Result<(), String> {
+fn draw<DB: DrawingBackend>(
+    root: DrawingArea<DB, plotters::coord::Shift>,
+    c: &Comparison,
+) -> std::result::Result<(), String> {
     let e = |x: DrawingAreaErrorKind<DB::ErrorType>| x.to_string();
     root.fill(&WHITE).map_err(e)?;
     let n_models = c.evals.len();
     let title = match &c.bootstrap {
-        Some(b) => format!("Deltas to [0] with {}% paired-bootstrap intervals ({} replicates, {} images)", format_pct(b.confidence), b.n, b.images),
+        Some(b) => format!(
+            "Deltas to [0] with {}% paired-bootstrap intervals ({} replicates, {} images)",
+            format_pct(b.confidence),
+            b.n,
+            b.images
+        ),
         None => "Deltas to [0] (no bootstrap)".to_string(),
     };
     let root = root.titled(&title, ("sans-serif", 20)).map_err(e)?;
     let (body, foot) = root.split_vertically(root.dim_in_pixel().1 - 24);
     if c.bootstrap.is_some() {
-        foot.draw(&Text::new("Note: with many rare categories, a small dataset's bootstrap AP is biased upwards.", (10, 4), ("sans-serif", 13))).map_err(e)?;
+        foot.draw(&Text::new(
+            "Note: with many rare categories, a small dataset's bootstrap AP is biased upwards.",
+            (10, 4),
+            ("sans-serif", 13),
+        ))
+        .map_err(e)?;
     }
     let (left, right) = body.split_horizontally(560);
     let colour = |m: usize| COLORS[(m - 1) % COLORS.len()];
@@ -326,20 +424,39 @@ fn draw<DB: DrawingBackend>(root: DrawingArea<DB, plotters::coord::Shift>, c: &C
         .label_style(("sans-serif", 13))
         .draw()
         .map_err(e)?;
-    chart.draw_series(std::iter::once(PathElement::new(vec![(0.0, -0.5), (0.0, ns as f64 - 0.5)], BLACK.stroke_width(1)))).map_err(e)?;
+    chart
+        .draw_series(std::iter::once(PathElement::new(
+            vec![(0.0, -0.5), (0.0, ns as f64 - 0.5)],
+            BLACK.stroke_width(1),
+        )))
+        .map_err(e)?;
     for m in 1..n_models {
         let col = colour(m);
-        let off = if n_models > 2 { (m as f64 - 1.0) / (n_models as f64 - 2.0) * 0.4 - 0.2 } else { 0.0 };
+        let off = if n_models > 2 {
+            (m as f64 - 1.0) / (n_models as f64 - 2.0) * 0.4 - 0.2
+        } else {
+            0.0
+        };
         let d = c.delta(m, 0);
         let y = |i: usize| (ns - 1 - i) as f64 - off;
         if let Some(b) = &c.bootstrap {
             let ci = &b.delta_ci[m - 1].ci;
             chart
-                .draw_series((0..ns).map(|i| PathElement::new(vec![(ci.lo[i], y(i)), (ci.hi[i], y(i))], col.stroke_width(2))))
+                .draw_series((0..ns).map(|i| {
+                    PathElement::new(
+                        vec![(ci.lo[i], y(i)), (ci.hi[i], y(i))],
+                        col.stroke_width(2),
+                    )
+                }))
                 .map_err(e)?;
             chart
                 .draw_series((0..ns).flat_map(|i| {
-                    [ci.lo[i], ci.hi[i]].into_iter().map(move |x| PathElement::new(vec![(x, y(i) - 0.15), (x, y(i) + 0.15)], col.stroke_width(2)))
+                    [ci.lo[i], ci.hi[i]].into_iter().map(move |x| {
+                        PathElement::new(
+                            vec![(x, y(i) - 0.15), (x, y(i) + 0.15)],
+                            col.stroke_width(2),
+                        )
+                    })
                 }))
                 .map_err(e)?;
         }
@@ -349,12 +466,27 @@ fn draw<DB: DrawingBackend>(root: DrawingArea<DB, plotters::coord::Shift>, c: &C
             .label(format!("[{}] - [0]", m))
             .legend(move |(x, y)| Circle::new((x + 8, y), 4, col.filled()));
     }
-    chart.configure_series_labels().background_style(WHITE.mix(0.85)).border_style(BLACK).label_font(("sans-serif", 13)).position(SeriesLabelPosition::LowerRight).draw().map_err(e)?;
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .label_font(("sans-serif", 13))
+        .position(SeriesLabelPosition::LowerRight)
+        .draw()
+        .map_err(e)?;
 
     // Right: classes that moved most.
     let last = n_models - 1;
-    let mut order: Vec<usize> = (0..c.per_class[0].len()).filter(|&i| class_delta(c, last, i).is_some()).collect();
-    order.sort_by(|&a, &b| class_delta(c, last, b).unwrap_or(0.0).abs().total_cmp(&class_delta(c, last, a).unwrap_or(0.0).abs()).then(a.cmp(&b)));
+    let mut order: Vec<usize> = (0..c.per_class[0].len())
+        .filter(|&i| class_delta(c, last, i).is_some())
+        .collect();
+    order.sort_by(|&a, &b| {
+        class_delta(c, last, b)
+            .unwrap_or(0.0)
+            .abs()
+            .total_cmp(&class_delta(c, last, a).unwrap_or(0.0).abs())
+            .then(a.cmp(&b))
+    });
     order.truncate(PLOT_CLASSES);
     let nc = order.len().max(1);
     let mut m_lo: f64 = 0.0;
@@ -367,9 +499,18 @@ fn draw<DB: DrawingBackend>(root: DrawingArea<DB, plotters::coord::Shift>, c: &C
         }
     }
     let pad = ((m_hi - m_lo) * 0.08).max(1e-3);
-    let class_names: Vec<String> = order.iter().map(|&i| c.per_class[0][i].name.chars().take(20).collect()).collect();
+    let class_names: Vec<String> = order
+        .iter()
+        .map(|&i| c.per_class[0][i].name.chars().take(20).collect())
+        .collect();
     let mut chart = ChartBuilder::on(&right)
-        .caption(format!("per-class AP delta (the {} classes that moved most)", order.len()), ("sans-serif", 16))
+        .caption(
+            format!(
+                "per-class AP delta (the {} classes that moved most)",
+                order.len()
+            ),
+            ("sans-serif", 16),
+        )
         .margin(12)
         .x_label_area_size(40)
         .y_label_area_size(150)
@@ -390,7 +531,10 @@ fn draw<DB: DrawingBackend>(root: DrawingArea<DB, plotters::coord::Shift>, c: &C
             .draw_series(order.iter().enumerate().map(|(j, &i)| {
                 let d = class_delta(c, m, i).unwrap_or(0.0);
                 let y0 = (nc - 1 - j) as f64 - 0.4 + (m - 1) as f64 * h;
-                Rectangle::new([(0.0f64.min(d), y0), (0.0f64.max(d), y0 + h * 0.9)], col.filled())
+                Rectangle::new(
+                    [(0.0f64.min(d), y0), (0.0f64.max(d), y0 + h * 0.9)],
+                    col.filled(),
+                )
             }))
             .map_err(e)?;
     }

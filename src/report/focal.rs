@@ -16,17 +16,31 @@ pub fn focal_json(r: &Report) -> Value {
             (name.to_string(), json!({"total": l.total, "positive": l.positive, "negative": l.negative, "per_foreground": l.per_foreground, "per_class": l.per_class}))
         })
         .collect();
-    let normalizers: serde_json::Map<String, Value> =
-        r.normalizers.iter().map(|n| (n.name.to_string(), json!({"normalizer": n.normalizer, "fl": n.loss, "rule": n.rule}))).collect();
+    let normalizers: serde_json::Map<String, Value> = r
+        .normalizers
+        .iter()
+        .map(|n| {
+            (
+                n.name.to_string(),
+                json!({"normalizer": n.normalizer, "fl": n.loss, "rule": n.rule}),
+            )
+        })
+        .collect();
     let sweep: Vec<Value> = r
         .sweep
         .iter()
         .map(|s| {
             let side = |i: usize| -> Value {
-                let m: serde_json::Map<String, Value> = focal::LOSS_SHARES.iter().zip(s.samples_for_loss_share[i]).map(|(&q, v)| (share_key(q), json!(v))).collect();
+                let m: serde_json::Map<String, Value> = focal::LOSS_SHARES
+                    .iter()
+                    .zip(s.samples_for_loss_share[i])
+                    .map(|(&q, v)| (share_key(q), json!(v)))
+                    .collect();
                 Value::Object(m)
             };
-            let pts = |i: usize| -> Value { Value::Array(s.cdf[i].iter().map(|&(a, b)| json!([a, b])).collect()) };
+            let pts = |i: usize| -> Value {
+                Value::Array(s.cdf[i].iter().map(|&(a, b)| json!([a, b])).collect())
+            };
             json!({
                 "gamma": s.gamma, "total": s.total, "positive": s.positive, "negative": s.negative,
                 "cdf": {"positive": pts(0), "negative": pts(1)},
@@ -46,4 +60,3 @@ pub fn focal_json(r: &Report) -> Value {
         "sweep": sweep,
     })
 }
-

@@ -33,7 +33,13 @@ pub enum Figure {
 }
 
 impl Figure {
-    pub const ALL: [Figure; 5] = [Figure::Tide, Figure::Confusion, Figure::Reliability, Figure::Pr, Figure::Anchors];
+    pub const ALL: [Figure; 5] = [
+        Figure::Tide,
+        Figure::Confusion,
+        Figure::Reliability,
+        Figure::Pr,
+        Figure::Anchors,
+    ];
 
     pub fn file_stem(self) -> &'static str {
         match self {
@@ -66,7 +72,11 @@ impl Figure {
         }
     }
 
-    fn draw<DB: DrawingBackend>(self, root: DrawingArea<DB, Shift>, dg: &Diagnosis) -> std::result::Result<(), String> {
+    fn draw<DB: DrawingBackend>(
+        self,
+        root: DrawingArea<DB, Shift>,
+        dg: &Diagnosis,
+    ) -> std::result::Result<(), String> {
         match self {
             Figure::Tide => draw_tide(root, dg),
             Figure::Confusion => draw_confusion(root, dg),
@@ -85,7 +95,13 @@ impl Figure {
         let mut buf = String::new();
         {
             let root = SVGBackend::with_string(&mut buf, self.size(dg)).into_drawing_area();
-            self.draw(root, dg).map_err(|e| Error::internal(format!("cannot draw the {} figure: {}", self.file_stem(), e)))?;
+            self.draw(root, dg).map_err(|e| {
+                Error::internal(format!(
+                    "cannot draw the {} figure: {}",
+                    self.file_stem(),
+                    e
+                ))
+            })?;
         }
         Ok(buf)
     }
@@ -93,17 +109,36 @@ impl Figure {
     /// The figure to `path` (.svg or .png), atomically.
     pub fn write(self, path: &Path, format: PlotFormat, dg: &Diagnosis) -> Result<()> {
         register_font();
-        let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-        let file_name = path.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-        let ext = if format == PlotFormat::Svg { "svg" } else { "png" };
+        let dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let file_name = path
+            .file_name()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let ext = if format == PlotFormat::Svg {
+            "svg"
+        } else {
+            "png"
+        };
         let tmp = dir.join(format!(".{}.tmp{}.{}", file_name, std::process::id(), ext));
         let r = match format {
-            PlotFormat::Svg => self.draw(SVGBackend::new(&tmp, self.size(dg)).into_drawing_area(), dg),
-            PlotFormat::Png => self.draw(BitMapBackend::new(&tmp, self.size(dg)).into_drawing_area(), dg),
+            PlotFormat::Svg => {
+                self.draw(SVGBackend::new(&tmp, self.size(dg)).into_drawing_area(), dg)
+            }
+            PlotFormat::Png => self.draw(
+                BitMapBackend::new(&tmp, self.size(dg)).into_drawing_area(),
+                dg,
+            ),
         };
         if let Err(e) = r {
             let _ = std::fs::remove_file(&tmp);
-            return Err(Error::internal(format!("{}: cannot draw the plot: {}", path.display(), e)));
+            return Err(Error::internal(format!(
+                "{}: cannot draw the plot: {}",
+                path.display(),
+                e
+            )));
         }
         crate::io::replace_with(&tmp, path).map_err(|e| Error::io(path, "write", &e))
     }
@@ -114,14 +149,30 @@ fn e2s<E: std::fmt::Display>(e: E) -> String {
 }
 
 /// Horizontal bars: dAP of each main error type, then the two special ones.
-fn draw_tide<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, dg: &Diagnosis) -> std::result::Result<(), String> {
+fn draw_tide<DB: DrawingBackend>(
+    root: DrawingArea<DB, Shift>,
+    dg: &Diagnosis,
+) -> std::result::Result<(), String> {
     root.fill(&WHITE).map_err(e2s)?;
     let Some(t) = &dg.tide else { return Ok(()) };
-    let mut bars: Vec<(String, f64, RGBColor)> = tide::ERROR_NAMES.iter().zip(&t.main).map(|(n, &v)| (n.to_string(), v, BLUE)).collect();
-    bars.extend(tide::SPECIAL_NAMES.iter().zip(&t.special).map(|(n, &v)| (n.to_string(), v, ORANGE)));
+    let mut bars: Vec<(String, f64, RGBColor)> = tide::ERROR_NAMES
+        .iter()
+        .zip(&t.main)
+        .map(|(n, &v)| (n.to_string(), v, BLUE))
+        .collect();
+    bars.extend(
+        tide::SPECIAL_NAMES
+            .iter()
+            .zip(&t.special)
+            .map(|(n, &v)| (n.to_string(), v, ORANGE)),
+    );
     let max = bars.iter().map(|b| b.1).fold(0.0f64, f64::max).max(1.0) * 1.15;
     let n = bars.len();
-    let title = format!("TIDE: AP points gained by fixing each error type (AP{} = {:.2})", (t.pos_thr * 100.0).round(), t.ap);
+    let title = format!(
+        "TIDE: AP points gained by fixing each error type (AP{} = {:.2})",
+        (t.pos_thr * 100.0).round(),
+        t.ap
+    );
     let mut chart = ChartBuilder::on(&root)
         .caption(title, ("sans-serif", 18))
         .margin(12)
@@ -149,15 +200,28 @@ fn draw_tide<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, dg: &Diagnosis) -
     for (i, (_, v, c)) in bars.iter().enumerate() {
         let y0 = n as f64 - i as f64 - 0.85;
         let y1 = n as f64 - i as f64 - 0.15;
-        chart.draw_series(std::iter::once(Rectangle::new([(0.0, y0), (*v, y1)], c.filled()))).map_err(e2s)?;
-        chart.draw_series(std::iter::once(Text::new(format!("{:.2}", v), (*v + max * 0.01, y1 - 0.2), ("sans-serif", 13)))).map_err(e2s)?;
+        chart
+            .draw_series(std::iter::once(Rectangle::new(
+                [(0.0, y0), (*v, y1)],
+                c.filled(),
+            )))
+            .map_err(e2s)?;
+        chart
+            .draw_series(std::iter::once(Text::new(
+                format!("{:.2}", v),
+                (*v + max * 0.01, y1 - 0.2),
+                ("sans-serif", 13),
+            )))
+            .map_err(e2s)?;
     }
     root.present().map_err(e2s)
 }
 
 /// The classes of the heatmap: those of the most confused pairs, in category order.
 fn heatmap_classes(dg: &Diagnosis) -> Vec<usize> {
-    let Some(c) = &dg.confusion else { return Vec::new() };
+    let Some(c) = &dg.confusion else {
+        return Vec::new();
+    };
     let mut pick = Vec::new();
     for (g, p, _, _) in confused_pairs(dg, 4 * HEATMAP_CLASSES) {
         for id in [g, p] {
@@ -180,16 +244,30 @@ fn heatmap_classes(dg: &Diagnosis) -> Vec<usize> {
 }
 
 /// Row-normalised heatmap of the most-confused classes, with a background column and row.
-fn draw_confusion<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, dg: &Diagnosis) -> std::result::Result<(), String> {
+fn draw_confusion<DB: DrawingBackend>(
+    root: DrawingArea<DB, Shift>,
+    dg: &Diagnosis,
+) -> std::result::Result<(), String> {
     root.fill(&WHITE).map_err(e2s)?;
-    let Some(c) = &dg.confusion else { return Ok(()) };
+    let Some(c) = &dg.confusion else {
+        return Ok(());
+    };
     let k = c.cat_ids.len();
     let mut idx = heatmap_classes(dg);
     idx.push(k);
     let m = idx.len();
-    let label = |i: usize| if i == k { "background".to_string() } else { trunc(name(dg, c.cat_ids[i]), 14) };
+    let label = |i: usize| {
+        if i == k {
+            "background".to_string()
+        } else {
+            trunc(name(dg, c.cat_ids[i]), 14)
+        }
+    };
     let labels: Vec<String> = idx.iter().map(|&i| label(i)).collect();
-    let title = format!("Confusion of the most-confused classes (IoU {}; rows: GT, share of the row)", c.iou_thr);
+    let title = format!(
+        "Confusion of the most-confused classes (IoU {}; rows: GT, share of the row)",
+        c.iou_thr
+    );
     let mut chart = ChartBuilder::on(&root)
         .caption(title, ("sans-serif", 16))
         .margin(12)
@@ -200,7 +278,11 @@ fn draw_confusion<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, dg: &Diagnos
     let ly = labels.clone();
     let fmt_y = move |y: &f64| -> String {
         let i = (m as f64 - y - 0.5).round();
-        if (y - y.floor() - 0.5).abs() < 1e-6 && i >= 0.0 && (i as usize) < ly.len() { ly[i as usize].clone() } else { String::new() }
+        if (y - y.floor() - 0.5).abs() < 1e-6 && i >= 0.0 && (i as usize) < ly.len() {
+            ly[i as usize].clone()
+        } else {
+            String::new()
+        }
     };
     chart
         .configure_mesh()
@@ -216,25 +298,53 @@ fn draw_confusion<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, dg: &Diagnos
     // start inside the plot area and get clipped).
     for (col, l) in labels.iter().enumerate() {
         let (px, py) = chart.backend_coord(&(col as f64 + 0.5, 0.0));
-        let font = ("sans-serif", 12).into_font().transform(FontTransform::Rotate90);
-        root.draw(&Text::new(l.clone(), (px + 6, py + 6), font)).map_err(e2s)?;
+        let font = ("sans-serif", 12)
+            .into_font()
+            .transform(FontTransform::Rotate90);
+        root.draw(&Text::new(l.clone(), (px + 6, py + 6), font))
+            .map_err(e2s)?;
     }
     let (x0, y0) = chart.backend_coord(&(0.0, 0.0));
     let (x1, _) = chart.backend_coord(&(m as f64, 0.0));
-    root.draw(&Text::new("predicted", ((x0 + x1) / 2 - 30, y0 + 100), ("sans-serif", 13))).map_err(e2s)?;
+    root.draw(&Text::new(
+        "predicted",
+        ((x0 + x1) / 2 - 30, y0 + 100),
+        ("sans-serif", 13),
+    ))
+    .map_err(e2s)?;
     for (r, &i) in idx.iter().enumerate() {
         let row: u64 = c.matrix[i].iter().sum();
         for (col, &j) in idx.iter().enumerate() {
             let v = c.matrix[i][j];
             let share = if row > 0 { v as f64 / row as f64 } else { 0.0 };
             let shade = (255.0 * (1.0 - share.sqrt())) as u8;
-            let color = if i == j { RGBColor(shade, (200.0 + 55.0 * (1.0 - share)) as u8, shade) } else { RGBColor(255, shade, shade) };
+            let color = if i == j {
+                RGBColor(shade, (200.0 + 55.0 * (1.0 - share)) as u8, shade)
+            } else {
+                RGBColor(255, shade, shade)
+            };
             let y = m as f64 - r as f64;
-            chart.draw_series(std::iter::once(Rectangle::new([(col as f64, y - 1.0), (col as f64 + 1.0, y)], color.filled()))).map_err(e2s)?;
-            chart.draw_series(std::iter::once(Rectangle::new([(col as f64, y - 1.0), (col as f64 + 1.0, y)], WHITE.stroke_width(1)))).map_err(e2s)?;
+            chart
+                .draw_series(std::iter::once(Rectangle::new(
+                    [(col as f64, y - 1.0), (col as f64 + 1.0, y)],
+                    color.filled(),
+                )))
+                .map_err(e2s)?;
+            chart
+                .draw_series(std::iter::once(Rectangle::new(
+                    [(col as f64, y - 1.0), (col as f64 + 1.0, y)],
+                    WHITE.stroke_width(1),
+                )))
+                .map_err(e2s)?;
             if v > 0 {
                 let tc = if share > 0.5 { WHITE } else { BLACK };
-                chart.draw_series(std::iter::once(Text::new(format!("{}", v), (col as f64 + 0.3, y - 0.6), ("sans-serif", 11).into_font().color(&tc)))).map_err(e2s)?;
+                chart
+                    .draw_series(std::iter::once(Text::new(
+                        format!("{}", v),
+                        (col as f64 + 0.3, y - 0.6),
+                        ("sans-serif", 11).into_font().color(&tc),
+                    )))
+                    .map_err(e2s)?;
             }
         }
     }
@@ -242,10 +352,18 @@ fn draw_confusion<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, dg: &Diagnos
 }
 
 /// Reliability diagram: per bin, accuracy against confidence, with the diagonal.
-fn draw_reliability<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, dg: &Diagnosis) -> std::result::Result<(), String> {
+fn draw_reliability<DB: DrawingBackend>(
+    root: DrawingArea<DB, Shift>,
+    dg: &Diagnosis,
+) -> std::result::Result<(), String> {
     root.fill(&WHITE).map_err(e2s)?;
-    let Some(c) = &dg.calibration else { return Ok(()) };
-    let title = format!("Reliability (IoU {}): ECE {:.3}, MCE {:.3}", c.iou_thr, c.ece, c.mce);
+    let Some(c) = &dg.calibration else {
+        return Ok(());
+    };
+    let title = format!(
+        "Reliability (IoU {}): ECE {:.3}, MCE {:.3}",
+        c.iou_thr, c.ece, c.mce
+    );
     let mut chart = ChartBuilder::on(&root)
         .caption(title, ("sans-serif", 18))
         .margin(12)
@@ -253,36 +371,80 @@ fn draw_reliability<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, dg: &Diagn
         .y_label_area_size(50)
         .build_cartesian_2d(0.0..1.0f64, 0.0..1.0f64)
         .map_err(e2s)?;
-    chart.configure_mesh().x_desc("confidence (score)").y_desc("accuracy (share of true positives)").label_style(("sans-serif", 13)).draw().map_err(e2s)?;
+    chart
+        .configure_mesh()
+        .x_desc("confidence (score)")
+        .y_desc("accuracy (share of true positives)")
+        .label_style(("sans-serif", 13))
+        .draw()
+        .map_err(e2s)?;
     for b in c.bins.iter().filter(|b| b.count > 0) {
-        chart.draw_series(std::iter::once(Rectangle::new([(b.lower, 0.0), (b.upper, b.avg_accuracy)], BLUE.mix(0.75).filled()))).map_err(e2s)?;
-        chart.draw_series(std::iter::once(Rectangle::new([(b.lower, 0.0), (b.upper, b.avg_accuracy)], WHITE.stroke_width(1)))).map_err(e2s)?;
-        let (lo, hi) = if b.avg_confidence > b.avg_accuracy { (b.avg_accuracy, b.avg_confidence) } else { (b.avg_confidence, b.avg_accuracy) };
+        chart
+            .draw_series(std::iter::once(Rectangle::new(
+                [(b.lower, 0.0), (b.upper, b.avg_accuracy)],
+                BLUE.mix(0.75).filled(),
+            )))
+            .map_err(e2s)?;
+        chart
+            .draw_series(std::iter::once(Rectangle::new(
+                [(b.lower, 0.0), (b.upper, b.avg_accuracy)],
+                WHITE.stroke_width(1),
+            )))
+            .map_err(e2s)?;
+        let (lo, hi) = if b.avg_confidence > b.avg_accuracy {
+            (b.avg_accuracy, b.avg_confidence)
+        } else {
+            (b.avg_confidence, b.avg_accuracy)
+        };
         let mid = 0.5 * (b.lower + b.upper);
         let w = 0.2 * (b.upper - b.lower);
-        chart.draw_series(std::iter::once(Rectangle::new([(mid - w, lo), (mid + w, hi)], RED.mix(0.35).filled()))).map_err(e2s)?;
+        chart
+            .draw_series(std::iter::once(Rectangle::new(
+                [(mid - w, lo), (mid + w, hi)],
+                RED.mix(0.35).filled(),
+            )))
+            .map_err(e2s)?;
     }
     chart
-        .draw_series(LineSeries::new(vec![(0.0, 0.0), (1.0, 1.0)], GREY.stroke_width(2)))
+        .draw_series(LineSeries::new(
+            vec![(0.0, 0.0), (1.0, 1.0)],
+            GREY.stroke_width(2),
+        ))
         .map_err(e2s)?
         .label("perfect calibration")
         .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], GREY.stroke_width(2)));
     chart
-        .draw_series(std::iter::once(Rectangle::new([(2.0, 2.0), (2.0, 2.0)], BLUE.filled())))
+        .draw_series(std::iter::once(Rectangle::new(
+            [(2.0, 2.0), (2.0, 2.0)],
+            BLUE.filled(),
+        )))
         .map_err(e2s)?
         .label("accuracy per score bin")
         .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 18, y + 5)], BLUE.filled()));
     chart
-        .draw_series(std::iter::once(Rectangle::new([(2.0, 2.0), (2.0, 2.0)], RED.mix(0.35).filled())))
+        .draw_series(std::iter::once(Rectangle::new(
+            [(2.0, 2.0), (2.0, 2.0)],
+            RED.mix(0.35).filled(),
+        )))
         .map_err(e2s)?
         .label("gap to the mean score")
         .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 18, y + 5)], RED.mix(0.35).filled()));
-    chart.configure_series_labels().background_style(WHITE.mix(0.85)).border_style(BLACK).label_font(("sans-serif", 13)).position(SeriesLabelPosition::UpperLeft).draw().map_err(e2s)?;
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .label_font(("sans-serif", 13))
+        .position(SeriesLabelPosition::UpperLeft)
+        .draw()
+        .map_err(e2s)?;
     root.present().map_err(e2s)
 }
 
 /// Missed GT per size class, split by whether any anchor is foreground for them.
-fn draw_anchors<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, dg: &Diagnosis) -> std::result::Result<(), String> {
+fn draw_anchors<DB: DrawingBackend>(
+    root: DrawingArea<DB, Shift>,
+    dg: &Diagnosis,
+) -> std::result::Result<(), String> {
     root.fill(&WHITE).map_err(e2s)?;
     let Some(a) = &dg.anchors else { return Ok(()) };
     let max = a.by_size.iter().map(|x| x.0).max().unwrap_or(1).max(1) as f64 * 1.15;
@@ -300,7 +462,11 @@ fn draw_anchors<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, dg: &Diagnosis
         .x_labels(7)
         .x_label_formatter(&|x| {
             let i = x.floor() as usize;
-            if (x - x.floor() - 0.5).abs() < 1e-6 && i < 3 { SIZE_NAMES[i].to_string() } else { String::new() }
+            if (x - x.floor() - 0.5).abs() < 1e-6 && i < 3 {
+                SIZE_NAMES[i].to_string()
+            } else {
+                String::new()
+            }
         })
         .y_desc("missed GT")
         .y_label_formatter(&|y| format!("{:.0}", y))
@@ -309,28 +475,61 @@ fn draw_anchors<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, dg: &Diagnosis
         .map_err(e2s)?;
     for (i, &(m, w)) in a.by_size.iter().enumerate() {
         let x = i as f64;
-        chart.draw_series(std::iter::once(Rectangle::new([(x + 0.2, 0.0), (x + 0.8, (m - w) as f64)], BLUE.filled()))).map_err(e2s)?;
-        chart.draw_series(std::iter::once(Rectangle::new([(x + 0.2, (m - w) as f64), (x + 0.8, m as f64)], RED.filled()))).map_err(e2s)?;
-        chart.draw_series(std::iter::once(Text::new(format!("{} ({} no anchor)", m, w), (x + 0.2, m as f64 + max * 0.05), ("sans-serif", 12)))).map_err(e2s)?;
+        chart
+            .draw_series(std::iter::once(Rectangle::new(
+                [(x + 0.2, 0.0), (x + 0.8, (m - w) as f64)],
+                BLUE.filled(),
+            )))
+            .map_err(e2s)?;
+        chart
+            .draw_series(std::iter::once(Rectangle::new(
+                [(x + 0.2, (m - w) as f64), (x + 0.8, m as f64)],
+                RED.filled(),
+            )))
+            .map_err(e2s)?;
+        chart
+            .draw_series(std::iter::once(Text::new(
+                format!("{} ({} no anchor)", m, w),
+                (x + 0.2, m as f64 + max * 0.05),
+                ("sans-serif", 12),
+            )))
+            .map_err(e2s)?;
     }
     chart
-        .draw_series(std::iter::once(Rectangle::new([(9.0, 0.0), (9.0, 0.0)], BLUE.filled())))
+        .draw_series(std::iter::once(Rectangle::new(
+            [(9.0, 0.0), (9.0, 0.0)],
+            BLUE.filled(),
+        )))
         .map_err(e2s)?
         .label("some anchor is foreground")
         .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 18, y + 5)], BLUE.filled()));
     chart
-        .draw_series(std::iter::once(Rectangle::new([(9.0, 0.0), (9.0, 0.0)], RED.filled())))
+        .draw_series(std::iter::once(Rectangle::new(
+            [(9.0, 0.0), (9.0, 0.0)],
+            RED.filled(),
+        )))
         .map_err(e2s)?
         .label("no foreground anchor")
         .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 18, y + 5)], RED.filled()));
-    chart.configure_series_labels().background_style(WHITE.mix(0.85)).border_style(BLACK).label_font(("sans-serif", 13)).position(SeriesLabelPosition::UpperRight).draw().map_err(e2s)?;
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .label_font(("sans-serif", 13))
+        .position(SeriesLabelPosition::UpperRight)
+        .draw()
+        .map_err(e2s)?;
     root.present().map_err(e2s)
 }
 
 /// `--plot-dir`: each available figure as DIR/<name>.<format>.
 pub fn write_plots(dir: &Path, format: PlotFormat, dg: &Diagnosis) -> Result<usize> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, "create the directory", &e))?;
-    let ext = if format == PlotFormat::Svg { "svg" } else { "png" };
+    let ext = if format == PlotFormat::Svg {
+        "svg"
+    } else {
+        "png"
+    };
     let mut n = 0;
     for f in Figure::ALL.into_iter().filter(|f| f.available(dg)) {
         f.write(&dir.join(format!("{}.{}", f.file_stem(), ext)), format, dg)?;
@@ -406,7 +605,12 @@ pub fn page(title: &str, dg: &Diagnosis) -> String {
     let ev = &dg.ev;
     let mut o = String::new();
     let _ = write!(o, "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>diagnose: {}</title><style>{}</style></head><body>", esc(title), CSS);
-    let _ = write!(o, "<header><h1>Why the AP is what it is</h1><p>retina-tools diagnose ({}) · {}</p></header>", ev.params.iou_type.name(), esc(title));
+    let _ = write!(
+        o,
+        "<header><h1>Why the AP is what it is</h1><p>retina-tools diagnose ({}) · {}</p></header>",
+        ev.params.iou_type.name(),
+        esc(title)
+    );
     let mut nav = vec![("summary", "Summary")];
     if dg.tide.is_some() {
         nav.push(("tide", "TIDE errors"));
@@ -434,19 +638,37 @@ pub fn page(title: &str, dg: &Diagnosis) -> String {
     // Summary.
     let _ = write!(o, "<section id=\"summary\"><h2>Summary</h2><p class=\"lead\">{} images, {} GT, {} detections. The 12 COCO numbers, bit-for-bit pycocotools:</p><div class=\"cards\">", ev.counts.images, ev.counts.gt, ev.counts.dets);
     for (n, v) in ev.stat_names.iter().zip(&ev.stats) {
-        let _ = write!(o, "<div class=\"card\"><b>{}</b><span>{}</span></div>", pct(*v), esc(n));
+        let _ = write!(
+            o,
+            "<div class=\"card\"><b>{}</b><span>{}</span></div>",
+            pct(*v),
+            esc(n)
+        );
     }
     o.push_str("</div></section>");
 
     if let Some(t) = &dg.tide {
         let _ = write!(o, "<section id=\"tide\"><h2>TIDE errors</h2><p class=\"lead\">As the authors' tidecv 1.0.1 computes them (its own matching and AP: AP{} = {:.2}). dAP: the AP points gained if every error of that type were fixed.</p><div class=\"two\"><div>", (t.pos_thr * 100.0).round(), t.ap);
         fig(&mut o, Figure::Tide, dg);
-        o.push_str("</div><div><table><tr><th class=\"l\">error</th><th>dAP</th><th>count</th></tr>");
+        o.push_str(
+            "</div><div><table><tr><th class=\"l\">error</th><th>dAP</th><th>count</th></tr>",
+        );
         for i in 0..6 {
-            let _ = write!(o, "<tr><td class=\"l\">{}</td><td>{:.2}</td><td>{}</td></tr>", tide::ERROR_NAMES[i], t.main[i], t.counts[i]);
+            let _ = write!(
+                o,
+                "<tr><td class=\"l\">{}</td><td>{:.2}</td><td>{}</td></tr>",
+                tide::ERROR_NAMES[i],
+                t.main[i],
+                t.counts[i]
+            );
         }
         for i in 0..2 {
-            let _ = write!(o, "<tr><td class=\"l\">{}</td><td>{:.2}</td><td></td></tr>", tide::SPECIAL_NAMES[i], t.special[i]);
+            let _ = write!(
+                o,
+                "<tr><td class=\"l\">{}</td><td>{:.2}</td><td></td></tr>",
+                tide::SPECIAL_NAMES[i],
+                t.special[i]
+            );
         }
         o.push_str("</table></div></div></section>");
     }
@@ -462,7 +684,12 @@ pub fn page(title: &str, dg: &Diagnosis) -> String {
         fig(&mut o, Figure::Anchors, dg);
         o.push_str("</div><div class=\"scroll\"><table><tr><th>image</th><th>annotation</th><th class=\"l\">class</th><th>w×h</th><th>fg anchors</th><th>best IoU</th></tr>");
         let mut rows: Vec<_> = a.missed_gt.iter().collect();
-        rows.sort_by_key(|m| (m.fg_anchors.unwrap_or(0), m.best_anchor_iou.map(|v| (v * 1e6) as i64).unwrap_or(-1)));
+        rows.sort_by_key(|m| {
+            (
+                m.fg_anchors.unwrap_or(0),
+                m.best_anchor_iou.map(|v| (v * 1e6) as i64).unwrap_or(-1),
+            )
+        });
         for m in rows.iter().take(PAGE_MISSED) {
             let _ = write!(
                 o,
@@ -484,7 +711,14 @@ pub fn page(title: &str, dg: &Diagnosis) -> String {
         fig(&mut o, Figure::Confusion, dg);
         o.push_str("</div><div><table><tr><th class=\"l\">GT class</th><th class=\"l\">predicted as</th><th>count</th><th>% of GT</th></tr>");
         for (g, p, n, s) in confused_pairs(dg, 15) {
-            let _ = write!(o, "<tr><td class=\"l\">{}</td><td class=\"l\">{}</td><td>{}</td><td>{:.1}</td></tr>", esc(name(dg, g)), esc(name(dg, p)), n, 100.0 * s);
+            let _ = write!(
+                o,
+                "<tr><td class=\"l\">{}</td><td class=\"l\">{}</td><td>{}</td><td>{:.1}</td></tr>",
+                esc(name(dg, g)),
+                esc(name(dg, p)),
+                n,
+                100.0 * s
+            );
         }
         o.push_str("</table></div></div></section>");
     }
@@ -526,8 +760,15 @@ pub fn page(title: &str, dg: &Diagnosis) -> String {
         if let Some(f) = &dg.fscores {
             match f.per_class.iter().find(|c| c.category_id == r.category_id) {
                 Some(c) => {
-                    let thr = c.score_thr.map(|t| format!("{:.4}", t)).unwrap_or_else(|| "-".into());
-                    let _ = write!(o, "<td>{:.3}</td><td>{:.3}</td><td>{:.3}</td><td>{}</td>", c.f, c.precision, c.recall, thr);
+                    let thr = c
+                        .score_thr
+                        .map(|t| format!("{:.4}", t))
+                        .unwrap_or_else(|| "-".into());
+                    let _ = write!(
+                        o,
+                        "<td>{:.3}</td><td>{:.3}</td><td>{:.3}</td><td>{}</td>",
+                        c.f, c.precision, c.recall, thr
+                    );
                 }
                 None => o.push_str("<td>-</td><td>-</td><td>-</td><td>-</td>"),
             }

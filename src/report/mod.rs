@@ -77,7 +77,8 @@ struct EvalJson<'a> {
 
 /// The `eval --json` document. Floats are written in shortest round-trip form.
 pub fn eval_json(ev: &Evaluation, rows: &[ClassRow]) -> String {
-    serde_json::to_string_pretty(&eval_doc(ev, rows)).unwrap_or_else(|e| format!("{{\"error\": \"{}\"}}", e))
+    serde_json::to_string_pretty(&eval_doc(ev, rows))
+        .unwrap_or_else(|e| format!("{{\"error\": \"{}\"}}", e))
 }
 
 /// The `eval --json` document as a value (other documents extend it).
@@ -112,12 +113,20 @@ fn eval_doc<'a>(ev: &'a Evaluation, rows: &'a [ClassRow]) -> EvalJson<'a> {
             iou_thrs: p.iou_thrs.clone(),
             rec_thrs: p.rec_thrs.clone(),
             max_dets: ev.max_dets.clone(),
-            area_rng: p.area_rng.iter().map(|a| (a.label.clone(), a.lo, a.hi)).collect(),
+            area_rng: p
+                .area_rng
+                .iter()
+                .map(|a| (a.label.clone(), a.lo, a.hi))
+                .collect(),
             use_cats: p.use_cats,
             cat_ids: ev.cat_ids.iter().map(|&c| id_json(c)).collect(),
             img_ids: ev.img_ids.len(),
         },
-        counts: CountsJson { images: ev.counts.images, gt: ev.counts.gt, dets: ev.counts.dets },
+        counts: CountsJson {
+            images: ev.counts.images,
+            gt: ev.counts.gt,
+            dets: ev.counts.dets,
+        },
         notes: &ev.notes,
     }
 }
@@ -127,17 +136,46 @@ pub fn per_class_table(rows: &[ClassRow]) -> String {
     if rows.iter().any(|r| r.frequency.is_some()) {
         return per_class_table_lvis(rows);
     }
-    let name_w = rows.iter().map(|r| r.name.chars().count()).max().unwrap_or(8).clamp(8, 24);
+    let name_w = rows
+        .iter()
+        .map(|r| r.name.chars().count())
+        .max()
+        .unwrap_or(8)
+        .clamp(8, 24);
     let mut s = format!(
         "{:>8}  {:<w$}  {:>6} {:>6} {:>6} {:>6} {:>6} {:>6} {:>6}\n",
-        "cat_id", "name", "AP", "AP50", "AP75", "APs", "APm", "APl", "AR100", w = name_w
+        "cat_id",
+        "name",
+        "AP",
+        "AP50",
+        "AP75",
+        "APs",
+        "APm",
+        "APl",
+        "AR100",
+        w = name_w
     );
-    let f = |v: f64| if v < 0.0 { "-".to_string() } else { format!("{:.1}", v * 100.0) };
+    let f = |v: f64| {
+        if v < 0.0 {
+            "-".to_string()
+        } else {
+            format!("{:.1}", v * 100.0)
+        }
+    };
     for r in rows {
         let name: String = r.name.chars().take(name_w).collect();
         s.push_str(&format!(
             "{:>8}  {:<w$}  {:>6} {:>6} {:>6} {:>6} {:>6} {:>6} {:>6}\n",
-            r.category_id, name, f(r.ap), f(r.ap50), f(r.ap75), f(r.ap_small), f(r.ap_medium), f(r.ap_large), f(r.ar100), w = name_w
+            r.category_id,
+            name,
+            f(r.ap),
+            f(r.ap50),
+            f(r.ap75),
+            f(r.ap_small),
+            f(r.ap_medium),
+            f(r.ap_large),
+            f(r.ar100),
+            w = name_w
         ));
     }
     s
@@ -146,18 +184,52 @@ pub fn per_class_table(rows: &[ClassRow]) -> String {
 /// The LVIS per-category table: rows grouped by frequency (rare, common, frequent, the groups of
 /// APr/APc/APf), category order inside a group; AR is AR@300. Categories without GT show `-`.
 fn per_class_table_lvis(rows: &[ClassRow]) -> String {
-    let name_w = rows.iter().map(|r| r.name.chars().count()).max().unwrap_or(8).clamp(8, 24);
+    let name_w = rows
+        .iter()
+        .map(|r| r.name.chars().count())
+        .max()
+        .unwrap_or(8)
+        .clamp(8, 24);
     let mut s = format!(
         "{:>8}  {:<w$}  {:>4} {:>6} {:>6} {:>6} {:>6} {:>6} {:>6} {:>6}\n",
-        "cat_id", "name", "freq", "AP", "AP50", "AP75", "APs", "APm", "APl", "AR@300", w = name_w
+        "cat_id",
+        "name",
+        "freq",
+        "AP",
+        "AP50",
+        "AP75",
+        "APs",
+        "APm",
+        "APl",
+        "AR@300",
+        w = name_w
     );
-    let f = |v: f64| if v < 0.0 { "-".to_string() } else { format!("{:.1}", v * 100.0) };
+    let f = |v: f64| {
+        if v < 0.0 {
+            "-".to_string()
+        } else {
+            format!("{:.1}", v * 100.0)
+        }
+    };
     for group in crate::eval::lvis::FREQ_LABELS {
-        for r in rows.iter().filter(|r| r.frequency.as_deref() == Some(group)) {
+        for r in rows
+            .iter()
+            .filter(|r| r.frequency.as_deref() == Some(group))
+        {
             let name: String = r.name.chars().take(name_w).collect();
             s.push_str(&format!(
                 "{:>8}  {:<w$}  {:>4} {:>6} {:>6} {:>6} {:>6} {:>6} {:>6} {:>6}\n",
-                r.category_id, name, group, f(r.ap), f(r.ap50), f(r.ap75), f(r.ap_small), f(r.ap_medium), f(r.ap_large), f(r.ar100), w = name_w
+                r.category_id,
+                name,
+                group,
+                f(r.ap),
+                f(r.ap50),
+                f(r.ap75),
+                f(r.ap_small),
+                f(r.ap_medium),
+                f(r.ap_large),
+                f(r.ar100),
+                w = name_w
             ));
         }
     }
@@ -172,20 +244,42 @@ pub fn write_eval_arrays(path: &Path, ev: &Evaluation) -> Result<()> {
     let (precision, recall, scores) = a.c_order();
     // LVISEval's arrays have no maxDets axis (it has one maxDets: the same data) and no scores.
     let lvis = ev.params.protocol == crate::eval::Protocol::Lvis;
-    let (p_shape, r_shape): (&[usize], &[usize]) = if lvis { (&[a.t, a.r, a.k, a.a], &[a.t, a.k, a.a]) } else { (&[a.t, a.r, a.k, a.a, a.m], &[a.t, a.k, a.a, a.m]) };
+    let (p_shape, r_shape): (&[usize], &[usize]) = if lvis {
+        (&[a.t, a.r, a.k, a.a], &[a.t, a.k, a.a])
+    } else {
+        (&[a.t, a.r, a.k, a.a, a.m], &[a.t, a.k, a.a, a.m])
+    };
     let precision = ArrayD::from_shape_vec(IxDyn(p_shape), precision).map_err(internal)?;
     let scores = ArrayD::from_shape_vec(IxDyn(p_shape), scores).map_err(internal)?;
     let recall = ArrayD::from_shape_vec(IxDyn(r_shape), recall).map_err(internal)?;
-    let iou = ArrayD::from_shape_vec(IxDyn(&[a.t]), ev.params.iou_thrs.clone()).map_err(internal)?;
-    let rec = ArrayD::from_shape_vec(IxDyn(&[a.r]), ev.params.rec_thrs.clone()).map_err(internal)?;
-    let stats = ArrayD::from_shape_vec(IxDyn(&[ev.stats.len()]), ev.stats.clone()).map_err(internal)?;
-    let max_dets = ArrayD::from_shape_vec(IxDyn(&[ev.max_dets.len()]), ev.max_dets.iter().map(|&m| m as i64).collect()).map_err(internal)?;
-    let cat_ids = ArrayD::from_shape_vec(IxDyn(&[ev.cat_ids.len()]), ev.cat_ids.iter().map(|&c| c as i64).collect()).map_err(internal)?;
-    let mut entries = vec![NpzEntry::F64("precision", precision.view()), NpzEntry::F64("recall", recall.view())];
+    let iou =
+        ArrayD::from_shape_vec(IxDyn(&[a.t]), ev.params.iou_thrs.clone()).map_err(internal)?;
+    let rec =
+        ArrayD::from_shape_vec(IxDyn(&[a.r]), ev.params.rec_thrs.clone()).map_err(internal)?;
+    let stats =
+        ArrayD::from_shape_vec(IxDyn(&[ev.stats.len()]), ev.stats.clone()).map_err(internal)?;
+    let max_dets = ArrayD::from_shape_vec(
+        IxDyn(&[ev.max_dets.len()]),
+        ev.max_dets.iter().map(|&m| m as i64).collect(),
+    )
+    .map_err(internal)?;
+    let cat_ids = ArrayD::from_shape_vec(
+        IxDyn(&[ev.cat_ids.len()]),
+        ev.cat_ids.iter().map(|&c| c as i64).collect(),
+    )
+    .map_err(internal)?;
+    let mut entries = vec![
+        NpzEntry::F64("precision", precision.view()),
+        NpzEntry::F64("recall", recall.view()),
+    ];
     if !lvis {
         entries.push(NpzEntry::F64("scores", scores.view()));
     }
-    entries.extend([NpzEntry::F64("iouThrs", iou.view()), NpzEntry::F64("recThrs", rec.view()), NpzEntry::F64("stats", stats.view())]);
+    entries.extend([
+        NpzEntry::F64("iouThrs", iou.view()),
+        NpzEntry::F64("recThrs", rec.view()),
+        NpzEntry::F64("stats", stats.view()),
+    ]);
     if !lvis {
         entries.push(NpzEntry::I64("maxDets", max_dets.view()));
     }

@@ -9,11 +9,16 @@ pub fn bin() -> &'static str {
 }
 
 pub fn fixture(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(rel)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(rel)
 }
 
 pub fn run(args: &[&str]) -> Output {
-    Command::new(bin()).args(args).output().expect("the binary runs")
+    Command::new(bin())
+        .args(args)
+        .output()
+        .expect("the binary runs")
 }
 
 pub fn stdout(o: &Output) -> String {
@@ -30,8 +35,16 @@ pub fn assert_bad_input(o: &Output, file: &str, fragments: &[&str]) {
     let err = stderr(o);
     assert_eq!(o.status.code(), Some(2), "exit code; stderr:\n{}", err);
     assert!(!err.contains("panicked"), "panic: {}", err);
-    let line = err.lines().find(|l| l.starts_with("error: ")).unwrap_or_else(|| panic!("no error line in:\n{}", err));
-    assert!(line.contains(file), "error line does not name {}: {}", file, line);
+    let line = err
+        .lines()
+        .find(|l| l.starts_with("error: "))
+        .unwrap_or_else(|| panic!("no error line in:\n{}", err));
+    assert!(
+        line.contains(file),
+        "error line does not name {}: {}",
+        file,
+        line
+    );
     for f in fragments {
         assert!(line.contains(f), "error line lacks {:?}: {}", f, line);
     }
@@ -42,6 +55,12 @@ pub fn assert_exit2(args: &[&str], needle: &str) {
     let o = run(args);
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(2), "{:?}: {}", args, err);
-    assert!(err.contains(needle), "{:?}: stderr {:?} lacks {:?}", args, err, needle);
+    assert!(
+        err.contains(needle),
+        "{:?}: stderr {:?} lacks {:?}",
+        args,
+        err,
+        needle
+    );
     assert!(!err.contains("panicked"), "{:?}: {}", args, err);
 }

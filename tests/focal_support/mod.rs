@@ -12,9 +12,21 @@ pub fn write_npy_raw(path: &Path, descr: &str, shape: &[usize], fortran: bool, d
     let shape_s = match shape.len() {
         0 => "()".to_string(),
         1 => format!("({},)", shape[0]),
-        _ => format!("({})", shape.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ")),
+        _ => format!(
+            "({})",
+            shape
+                .iter()
+                .map(|d| d.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
     };
-    let mut h = format!("{{'descr': '{}', 'fortran_order': {}, 'shape': {}, }}", descr, if fortran { "True" } else { "False" }, shape_s);
+    let mut h = format!(
+        "{{'descr': '{}', 'fortran_order': {}, 'shape': {}, }}",
+        descr,
+        if fortran { "True" } else { "False" },
+        shape_s
+    );
     while (10 + h.len() + 1) % 64 != 0 {
         h.push(' ');
     }
@@ -37,14 +49,23 @@ pub fn write_i64(path: &Path, shape: &[usize], v: &[i64]) {
 }
 
 pub fn run(args: &[&str]) -> Output {
-    Command::new(BIN).args(args).env("XDG_RUNTIME_DIR", std::env::temp_dir()).output().expect("run retina-tools")
+    Command::new(BIN)
+        .args(args)
+        .env("XDG_RUNTIME_DIR", std::env::temp_dir())
+        .output()
+        .expect("run retina-tools")
 }
 
 pub fn run_json(args: &[&str]) -> serde_json::Value {
     let mut a = args.to_vec();
     a.extend(["--json", "-", "-q"]);
     let o = run(&a);
-    assert!(o.status.success(), "{:?} failed: {}", args, String::from_utf8_lossy(&o.stderr));
+    assert!(
+        o.status.success(),
+        "{:?} failed: {}",
+        args,
+        String::from_utf8_lossy(&o.stderr)
+    );
     serde_json::from_slice(&o.stdout).expect("JSON on stdout")
 }
 
@@ -73,7 +94,9 @@ impl Rng {
 /// RetinaNet-like data: N(-4.6, 1.5) logits, ~1% foreground raised by N(6, 2), ~1% ignored,
 /// and some ±`extreme` outliers.
 pub fn retina_like(rng: &mut Rng, n: usize, c: usize, extreme: f32) -> (Vec<f32>, Vec<i64>) {
-    let mut x: Vec<f32> = (0..n * c).map(|_| (-4.6 + 1.5 * rng.normal()) as f32).collect();
+    let mut x: Vec<f32> = (0..n * c)
+        .map(|_| (-4.6 + 1.5 * rng.normal()) as f32)
+        .collect();
     let mut t = vec![-1i64; n];
     for r in 0..n {
         let u = rng.uniform();
@@ -87,7 +110,11 @@ pub fn retina_like(rng: &mut Rng, n: usize, c: usize, extreme: f32) -> (Vec<f32>
     }
     for _ in 0..(n * c / 1000).max(4) {
         let i = rng.below((n * c) as u64) as usize;
-        x[i] = if rng.uniform() < 0.5 { extreme } else { -extreme };
+        x[i] = if rng.uniform() < 0.5 {
+            extreme
+        } else {
+            -extreme
+        };
     }
     (x, t)
 }
@@ -99,7 +126,11 @@ pub struct Reference {
 }
 
 pub fn reference(x: &[f32], t: &[i64], c: usize, gamma: f64, alpha: f64) -> Reference {
-    let p = retina_tools::focal::math::LossParams { gamma, alpha, ..Default::default() };
+    let p = retina_tools::focal::math::LossParams {
+        gamma,
+        alpha,
+        ..Default::default()
+    };
     let mut losses = vec![([0.0; 3], vec![0.0; c]); 4];
     let mut num_fg = 0;
     for (r, &tr) in t.iter().enumerate() {
@@ -130,7 +161,10 @@ pub fn sorted_cdf(mut v: Vec<f64>, shares: &[f64]) -> Vec<f64> {
     for i in 0..n {
         cs[i + 1] = cs[i] + v[i];
     }
-    shares.iter().map(|&f| cs[(f * n as f64).floor() as usize] / cs[n]).collect()
+    shares
+        .iter()
+        .map(|&f| cs[(f * n as f64).floor() as usize] / cs[n])
+        .collect()
 }
 
 pub fn rel(a: f64, b: f64) -> f64 {
@@ -155,18 +189,35 @@ pub fn s(p: &Path) -> &str {
 
 /// Compare a `focal --json` document with the reference (every sum ≤ `tol` relative).
 pub fn check_sums(j: &serde_json::Value, r: &Reference, tol: f64, what: &str) {
-    assert_eq!(j["anchors"]["foreground"].as_u64().unwrap(), r.num_fg, "{what}: foreground");
+    assert_eq!(
+        j["anchors"]["foreground"].as_u64().unwrap(),
+        r.num_fg,
+        "{what}: foreground"
+    );
     for (i, name) in ["fl", "ce", "alpha_ce", "fl_star"].iter().enumerate() {
         let l = &j["losses"][name];
         for (k, part) in ["total", "positive", "negative"].iter().enumerate() {
             let got = l[part].as_f64().unwrap();
             let want = r.losses[i].0[k];
             assert!(got.is_finite(), "{what}: {name}.{part} not finite");
-            assert!(rel(got, want) <= tol, "{what}: {name}.{part} = {got}, reference {want}, rel {}", rel(got, want));
+            assert!(
+                rel(got, want) <= tol,
+                "{what}: {name}.{part} = {got}, reference {want}, rel {}",
+                rel(got, want)
+            );
         }
-        for (c, (g, w)) in l["per_class"].as_array().unwrap().iter().zip(&r.losses[i].1).enumerate() {
+        for (c, (g, w)) in l["per_class"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .zip(&r.losses[i].1)
+            .enumerate()
+        {
             let g = g.as_f64().unwrap();
-            assert!(rel(g, *w) <= tol, "{what}: {name}.per_class[{c}] = {g}, reference {w}");
+            assert!(
+                rel(g, *w) <= tol,
+                "{what}: {name}.per_class[{c}] = {g}, reference {w}"
+            );
         }
     }
 }

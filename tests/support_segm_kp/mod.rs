@@ -13,7 +13,11 @@ pub fn root() -> PathBuf {
 }
 
 pub fn run(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_retina-tools")).current_dir(root()).args(args).output().expect("the built binary runs")
+    Command::new(env!("CARGO_BIN_EXE_retina-tools"))
+        .current_dir(root())
+        .args(args)
+        .output()
+        .expect("the built binary runs")
 }
 
 pub struct Expected {
@@ -26,12 +30,26 @@ pub struct Expected {
 }
 
 pub fn expected(case: &str) -> Expected {
-    let p = root().join("fixtures/expected").join(format!("{}.json", case));
-    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&p).expect("expected file exists")).expect("valid JSON");
+    let p = root()
+        .join("fixtures/expected")
+        .join(format!("{}.json", case));
+    let v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&p).expect("expected file exists"))
+            .expect("valid JSON");
     Expected {
         // repr() strings round-trip: Rust's parse is correctly rounded like Python's float().
-        stats: v["stats_repr"].as_array().unwrap().iter().map(|s| s.as_str().unwrap().parse::<f64>().unwrap()).collect(),
-        lines: v["summary_lines"].as_array().unwrap().iter().map(|s| s.as_str().unwrap().to_string()).collect(),
+        stats: v["stats_repr"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s.as_str().unwrap().parse::<f64>().unwrap())
+            .collect(),
+        lines: v["summary_lines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s.as_str().unwrap().to_string())
+            .collect(),
         gt: v["gt"].as_str().unwrap().to_string(),
         dt: v["dt"].as_str().unwrap().to_string(),
         opts: v["opts"].clone(),
@@ -40,36 +58,69 @@ pub fn expected(case: &str) -> Expected {
 }
 
 fn read_npz(path: &Path, name: &str) -> ArrayD<f64> {
-    let mut z = NpzReader::new(std::fs::File::open(path).expect("npz exists")).expect("npz readable");
-    z.by_name::<ndarray::OwnedRepr<f64>, IxDyn>(&format!("{}.npy", name)).or_else(|_| z.by_name(name)).expect("array present")
+    let mut z =
+        NpzReader::new(std::fs::File::open(path).expect("npz exists")).expect("npz readable");
+    z.by_name::<ndarray::OwnedRepr<f64>, IxDyn>(&format!("{}.npy", name))
+        .or_else(|_| z.by_name(name))
+        .expect("array present")
 }
 
 /// Run one case; assert stats (f64 ==), the printed lines and (if pinned) every array element.
 pub fn check_case(case: &str) {
     let e = expected(case);
-    let mut args: Vec<String> = vec!["eval".into(), e.dt.clone(), "--gt".into(), e.gt.clone(), "--iou-type".into(), e.iou_type.clone(), "-q".into()];
+    let mut args: Vec<String> = vec![
+        "eval".into(),
+        e.dt.clone(),
+        "--gt".into(),
+        e.gt.clone(),
+        "--iou-type".into(),
+        e.iou_type.clone(),
+        "-q".into(),
+    ];
     if e.opts.get("use_cats").and_then(|v| v.as_i64()) == Some(0) {
         args.push("--no-cats".into());
     }
     if let Some(m) = e.opts.get("max_dets").and_then(|v| v.as_array()) {
         args.push("--max-dets".into());
-        args.push(m.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(","));
+        args.push(
+            m.iter()
+                .map(|x| x.to_string())
+                .collect::<Vec<_>>()
+                .join(","),
+        );
     }
     if let Some(s) = e.opts.get("sigmas").and_then(|v| v.as_array()) {
         args.push("--kpt-sigmas".into());
-        args.push(s.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(","));
+        args.push(
+            s.iter()
+                .map(|x| x.to_string())
+                .collect::<Vec<_>>()
+                .join(","),
+        );
     }
-    let npz_expected = root().join("fixtures/expected").join(format!("{}.npz", case));
+    let npz_expected = root()
+        .join("fixtures/expected")
+        .join(format!("{}.npz", case));
     let dir = tempfile::tempdir().unwrap();
     let ours_npz = dir.path().join("ours.npz");
     let mut text_args = args.clone();
     text_args.extend(["--arrays".into(), ours_npz.display().to_string()]);
     let refs: Vec<&str> = text_args.iter().map(|s| s.as_str()).collect();
     let out = run(&refs);
-    assert!(out.status.success(), "{}: {}", case, String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}: {}",
+        case,
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8(out.stdout).unwrap();
     let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines, e.lines.iter().map(|s| s.as_str()).collect::<Vec<_>>(), "{}: printed lines", case);
+    assert_eq!(
+        lines,
+        e.lines.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+        "{}: printed lines",
+        case
+    );
 
     let mut json_args = args.clone();
     json_args.extend(["--json".into(), "-".into()]);
@@ -77,7 +128,12 @@ pub fn check_case(case: &str) {
     let out = run(&refs);
     assert!(out.status.success());
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let stats: Vec<f64> = v["stats"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect();
+    let stats: Vec<f64> = v["stats"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .collect();
     assert_eq!(stats, e.stats, "{}: stats", case);
 
     if npz_expected.exists() {
@@ -94,7 +150,12 @@ pub fn check_case(case: &str) {
 pub fn assert_bad_input(args: &[&str], needles: &[&str]) {
     let out = run(args);
     let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "expected exit 2, stderr: {}", err);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "expected exit 2, stderr: {}",
+        err
+    );
     assert!(err.starts_with("error: "), "{}", err);
     assert!(!err.contains("panicked"), "{}", err);
     for n in needles {

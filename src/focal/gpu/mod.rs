@@ -43,7 +43,16 @@ fn is_software(info: &wgpu::AdapterInfo) -> bool {
 }
 
 fn describe(info: &wgpu::AdapterInfo) -> String {
-    format!("{} ({:?}, {})", info.name, info.backend, if info.driver_info.is_empty() { &info.driver } else { &info.driver_info })
+    format!(
+        "{} ({:?}, {})",
+        info.name,
+        info.backend,
+        if info.driver_info.is_empty() {
+            &info.driver
+        } else {
+            &info.driver_info
+        }
+    )
 }
 
 /// What adapters exist: the best hardware one, else a software one, else none.
@@ -89,12 +98,18 @@ pub fn find_adapter() -> Found {
         wgpu::DeviceType::Other => 3,
         wgpu::DeviceType::Cpu => 4,
     };
-    adapters.retain(|a| a.get_downlevel_capabilities().flags.contains(wgpu::DownlevelFlags::COMPUTE_SHADERS));
+    adapters.retain(|a| {
+        a.get_downlevel_capabilities()
+            .flags
+            .contains(wgpu::DownlevelFlags::COMPUTE_SHADERS)
+    });
     adapters.sort_by_key(rank);
     match adapters.into_iter().next() {
         Some(a) if is_software(&a.get_info()) => Found::Software(a),
         Some(a) => Found::Hardware(a),
-        None => Found::None("no wgpu adapter with compute shaders (Vulkan, Metal or DX12) was found".into()),
+        None => Found::None(
+            "no wgpu adapter with compute shaders (Vulkan, Metal or DX12) was found".into(),
+        ),
     }
 }
 
@@ -128,9 +143,14 @@ impl Gpu {
         }))
         .map_err(|e| gpu_err("cannot open the device", e))?;
         // Errors outside our scopes must not panic (wgpu's default handler does).
-        device.on_uncaptured_error(std::sync::Arc::new(|e: wgpu::Error| eprintln!("note: GPU error: {}", e)));
+        device.on_uncaptured_error(std::sync::Arc::new(|e: wgpu::Error| {
+            eprintln!("note: GPU error: {}", e)
+        }));
         let pipeline = scoped(&device, "cannot build the shader", || {
-            let module = device.create_shader_module(wgpu::ShaderModuleDescriptor { label: Some("focal.wgsl"), source: wgpu::ShaderSource::Wgsl(SHADER.into()) });
+            let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+                label: Some("focal.wgsl"),
+                source: wgpu::ShaderSource::Wgsl(SHADER.into()),
+            });
             device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
                 label: Some("focal"),
                 layout: None,
@@ -140,7 +160,13 @@ impl Gpu {
                 cache: None,
             })
         })?;
-        Ok(Gpu { device, queue, pipeline, info, limits })
+        Ok(Gpu {
+            device,
+            queue,
+            pipeline,
+            info,
+            limits,
+        })
     }
 
     pub fn adapter_name(&self) -> String {
@@ -153,13 +179,19 @@ impl Gpu {
 
     /// Largest chunk (in rows) whose logits and partials fit one binding and one buffer.
     fn chunk_rows(&self, classes: usize, k: usize) -> u64 {
-        let bind = self.limits.max_storage_buffer_binding_size.min(self.limits.max_buffer_size);
+        let bind = self
+            .limits
+            .max_storage_buffer_binding_size
+            .min(self.limits.max_buffer_size);
         let c = classes as u64;
         let by_logits = bind / 4 / c;
         // Partials: ceil(rows / R) * C * K floats.
         let by_out = (bind / 4 / (c * k as u64)) * ROWS_PER_THREAD as u64;
         let by_dispatch = (MAX_CHUNK_ELEMENTS / c).max(1);
-        let by_groups = (self.limits.max_compute_workgroups_per_dimension as u64 * WORKGROUP as u64 * 65535 / c) * ROWS_PER_THREAD as u64;
+        let by_groups =
+            (self.limits.max_compute_workgroups_per_dimension as u64 * WORKGROUP as u64 * 65535
+                / c)
+                * ROWS_PER_THREAD as u64;
         let r = by_logits.min(by_out).min(by_dispatch).min(by_groups);
         (r / ROWS_PER_THREAD as u64).max(1) * ROWS_PER_THREAD as u64
     }
@@ -173,32 +205,61 @@ impl Gpu {
         }
         let k = 6 + 2 * g;
         let chunk = self.chunk_rows(c, k).min(input.rows.max(1) as u64) as usize;
-        if (chunk as u64) * (c as u64) * 4 > self.limits.max_storage_buffer_binding_size.min(self.limits.max_buffer_size) {
-            return Err(Error::input(format!("one row of {} classes does not fit a GPU buffer", c)).with_hint("use --backend cpu"));
+        if (chunk as u64) * (c as u64) * 4
+            > self
+                .limits
+                .max_storage_buffer_binding_size
+                .min(self.limits.max_buffer_size)
+        {
+            return Err(Error::input(format!(
+                "one row of {} classes does not fit a GPU buffer",
+                c
+            ))
+            .with_hint("use --backend cpu"));
         }
         let groups_max = chunk.div_ceil(ROWS_PER_THREAD as usize);
         let out_len = (groups_max * c * k) as u64;
         let d = &self.device;
-        let (logits_buf, labels_buf, out_buf, read_buf, uni_buf) = scoped(d, "cannot allocate buffers", || {
-            let mk = |label: &str, size: u64, usage: wgpu::BufferUsages| d.create_buffer(&wgpu::BufferDescriptor { label: Some(label), size: size.max(16), usage, mapped_at_creation: false });
-            use wgpu::BufferUsages as U;
-            (
-                mk("logits", (chunk * c * 4) as u64, U::STORAGE | U::COPY_DST),
-                mk("labels", (chunk * 4) as u64, U::STORAGE | U::COPY_DST),
-                mk("partials", out_len * 4, U::STORAGE | U::COPY_SRC),
-                mk("readback", out_len * 4, U::MAP_READ | U::COPY_DST),
-                mk("params", 96, U::UNIFORM | U::COPY_DST),
-            )
-        })?;
+        let (logits_buf, labels_buf, out_buf, read_buf, uni_buf) =
+            scoped(d, "cannot allocate buffers", || {
+                let mk = |label: &str, size: u64, usage: wgpu::BufferUsages| {
+                    d.create_buffer(&wgpu::BufferDescriptor {
+                        label: Some(label),
+                        size: size.max(16),
+                        usage,
+                        mapped_at_creation: false,
+                    })
+                };
+                use wgpu::BufferUsages as U;
+                (
+                    mk("logits", (chunk * c * 4) as u64, U::STORAGE | U::COPY_DST),
+                    mk("labels", (chunk * 4) as u64, U::STORAGE | U::COPY_DST),
+                    mk("partials", out_len * 4, U::STORAGE | U::COPY_SRC),
+                    mk("readback", out_len * 4, U::MAP_READ | U::COPY_DST),
+                    mk("params", 96, U::UNIFORM | U::COPY_DST),
+                )
+            })?;
         let bind = scoped(d, "cannot bind buffers", || {
             d.create_bind_group(&wgpu::BindGroupDescriptor {
                 label: Some("focal"),
                 layout: &self.pipeline.get_bind_group_layout(0),
                 entries: &[
-                    wgpu::BindGroupEntry { binding: 0, resource: uni_buf.as_entire_binding() },
-                    wgpu::BindGroupEntry { binding: 1, resource: logits_buf.as_entire_binding() },
-                    wgpu::BindGroupEntry { binding: 2, resource: labels_buf.as_entire_binding() },
-                    wgpu::BindGroupEntry { binding: 3, resource: out_buf.as_entire_binding() },
+                    wgpu::BindGroupEntry {
+                        binding: 0,
+                        resource: uni_buf.as_entire_binding(),
+                    },
+                    wgpu::BindGroupEntry {
+                        binding: 1,
+                        resource: logits_buf.as_entire_binding(),
+                    },
+                    wgpu::BindGroupEntry {
+                        binding: 2,
+                        resource: labels_buf.as_entire_binding(),
+                    },
+                    wgpu::BindGroupEntry {
+                        binding: 3,
+                        resource: out_buf.as_entire_binding(),
+                    },
                 ],
             })
         })?;
@@ -230,12 +291,20 @@ impl Gpu {
             let labels = &input.labels()[r0..r1];
             let bytes = (threads as usize * k * 4) as u64;
             scoped(d, "cannot run the shader", || {
-                self.queue.write_buffer(&uni_buf, 0, bytemuck::cast_slice(&params));
-                self.queue.write_buffer(&logits_buf, 0, bytemuck::cast_slice(logits));
-                self.queue.write_buffer(&labels_buf, 0, bytemuck::cast_slice(labels));
-                let mut enc = d.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("focal") });
+                self.queue
+                    .write_buffer(&uni_buf, 0, bytemuck::cast_slice(&params));
+                self.queue
+                    .write_buffer(&logits_buf, 0, bytemuck::cast_slice(logits));
+                self.queue
+                    .write_buffer(&labels_buf, 0, bytemuck::cast_slice(labels));
+                let mut enc = d.create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                    label: Some("focal"),
+                });
                 {
-                    let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("focal"), timestamp_writes: None });
+                    let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                        label: Some("focal"),
+                        timestamp_writes: None,
+                    });
                     pass.set_pipeline(&self.pipeline);
                     pass.set_bind_group(0, &bind, &[]);
                     pass.dispatch_workgroups(wx, wy, 1);
@@ -248,10 +317,15 @@ impl Gpu {
             slice.map_async(wgpu::MapMode::Read, move |r| {
                 let _ = tx.send(r);
             });
-            d.poll(wgpu::PollType::wait_indefinitely()).map_err(|e| gpu_err("waiting for the device", e))?;
-            rx.recv().map_err(|e| gpu_err("mapping the results", e))?.map_err(|e| gpu_err("mapping the results", e))?;
+            d.poll(wgpu::PollType::wait_indefinitely())
+                .map_err(|e| gpu_err("waiting for the device", e))?;
+            rx.recv()
+                .map_err(|e| gpu_err("mapping the results", e))?
+                .map_err(|e| gpu_err("mapping the results", e))?;
             {
-                let view = slice.get_mapped_range().map_err(|e| gpu_err("reading the results", e))?;
+                let view = slice
+                    .get_mapped_range()
+                    .map_err(|e| gpu_err("reading the results", e))?;
                 let part: &[f32] = bytemuck::cast_slice(&view);
                 // Thread t = group * C + class; add in thread order (fixed).
                 for (t, v) in part.chunks_exact(k).enumerate() {
@@ -286,7 +360,12 @@ impl Backend for GpuBackend {
     fn adapter(&self) -> Option<String> {
         Some(self.0.adapter_name())
     }
-    fn sums(&self, input: &FocalInput, cfg: &Config, progress: &dyn Progress) -> Result<(Sums, Bins)> {
+    fn sums(
+        &self,
+        input: &FocalInput,
+        cfg: &Config,
+        progress: &dyn Progress,
+    ) -> Result<(Sums, Bins)> {
         let mut s = self.0.sums(input, cfg, progress)?;
         let (cpu, bins) = super::cpu::pass(input, cfg, progress);
         s.image_fl = cpu.image_fl;

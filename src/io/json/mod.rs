@@ -19,7 +19,9 @@ mod number;
 mod parallel;
 
 pub use number::Number;
-pub use parallel::{concat_par, parse_array_par, parse_array_par_sized, parse_array_par_with, ChunkState};
+pub use parallel::{
+    concat_par, parse_array_par, parse_array_par_sized, parse_array_par_with, ChunkState,
+};
 
 use std::borrow::Cow;
 
@@ -34,7 +36,11 @@ pub struct JsonError {
 
 impl JsonError {
     pub fn new(pos: usize, message: impl Into<String>) -> Self {
-        JsonError { pos, path: String::new(), message: message.into() }
+        JsonError {
+            pos,
+            path: String::new(),
+            message: message.into(),
+        }
     }
     /// Prefix the path with an object key.
     pub fn in_key(mut self, key: &str) -> Self {
@@ -156,7 +162,11 @@ impl<'a> Reader<'a> {
     fn unexpected<T>(&self, expected: &str) -> JResult<T> {
         match self.buf.get(self.pos) {
             None => self.err(format!("unexpected end of file, expected {}", expected)),
-            Some(&b) => self.err(format!("unexpected {}, expected {}", describe_byte(b), expected)),
+            Some(&b) => self.err(format!(
+                "unexpected {}, expected {}",
+                describe_byte(b),
+                expected
+            )),
         }
     }
 
@@ -178,7 +188,10 @@ impl<'a> Reader<'a> {
     pub fn expect_end(&mut self) -> JResult<()> {
         self.skip_ws();
         if self.pos < self.buf.len() {
-            return self.err(format!("unexpected {} after the end of the JSON value", describe_byte(self.buf[self.pos])));
+            return self.err(format!(
+                "unexpected {} after the end of the JSON value",
+                describe_byte(self.buf[self.pos])
+            ));
         }
         Ok(())
     }
@@ -190,7 +203,10 @@ impl<'a> Reader<'a> {
             self.pos += 1;
             Ok(())
         } else {
-            let k = self.peek_kind().map(|k| k.name()).unwrap_or("something else");
+            let k = self
+                .peek_kind()
+                .map(|k| k.name())
+                .unwrap_or("something else");
             self.err(format!("expected an array, found {}", k))
         }
     }
@@ -227,7 +243,10 @@ impl<'a> Reader<'a> {
             self.pos += 1;
             Ok(())
         } else {
-            let k = self.peek_kind().map(|k| k.name()).unwrap_or("something else");
+            let k = self
+                .peek_kind()
+                .map(|k| k.name())
+                .unwrap_or("something else");
             self.err(format!("expected an object, found {}", k))
         }
     }
@@ -259,7 +278,9 @@ impl<'a> Reader<'a> {
         // Eight bytes at a time: the first byte that is a quote, a backslash, a control byte or
         // not ASCII (exact for the first such byte: borrows only run upward from it).
         while let Some(w) = load8(b, q) {
-            let stop = bytes_equal(w, b'"') | bytes_equal(w, b'\\') | ((w.wrapping_sub(ONES * 0x20) | w) & HIGH);
+            let stop = bytes_equal(w, b'"')
+                | bytes_equal(w, b'\\')
+                | ((w.wrapping_sub(ONES * 0x20) | w) & HIGH);
             if stop != 0 {
                 q += stop.trailing_zeros() as usize / 8;
                 break;
@@ -288,7 +309,10 @@ impl<'a> Reader<'a> {
     pub fn string(&mut self) -> JResult<Cow<'a, str>> {
         self.skip_ws();
         if self.buf.get(self.pos) != Some(&b'"') {
-            let k = self.peek_kind().map(|k| k.name()).unwrap_or("something else");
+            let k = self
+                .peek_kind()
+                .map(|k| k.name())
+                .unwrap_or("something else");
             return self.err(format!("expected a string, found {}", k));
         }
         let start = self.pos + 1;
@@ -307,7 +331,9 @@ impl<'a> Reader<'a> {
                     self.pos = start + bad;
                     return self.err("control character in string");
                 }
-                let s = std::str::from_utf8(raw).map_err(|e| JsonError::new(start + e.valid_up_to(), "invalid UTF-8 in string"))?;
+                let s = std::str::from_utf8(raw).map_err(|e| {
+                    JsonError::new(start + e.valid_up_to(), "invalid UTF-8 in string")
+                })?;
                 self.pos = i + 1;
                 return Ok(Cow::Borrowed(s));
             }
@@ -356,11 +382,15 @@ impl<'a> Reader<'a> {
                             p += 4;
                             let c = if (0xD800..0xDC00).contains(&cp) {
                                 // Surrogate pair.
-                                if self.buf.get(p) == Some(&b'\\') && self.buf.get(p + 1) == Some(&b'u') {
+                                if self.buf.get(p) == Some(&b'\\')
+                                    && self.buf.get(p + 1) == Some(&b'u')
+                                {
                                     let lo = self.hex4(p + 2)?;
                                     if (0xDC00..0xE000).contains(&lo) {
                                         p += 6;
-                                        char::from_u32(0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00))
+                                        char::from_u32(
+                                            0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00),
+                                        )
                                     } else {
                                         None
                                     }
@@ -421,7 +451,10 @@ impl<'a> Reader<'a> {
             // (bytes with the high bit already set are caught by `w`); borrows and carries only
             // come from flagged bytes, so a word with no flag is all in range.
             while let Some(w) = load8(b, p) {
-                if (w.wrapping_sub(below) | w.wrapping_add(above) | w | bytes_equal(w, b'\\')) & HIGH != 0 {
+                if (w.wrapping_sub(below) | w.wrapping_add(above) | w | bytes_equal(w, b'\\'))
+                    & HIGH
+                    != 0
+                {
                     break;
                 }
                 p += 8;
@@ -445,7 +478,10 @@ impl<'a> Reader<'a> {
     }
 
     fn hex4(&self, p: usize) -> JResult<u32> {
-        let h = self.buf.get(p..p + 4).ok_or_else(|| JsonError::new(p, "truncated \\u escape"))?;
+        let h = self
+            .buf
+            .get(p..p + 4)
+            .ok_or_else(|| JsonError::new(p, "truncated \\u escape"))?;
         let s = std::str::from_utf8(h).map_err(|_| JsonError::new(p, "invalid \\u escape"))?;
         u32::from_str_radix(s, 16).map_err(|_| JsonError::new(p, "invalid \\u escape"))
     }
@@ -464,7 +500,10 @@ impl<'a> Reader<'a> {
         match self.number() {
             Ok(n) => Ok(n.as_f64() != 0.0),
             Err(e) if e.message.starts_with("expected a number") => {
-                let k = self.peek_kind().map(|k| k.name()).unwrap_or("something else");
+                let k = self
+                    .peek_kind()
+                    .map(|k| k.name())
+                    .unwrap_or("something else");
                 self.err(format!("expected 0/1 or a boolean, found {}", k))
             }
             Err(e) => Err(e),
@@ -487,16 +526,22 @@ impl<'a> Reader<'a> {
             // and for hostile depths the middle levels are elided so the message stays one line.
             let part = |f: &SkipFrame<'_>| match f {
                 SkipFrame::Object { key: Some(k), .. } => format!(".{}", k),
-                SkipFrame::Array { current: Some(i), .. } => format!("[{}]", i),
+                SkipFrame::Array {
+                    current: Some(i), ..
+                } => format!("[{}]", i),
                 _ => String::new(),
             };
             let mut path = String::new();
             if open.len() <= 2 * PATH_EDGE {
                 open.iter().for_each(|f| path.push_str(&part(f)));
             } else {
-                open[..PATH_EDGE].iter().for_each(|f| path.push_str(&part(f)));
+                open[..PATH_EDGE]
+                    .iter()
+                    .for_each(|f| path.push_str(&part(f)));
                 path.push_str(&format!("…({} levels)…", open.len() - 2 * PATH_EDGE));
-                open[open.len() - PATH_EDGE..].iter().for_each(|f| path.push_str(&part(f)));
+                open[open.len() - PATH_EDGE..]
+                    .iter()
+                    .for_each(|f| path.push_str(&part(f)));
             }
             e.path = path + &e.path;
             e
@@ -509,14 +554,21 @@ impl<'a> Reader<'a> {
             match self.peek_kind()? {
                 Kind::Object => {
                     self.begin_object()?;
-                    open.push(SkipFrame::Object { key: None, first: true });
+                    open.push(SkipFrame::Object {
+                        key: None,
+                        first: true,
+                    });
                 }
                 Kind::Array => {
                     // Arrays of plain numbers (boxes, polygons, keypoints) are checked on the
                     // fast path; anything else it does not take is walked element by element.
                     if self.fast_number_array(|_| false, &mut Vec::new()).is_none() {
                         self.begin_array()?;
-                        open.push(SkipFrame::Array { current: None, next: 0, first: true });
+                        open.push(SkipFrame::Array {
+                            current: None,
+                            next: 0,
+                            first: true,
+                        });
                     }
                 }
                 Kind::String => {
@@ -550,7 +602,11 @@ impl<'a> Reader<'a> {
                             }
                         }
                     }
-                    Some(SkipFrame::Array { current, next, first }) => {
+                    Some(SkipFrame::Array {
+                        current,
+                        next,
+                        first,
+                    }) => {
                         *current = None;
                         if self.next_element(first)? {
                             *current = Some(*next);
@@ -571,8 +627,15 @@ const PATH_EDGE: usize = 16;
 /// An open container of [`Reader::skip_value`]: where it stands (the key or index whose value is
 /// being skipped, for the error path) and whether its first member is still to come.
 enum SkipFrame<'a> {
-    Object { key: Option<Cow<'a, str>>, first: bool },
-    Array { current: Option<usize>, next: usize, first: bool },
+    Object {
+        key: Option<Cow<'a, str>>,
+        first: bool,
+    },
+    Array {
+        current: Option<usize>,
+        next: usize,
+        first: bool,
+    },
 }
 
 fn describe_byte(b: u8) -> String {
@@ -689,7 +752,15 @@ mod tests {
         let e = Reader::new(text.as_bytes()).skip_value().unwrap_err();
         assert!(e.message.contains("end of file"), "{}", e.message);
         // n open arrays; the innermost failed before its first element, so it adds no index.
-        assert_eq!(e.path, format!("{}…({} levels)…{}", "[0]".repeat(16), n - 32, "[0]".repeat(15)));
+        assert_eq!(
+            e.path,
+            format!(
+                "{}…({} levels)…{}",
+                "[0]".repeat(16),
+                n - 32,
+                "[0]".repeat(15)
+            )
+        );
     }
 
     #[test]

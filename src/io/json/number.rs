@@ -5,7 +5,6 @@
 
 use super::{is_ws, load8, JResult, JsonError, Reader, HIGH};
 
-
 /// A JSON number as written: integers are kept exact when they fit in an `i128`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Number {
@@ -27,7 +26,10 @@ impl Number {
 }
 
 /// Exact powers of ten for the fast number path.
-const POW10: [f64; 23] = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22];
+const POW10: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+];
 
 /// fast_float's SWAR digit test: the high bit of every byte of a little-endian word that is not
 /// an ASCII digit. A carry or borrow can only corrupt the flags of bytes after the first flagged
@@ -62,7 +64,17 @@ fn parse_digits8(v: u64) -> u64 {
 const ZEROS8: u64 = 0x3030_3030_3030_3030;
 
 /// `10^n` for the digit counts of one 8-byte word.
-const POW10_U64: [u64; 9] = [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000];
+const POW10_U64: [u64; 9] = [
+    1,
+    10,
+    100,
+    1_000,
+    10_000,
+    100_000,
+    1_000_000,
+    10_000_000,
+    100_000_000,
+];
 
 /// How many ASCII digits a little-endian word starts with (0..=8).
 #[inline(always)]
@@ -105,8 +117,12 @@ fn fast_frac_part(b: &[u8], p: usize, mant: u64) -> Option<(usize, usize, u64)> 
     let w2 = load8(b, p + 8)?;
     let n1 = digit_run8(w1);
     let n2 = if n1 == 8 { digit_run8(w2) } else { 0 };
-    let mut mant = mant.wrapping_mul(POW10_U64[n1]).wrapping_add(digits_value(w1, n1));
-    mant = mant.wrapping_mul(POW10_U64[n2]).wrapping_add(digits_value(w2, n2));
+    let mut mant = mant
+        .wrapping_mul(POW10_U64[n1])
+        .wrapping_add(digits_value(w1, n1));
+    mant = mant
+        .wrapping_mul(POW10_U64[n2])
+        .wrapping_add(digits_value(w2, n2));
     let mut n = n1 + n2;
     if n == 16 {
         let w3 = load8(b, p + 16)?;
@@ -114,14 +130,26 @@ fn fast_frac_part(b: &[u8], p: usize, mant: u64) -> Option<(usize, usize, u64)> 
         if n3 == 8 {
             return None;
         }
-        mant = mant.wrapping_mul(POW10_U64[n3]).wrapping_add(digits_value(w3, n3));
+        mant = mant
+            .wrapping_mul(POW10_U64[n3])
+            .wrapping_add(digits_value(w3, n3));
         n += n3;
     }
     Some((p + n, n, mant))
 }
 
 /// Bytes `0..n` of a word set, for `n` in 0..=8.
-const LOW_BYTES: [u64; 9] = [0, 0xFF, 0xFFFF, 0xFF_FFFF, 0xFFFF_FFFF, 0xFF_FFFF_FFFF, 0xFFFF_FFFF_FFFF, 0xFF_FFFF_FFFF_FFFF, u64::MAX];
+const LOW_BYTES: [u64; 9] = [
+    0,
+    0xFF,
+    0xFFFF,
+    0xFF_FFFF,
+    0xFFFF_FFFF,
+    0xFF_FFFF_FFFF,
+    0xFFFF_FFFF_FFFF,
+    0xFF_FFFF_FFFF_FFFF,
+    u64::MAX,
+];
 
 /// The first `n` digit bytes of a word followed by `'0'`s: their value times `10^(8-n)`.
 #[inline(always)]
@@ -168,7 +196,11 @@ fn fast_f64(b: &[u8], start: usize) -> Option<(f64, usize)> {
                     lo as f64 / 1e8
                 } else {
                     let mant = lo * 100_000_000 + digits_padded(w2, n2);
-                    if mant == 0 { 0.0 } else { eisel_lemire(-16, mant)? }
+                    if mant == 0 {
+                        0.0
+                    } else {
+                        eisel_lemire(-16, mant)?
+                    }
                 };
                 return Some((if neg { -v } else { v }, end));
             }
@@ -179,7 +211,11 @@ fn fast_f64(b: &[u8], start: usize) -> Option<(f64, usize)> {
         return None;
     }
     // Eisel-Lemire is correctly rounded wherever it answers, like Clinger's fast path.
-    let v = if mant == 0 { 0.0 } else { eisel_lemire(-(frac as i64), mant)? };
+    let v = if mant == 0 {
+        0.0
+    } else {
+        eisel_lemire(-(frac as i64), mant)?
+    };
     Some((if neg { -v } else { v }, end))
 }
 
@@ -204,7 +240,9 @@ fn read_digits(b: &[u8], p: &mut usize, mant: &mut u64) -> usize {
         if !all_digits8(v) {
             break;
         }
-        *mant = mant.wrapping_mul(100_000_000).wrapping_add(parse_digits8(v));
+        *mant = mant
+            .wrapping_mul(100_000_000)
+            .wrapping_add(parse_digits8(v));
         *p += 8;
     }
     while let Some(&c) = b.get(*p) {
@@ -319,7 +357,11 @@ fn eisel_lemire(q: i64, w: u64) -> Option<f64> {
         // Subnormal: not reachable for q >= -27; leave it to the general parser.
         return None;
     }
-    if lo <= 1 && (MIN_EXPONENT_ROUND_TO_EVEN..=MAX_EXPONENT_ROUND_TO_EVEN).contains(&q) && mantissa & 3 == 1 && (mantissa << shift) == hi {
+    if lo <= 1
+        && (MIN_EXPONENT_ROUND_TO_EVEN..=MAX_EXPONENT_ROUND_TO_EVEN).contains(&q)
+        && mantissa & 3 == 1
+        && (mantissa << shift) == hi
+    {
         // Exactly halfway: round down to even.
         mantissa &= !1u64;
     }
@@ -357,12 +399,17 @@ impl<'a> Reader<'a> {
         let int_digits = p - int_start;
         if int_digits == 0 {
             match b.get(p) {
-                Some(b'N') if b[p..].starts_with(b"NaN") => return self.err("non-finite number NaN; every number must be finite"),
+                Some(b'N') if b[p..].starts_with(b"NaN") => {
+                    return self.err("non-finite number NaN; every number must be finite")
+                }
                 Some(b'I') if b[p..].starts_with(b"Infinity") => {
                     return self.err("non-finite number Infinity; every number must be finite")
                 }
                 _ => {
-                    let k = self.peek_kind().map(|k| k.name()).unwrap_or("something else");
+                    let k = self
+                        .peek_kind()
+                        .map(|k| k.name())
+                        .unwrap_or("something else");
                     self.pos = start;
                     return self.err(format!("expected a number, found {}", k));
                 }
@@ -426,7 +473,11 @@ impl<'a> Reader<'a> {
             let v = if mant <= (1u64 << 53) && (-22..=22).contains(&e10) {
                 // Clinger's fast path: both operands exact, one correctly rounded operation.
                 let m = mant as f64;
-                Some(if e10 < 0 { m / POW10[(-e10) as usize] } else { m * POW10[e10 as usize] })
+                Some(if e10 < 0 {
+                    m / POW10[(-e10) as usize]
+                } else {
+                    m * POW10[e10 as usize]
+                })
             } else {
                 eisel_lemire(e10, mant)
             };
@@ -442,9 +493,17 @@ impl<'a> Reader<'a> {
                 return Ok(Number::Int(i));
             }
         }
-        let v: f64 = text.parse().map_err(|_| JsonError::new(start, "invalid number"))?;
+        let v: f64 = text
+            .parse()
+            .map_err(|_| JsonError::new(start, "invalid number"))?;
         if !v.is_finite() {
-            return Err(JsonError::new(start, format!("number {} overflows to infinity; every number must be finite", text)));
+            return Err(JsonError::new(
+                start,
+                format!(
+                    "number {} overflows to infinity; every number must be finite",
+                    text
+                ),
+            ));
         }
         Ok(Number::Float(v))
     }
@@ -467,7 +526,10 @@ impl<'a> Reader<'a> {
         match self.number()? {
             Number::Int(i) => Ok(i),
             Number::Float(f) if f.fract() == 0.0 && f.abs() < 1.7e38 => Ok(f as i128),
-            Number::Float(f) => Err(JsonError::new(start, format!("expected an integer, found {}", f))),
+            Number::Float(f) => Err(JsonError::new(
+                start,
+                format!("expected an integer, found {}", f),
+            )),
         }
     }
 
@@ -494,14 +556,21 @@ impl<'a> Reader<'a> {
             }
         }
         if p == self.pos && !matches!(b.get(p), Some(b'0'..=b'9' | b'N' | b'I')) {
-            let k = self.peek_kind().map(|k| k.name()).unwrap_or("something else");
+            let k = self
+                .peek_kind()
+                .map(|k| k.name())
+                .unwrap_or("something else");
             return self.err(format!("expected a number, found {}", k));
         }
         let int_start = p;
         let n = skip_digits(b, &mut p);
         if n == 0 || (n > 1 && b[int_start] == b'0') {
             self.pos = int_start;
-            return self.err(if n == 0 { "invalid number" } else { "invalid number: leading zero" });
+            return self.err(if n == 0 {
+                "invalid number"
+            } else {
+                "invalid number: leading zero"
+            });
         }
         if b.get(p) == Some(&b'.') {
             p += 1;
@@ -542,7 +611,11 @@ impl<'a> Reader<'a> {
     /// fast path does not handle (an exponent, a long integer, a syntax error, ...): the caller
     /// then parses the array with the general methods, which also report every error.
     #[inline]
-    pub fn fast_number_array(&mut self, keep: impl Fn(usize) -> bool, out: &mut Vec<f64>) -> Option<usize> {
+    pub fn fast_number_array(
+        &mut self,
+        keep: impl Fn(usize) -> bool,
+        out: &mut Vec<f64>,
+    ) -> Option<usize> {
         let len0 = out.len();
         let n = self.fast_numbers(keep, |_, v| out.push(v));
         if n.is_none() {
@@ -555,7 +628,11 @@ impl<'a> Reader<'a> {
     /// instead of a vector. On `None` the position is unchanged and `sink` may have been
     /// called for some numbers, which the caller then disregards.
     #[inline]
-    pub fn fast_numbers(&mut self, keep: impl Fn(usize) -> bool, mut sink: impl FnMut(usize, f64)) -> Option<usize> {
+    pub fn fast_numbers(
+        &mut self,
+        keep: impl Fn(usize) -> bool,
+        mut sink: impl FnMut(usize, f64),
+    ) -> Option<usize> {
         #[inline(always)]
         fn ws(b: &[u8], mut p: usize) -> usize {
             while b.get(p).is_some_and(|&c| is_ws(c)) {
@@ -620,7 +697,10 @@ impl<'a> Reader<'a> {
             n += 1;
         }
         if n != 4 {
-            return Err(JsonError::new(start, format!("expected 4 numbers [x, y, width, height], found {}", n)));
+            return Err(JsonError::new(
+                start,
+                format!("expected 4 numbers [x, y, width, height], found {}", n),
+            ));
         }
         Ok(out)
     }
@@ -670,7 +750,12 @@ mod tests {
         let mut r = Reader::new(text.as_bytes());
         let ours = r.f64().unwrap();
         assert_eq!(r.pos(), text.len(), "{}", text);
-        for tail in [", 1234567890123456789012345", "]                        ", " ,\n", "}"] {
+        for tail in [
+            ", 1234567890123456789012345",
+            "]                        ",
+            " ,\n",
+            "}",
+        ] {
             let padded = format!("{}{}", text, tail);
             let mut r = Reader::new(padded.as_bytes());
             assert_eq!(r.f64().unwrap().to_bits(), ours.to_bits(), "{:?}", padded);
@@ -684,7 +769,11 @@ mod tests {
         if let Some(n) = Reader::new(arr.as_bytes()).fast_number_array(|i| i != 1, &mut out) {
             assert_eq!(n, 3);
             assert_eq!(out.len(), 2);
-            assert!(out.iter().all(|v| v.to_bits() == ours.to_bits()), "{:?}", arr);
+            assert!(
+                out.iter().all(|v| v.to_bits() == ours.to_bits()),
+                "{:?}",
+                arr
+            );
         } else {
             assert!(out.is_empty());
         }
@@ -728,11 +817,29 @@ mod tests {
     #[test]
     fn long_numbers_round_like_rust_and_python() {
         for t in [
-            "459.1171658925659", "52.404669362504585", "0.09483076347685593", "0.9677999949201714", "9007199254740993.0",
-            "1.7976931348623157e308", "2.2250738585072014e-308", "4.9e-324", "0.1e-26", "123456789012345678.9", "9999999999999999999e-27",
-            "1e27", "9999999999999999999e27", "1.0000000000000002", "0.30000000000000004", "-0.0", "-7.000000000000001e-5",
+            "459.1171658925659",
+            "52.404669362504585",
+            "0.09483076347685593",
+            "0.9677999949201714",
+            "9007199254740993.0",
+            "1.7976931348623157e308",
+            "2.2250738585072014e-308",
+            "4.9e-324",
+            "0.1e-26",
+            "123456789012345678.9",
+            "9999999999999999999e-27",
+            "1e27",
+            "9999999999999999999e27",
+            "1.0000000000000002",
+            "0.30000000000000004",
+            "-0.0",
+            "-7.000000000000001e-5",
             // Exact ties between two doubles (round half to even), in and near the tie range.
-            "9007199254740993e0", "9007199254740995e0", "9.007199254740993e15", "90071992547409930e-1", "4503599627370497.5",
+            "9007199254740993e0",
+            "9007199254740995e0",
+            "9.007199254740993e15",
+            "90071992547409930e-1",
+            "4503599627370497.5",
         ] {
             let (a, b) = both(t);
             assert_eq!(a.to_bits(), b.to_bits(), "{}", t);

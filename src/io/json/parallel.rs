@@ -90,13 +90,22 @@ enum ChunkEnd {
 /// element; its errors are prefixed with the element's global index.
 ///
 /// Returns the elements in order and the position just after the closing `]`.
-pub fn parse_array_par<'a, T, F>(buf: &'a [u8], open: usize, limit: usize, parse: F) -> JResult<(Vec<T>, usize)>
+pub fn parse_array_par<'a, T, F>(
+    buf: &'a [u8],
+    open: usize,
+    limit: usize,
+    parse: F,
+) -> JResult<(Vec<T>, usize)>
 where
     T: Send,
     F: Fn(&mut Reader<'a>) -> JResult<T> + Sync,
 {
-    let (chunks, end) = parse_array_par_with(buf, open, limit, |r: &mut Reader<'a>, _: &mut ()| parse(r))?;
-    Ok((concat_par(chunks.into_iter().map(|(v, ())| v).collect()), end))
+    let (chunks, end) =
+        parse_array_par_with(buf, open, limit, |r: &mut Reader<'a>, _: &mut ()| parse(r))?;
+    Ok((
+        concat_par(chunks.into_iter().map(|(v, ())| v).collect()),
+        end,
+    ))
 }
 
 /// The vectors one after another, moved into one vector by parallel copies (so that the
@@ -131,7 +140,12 @@ pub fn concat_par<T: Send>(parts: Vec<Vec<T>>) -> Vec<T> {
 /// [`parse_array_par`] for parsers that write into a per-chunk state `S` (an arena for the
 /// elements' variable-length parts, say) instead of allocating per element. Returns the used
 /// chunks in order, each with its elements and its state, without concatenating them.
-pub fn parse_array_par_with<'a, T, S, F>(buf: &'a [u8], open: usize, limit: usize, parse: F) -> JResult<(Vec<(Vec<T>, S)>, usize)>
+pub fn parse_array_par_with<'a, T, S, F>(
+    buf: &'a [u8],
+    open: usize,
+    limit: usize,
+    parse: F,
+) -> JResult<(Vec<(Vec<T>, S)>, usize)>
 where
     T: Send,
     S: ChunkState,
@@ -144,7 +158,13 @@ where
 
 /// [`parse_array_par_with`] with chunks as small as `min_chunk` bytes, so that tests and the
 /// fuzzer see seams guessed on small inputs.
-pub fn parse_array_par_sized<'a, T, S, F>(buf: &'a [u8], open: usize, limit: usize, min_chunk: usize, parse: F) -> JResult<(Vec<(Vec<T>, S)>, usize)>
+pub fn parse_array_par_sized<'a, T, S, F>(
+    buf: &'a [u8],
+    open: usize,
+    limit: usize,
+    min_chunk: usize,
+    parse: F,
+) -> JResult<(Vec<(Vec<T>, S)>, usize)>
 where
     T: Send,
     S: ChunkState,
@@ -157,7 +177,11 @@ where
     let first_elem = r.pos();
     let span = limit.saturating_sub(first_elem);
     let threads = rayon::current_num_threads().max(1);
-    let n_chunks = if span < 2 * min_chunk { 1 } else { (span / min_chunk).min(threads * 8).max(1) };
+    let n_chunks = if span < 2 * min_chunk {
+        1
+    } else {
+        (span / min_chunk).min(threads * 8).max(1)
+    };
 
     // Chunk starts: the true first element, then guesses.
     let mut starts = vec![first_elem];
@@ -210,15 +234,30 @@ where
                     r.pos += 1;
                     r.skip_ws();
                     if buf.get(r.pos()) == Some(&b']') {
-                        return (out, state, Err(JsonError::new(r.pos(), "trailing comma before ']'")));
+                        return (
+                            out,
+                            state,
+                            Err(JsonError::new(r.pos(), "trailing comma before ']'")),
+                        );
                     }
                 }
                 Some(b']') => return (out, state, Ok(ChunkEnd::ArrayEnd(r.pos() + 1))),
                 Some(_) => {
-                    let e = r.unexpected::<()>("',' or ']' after an element").unwrap_err();
+                    let e = r
+                        .unexpected::<()>("',' or ']' after an element")
+                        .unwrap_err();
                     return (out, state, Err(e));
                 }
-                None => return (out, state, Err(JsonError::new(r.pos(), "unexpected end of file: the array is not closed"))),
+                None => {
+                    return (
+                        out,
+                        state,
+                        Err(JsonError::new(
+                            r.pos(),
+                            "unexpected end of file: the array is not closed",
+                        )),
+                    )
+                }
             }
             while next < starts.len() && r.pos() > starts[next] {
                 next += 1;
@@ -330,7 +369,10 @@ mod tests {
             if i > 0 {
                 text.push_str(", ");
             }
-            text.push_str(&format!("{{\"id\": {}, \"s\": \",{{\\\",{{ \", \"x\": [{{\"y\": 1}}, {{\"z\": 2}}]}}", i));
+            text.push_str(&format!(
+                "{{\"id\": {}, \"s\": \",{{\\\",{{ \", \"x\": [{{\"y\": 1}}, {{\"z\": 2}}]}}",
+                i
+            ));
         }
         text.push(']');
         let ids = parse_ids(&text).unwrap();
@@ -340,7 +382,12 @@ mod tests {
 
     #[test]
     fn concat_par_keeps_order_and_owns_once() {
-        let parts: Vec<Vec<String>> = vec![vec!["a".into(), "b".into()], vec![], vec!["c".into()], (0..1000).map(|i| i.to_string()).collect()];
+        let parts: Vec<Vec<String>> = vec![
+            vec!["a".into(), "b".into()],
+            vec![],
+            vec!["c".into()],
+            (0..1000).map(|i| i.to_string()).collect(),
+        ];
         let want: Vec<String> = parts.iter().flatten().cloned().collect();
         assert_eq!(concat_par(parts), want);
         assert_eq!(concat_par(Vec::<Vec<u8>>::new()), Vec::<u8>::new());
@@ -357,7 +404,10 @@ mod tests {
             if i == 41234 {
                 text.push_str("{\"id\": 1.5}");
             } else {
-                text.push_str(&format!("{{\"id\": {}, \"pad\": \"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"}}", i));
+                text.push_str(&format!(
+                    "{{\"id\": {}, \"pad\": \"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"}}",
+                    i
+                ));
             }
         }
         text.push(']');
