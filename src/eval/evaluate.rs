@@ -232,7 +232,7 @@ fn group_federated(
     }
     drop(cursor);
     let keys: Vec<u32> = dets
-        .iter()
+        .par_iter()
         .enumerate()
         .map(|(i, d)| {
             if d.category == u32::MAX || !f.det_keep[i] {
