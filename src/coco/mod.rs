@@ -117,19 +117,39 @@ impl Results {
     /// Build from detections, counting those of unknown categories; `unknown_ids` holds, per
     /// parsed chunk, the `category_id` of each of its unknown-category detections in order.
     pub(crate) fn from_chunks(chunks: Vec<(Vec<Detection>, Vec<Id>)>) -> Results {
+        use rayon::prelude::*;
         let total: usize = chunks.iter().map(|(v, _)| v.len()).sum();
-        let mut detections = Vec::with_capacity(total);
         let mut unknown_category_ids = Vec::new();
-        for (items, ids) in chunks {
-            let first = detections.len();
+        let mut first = 0;
+        for (items, ids) in &chunks {
             let unknown = items
                 .iter()
                 .enumerate()
                 .filter(|(_, d)| d.category == u32::MAX)
                 .map(|(i, _)| (first + i) as u32);
-            unknown_category_ids.extend(unknown.zip(ids));
-            detections.extend(items);
+            unknown_category_ids.extend(unknown.zip(ids.iter().copied()));
+            first += items.len();
         }
+        // The chunks copied into place in parallel (a serial copy of ~70 MB showed in LVIS
+        // profiles): each chunk fills its own part of the spare capacity.
+        let mut detections: Vec<Detection> = Vec::with_capacity(total);
+        {
+            let mut rest = &mut detections.spare_capacity_mut()[..total];
+            let mut parts = Vec::with_capacity(chunks.len());
+            for (items, _) in &chunks {
+                let (a, b) = std::mem::take(&mut rest).split_at_mut(items.len());
+                parts.push((a, items));
+                rest = b;
+            }
+            parts.into_par_iter().for_each(|(dst, items)| {
+                for (d, &x) in dst.iter_mut().zip(items.iter()) {
+                    d.write(x);
+                }
+            });
+        }
+        // SAFETY: the loop above wrote every one of the first `total` elements (the parts
+        // partition them and each part has its chunk's length).
+        unsafe { detections.set_len(total) };
         Results {
             unknown_category: unknown_category_ids.len(),
             detections,
