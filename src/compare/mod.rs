@@ -191,13 +191,7 @@ pub fn run(
         let (ev, detail) = eval::run_detailed(gt, m.res, m.shapes, p, false, progress)?;
         if cfg.n > 0 {
             let specs = eval::summarize::stat_specs(p);
-            samplers.push(Resampler::new(
-                m.res,
-                p,
-                &detail.setup,
-                &detail.matched,
-                specs,
-            ));
+            samplers.push(Resampler::new(p, &detail.setup, &detail.matched, specs));
         }
         evals.push(ev);
     }

@@ -10,7 +10,6 @@
 
 use super::evaluate::{Matched, HAS_IGNORED, HAS_TP, TP};
 use super::Setup;
-use crate::coco::Results;
 use rayon::prelude::*;
 
 /// `np.spacing(1)`, the epsilon pycocotools adds to the precision denominator.
@@ -85,30 +84,23 @@ pub(crate) fn desc_key(score: f64) -> u64 {
 /// The detections of `units` (one category's live units, in image order), concatenated and
 /// stable-sorted by descending score, as pycocotools' `np.argsort(-dtScores, kind='mergesort')`
 /// orders them: `(score, unit, rank in unit)`.
-pub fn sorted_detections(res: &Results, mt: &Matched, units: &[usize]) -> Vec<(f64, u32, u32)> {
+pub fn sorted_detections(mt: &Matched, units: &[usize]) -> Vec<(f64, u32, u32)> {
     // Stable sort by descending score == unstable sort by (descending score, unit, rank): the
     // concatenation is in (unit, rank) order. Keys: order-preserving u64 of -score (with
     // -0.0 == 0.0, as numpy compares).
     let mut keyed: Vec<(u64, u32, u32)> = Vec::new();
     for &u in units {
-        for (rank, &d) in mt.dt_sorted[mt.off[u] as usize..mt.off[u + 1] as usize]
+        for (rank, &score) in mt.scores[mt.off[u] as usize..mt.off[u + 1] as usize]
             .iter()
             .enumerate()
         {
-            keyed.push((
-                desc_key(res.detections[d as usize].score),
-                u as u32,
-                rank as u32,
-            ));
+            keyed.push((desc_key(score), u as u32, rank as u32));
         }
     }
     keyed.sort_unstable();
     keyed
         .iter()
-        .map(|&(_, u, rank)| {
-            let d = mt.dt_sorted[(mt.off[u as usize] + rank) as usize];
-            (res.detections[d as usize].score, u, rank)
-        })
+        .map(|&(_, u, rank)| (mt.scores[(mt.off[u as usize] + rank) as usize], u, rank))
         .collect()
 }
 
@@ -146,7 +138,6 @@ struct CatOut<'o> {
 }
 
 pub fn accumulate(
-    res: &Results,
     setup: &Setup,
     iou_thrs: &[f64],
     rec_thrs: &[f64],
@@ -194,7 +185,7 @@ pub fn accumulate(
             if live.is_empty() {
                 return;
             }
-            let all = sorted_detections(res, mt, &live);
+            let all = sorted_detections(mt, &live);
             let npig: Vec<u64> = (0..a_n)
                 .map(|a| live.iter().map(|&u| mt.npig(u, a, a_n) as u64).sum())
                 .collect();

@@ -232,7 +232,7 @@ fn group_federated(
     }
     drop(cursor);
     let keys: Vec<u32> = dets
-        .iter()
+        .par_iter()
         .enumerate()
         .map(|(i, d)| {
             if d.category == u32::MAX || !f.det_keep[i] {
@@ -323,6 +323,9 @@ pub struct Matched {
     pub off: Vec<u32>,
     /// Detection indices per unit, sorted by score (stable), cut to the largest maxDet.
     pub dt_sorted: Vec<u32>,
+    /// The score of each `dt_sorted` detection, stored beside it so that accumulation reads
+    /// them in sequence instead of across the whole detection array.
+    pub scores: Vec<f64>,
     /// Per sorted detection: `A * T` states ([`FP`], [`TP`], [`IGNORED`]), area-major.
     pub states: Vec<u8>,
     /// Per area range, number of non-ignored GT (`npig` contributions) of the units that have
@@ -478,6 +481,7 @@ pub fn match_units(
     }
     let total = off[n_units] as usize;
     let mut dt_sorted = vec![0u32; total];
+    let mut scores = vec![0f64; total];
     let mut states = vec![0u8; total * at];
     let mut npig = vec![0u32; g.gt.len() * a_n];
     let mut empty = vec![false; n_units];
@@ -493,6 +497,7 @@ pub fn match_units(
     struct Job<'s> {
         u: usize,
         dt: &'s mut [u32],
+        sc: &'s mut [f64],
         fl: &'s mut [u8],
         st: &'s mut [u8],
         npig: &'s mut [u32],
@@ -501,6 +506,7 @@ pub fn match_units(
     let mut jobs: Vec<Job<'_>> = Vec::new();
     {
         let mut dt_rest: &mut [u32] = &mut dt_sorted;
+        let mut sc_rest: &mut [f64] = &mut scores;
         let mut fl_rest: &mut [u8] = &mut flags;
         let mut st_rest: &mut [u8] = &mut states;
         let mut np_rest: &mut [u32] = &mut npig;
@@ -519,6 +525,8 @@ pub fn match_units(
             fl_rest = fb;
             let (a, b) = std::mem::take(&mut dt_rest).split_at_mut(d);
             dt_rest = b;
+            let (sa, sb) = std::mem::take(&mut sc_rest).split_at_mut(d);
+            sc_rest = sb;
             let (c, e) = std::mem::take(&mut st_rest).split_at_mut(d * at);
             st_rest = e;
             let (f, h) = std::mem::take(&mut np_rest).split_at_mut(ng * a_n);
@@ -528,6 +536,7 @@ pub fn match_units(
             jobs.push(Job {
                 u,
                 dt: a,
+                sc: sa,
                 fl: fa,
                 st: c,
                 npig: f,
@@ -536,6 +545,11 @@ pub fn match_units(
         }
     }
 
+    // Run the units image by image (the results are the same in any order: each job writes only
+    // its own slices): an image's detections then stay in cache across its categories' units,
+    // where the category-major order would fetch each one from memory.
+    let n_img = setup.img_ids.len().max(1);
+    jobs.sort_unstable_by_key(|j| (j.u % n_img, j.u));
     progress.start("matching", n_units as u64);
     let anns = &gt.annotations;
     let dets = &res.detections;
@@ -555,6 +569,9 @@ pub fn match_units(
             sort_unit_by_score(dts, &mut s.dets, &mut s.keyed, res);
             s.dets.truncate(max_det);
             job.dt.copy_from_slice(&s.dets);
+            for (o, &d) in job.sc.iter_mut().zip(&s.dets) {
+                *o = dets[d as usize].score;
+            }
             let (nd, ng) = (s.dets.len(), gts.len());
             // IoU matrix [nd x ng] in the unit's GT order (computeIoU).
             s.ious.clear();
@@ -693,6 +710,7 @@ pub fn match_units(
     Matched {
         off,
         dt_sorted,
+        scores,
         states,
         npig,
         gt_off: g.gt_start.clone(),

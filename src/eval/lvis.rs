@@ -115,14 +115,22 @@ pub fn federated(
         .last()
         .copied()
         .unwrap_or(super::params::LVIS_MAX_DETS_PER_IMAGE);
-    let mut by_image: Vec<Vec<u32>> = vec![Vec::new(); gt.images.len()];
-    for (i, d) in dets.iter().enumerate() {
-        by_image[d.image as usize].push(i as u32);
+    // Only images over the cap need their detections listed and sorted.
+    let mut count = vec![0u32; gt.images.len()];
+    for d in dets {
+        count[d.image as usize] += 1;
     }
-    for g in by_image.iter_mut() {
-        keep_top(g, per_image, res, &mut det_keep);
+    if count.iter().any(|&c| c as usize > per_image) {
+        let mut by_image: Vec<Vec<u32>> = vec![Vec::new(); gt.images.len()];
+        for (i, d) in dets.iter().enumerate() {
+            if count[d.image as usize] as usize > per_image {
+                by_image[d.image as usize].push(i as u32);
+            }
+        }
+        for g in by_image.iter_mut() {
+            keep_top(g, per_image, res, &mut det_keep);
+        }
     }
-    drop(by_image);
     // Opt-in v1 cap: per category over the whole file, after the per-image cap.
     if let Some(n) = p.lvis_max_dets_per_cat {
         let mut by_cat: Vec<Vec<u32>> = vec![Vec::new(); gt.categories.len()];

@@ -499,7 +499,6 @@ pub fn run_detailed(
     );
     timer.lap("IoU + match");
     let arrays = accumulate::accumulate(
-        res,
         &setup,
         &p.iou_thrs,
         &p.rec_thrs,

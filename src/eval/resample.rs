@@ -25,7 +25,6 @@ use super::evaluate::{Matched, FP, TP};
 use super::params::Params;
 use super::summarize::{summarize_one, StatSpec};
 use super::Setup;
-use crate::coco::Results;
 use rayon::prelude::*;
 
 const NONE: u32 = u32::MAX;
@@ -110,13 +109,7 @@ pub struct Scratch {
 impl Resampler {
     /// Prepare from an evaluation's [`super::Detail`]: sort each category's detections once and
     /// split them into default classes and lane differences.
-    pub fn new(
-        res: &Results,
-        p: &Params,
-        setup: &Setup,
-        mt: &Matched,
-        specs: Vec<StatSpec>,
-    ) -> Resampler {
+    pub fn new(p: &Params, setup: &Setup, mt: &Matched, specs: Vec<StatSpec>) -> Resampler {
         let (t_n, a_n) = (p.iou_thrs.len(), p.area_rng.len());
         let at = t_n * a_n;
         let n_img = setup.img_ids.len();
@@ -154,7 +147,7 @@ impl Resampler {
                 let live: Vec<usize> = (k * n_img..(k + 1) * n_img)
                     .filter(|&u| !mt.empty[u])
                     .collect();
-                sorted_detections(res, mt, &live)
+                sorted_detections(mt, &live)
             })
             .collect();
         let mut cats = Vec::with_capacity(k_n);
@@ -613,7 +606,7 @@ mod tests {
             p.max_dets = max_dets;
             let (ev, d) =
                 run_detailed(&gt, &res, None, &p, false, &crate::progress::NoProgress).unwrap();
-            let rs = Resampler::new(&res, &p, &d.setup, &d.matched, stat_specs(&p));
+            let rs = Resampler::new(&p, &d.setup, &d.matched, stat_specs(&p));
             let mut sc = rs.scratch();
             assert_eq!(rs.stats(&vec![1; rs.images()], &mut sc), ev.stats);
         }
