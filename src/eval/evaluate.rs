@@ -496,6 +496,10 @@ pub fn match_units(
     // Split the outputs into per-unit slices so units can run in parallel without sharing.
     struct Job<'s> {
         u: usize,
+        /// The unit's inputs, read here in unit order (the jobs run image by image).
+        gts: &'s [u32],
+        dts: &'s [u32],
+        not_exhaustive: bool,
         dt: &'s mut [u32],
         sc: &'s mut [f64],
         fl: &'s mut [u8],
@@ -535,6 +539,9 @@ pub fn match_units(
             gm_rest = gm_b;
             jobs.push(Job {
                 u,
+                gts: &g.gt[g.gt_start[u] as usize..g.gt_start[u + 1] as usize],
+                dts: &g.dt[g.dt_start[u] as usize..g.dt_start[u + 1] as usize],
+                not_exhaustive: setup.lvis.as_ref().is_some_and(|f| f.not_exhaustive[u]),
                 dt: a,
                 sc: sa,
                 fl: fa,
@@ -560,9 +567,7 @@ pub fn match_units(
         .with_min_len(64)
         .for_each_init(Scratch::default, |s, job| {
             let u = job.u;
-            let ne = lvis.is_some_and(|f| f.not_exhaustive[u]);
-            let gts = &g.gt[g.gt_start[u] as usize..g.gt_start[u + 1] as usize];
-            let dts = &g.dt[g.dt_start[u] as usize..g.dt_start[u + 1] as usize];
+            let (ne, gts, dts) = (job.not_exhaustive, job.gts, job.dts);
             if u % 4096 == 0 {
                 progress.inc(4096.min(n_units - u) as u64);
             }
