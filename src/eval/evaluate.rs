@@ -20,7 +20,8 @@ pub const IGNORED: u8 = 2;
 pub struct Grouped {
     /// GT annotation indices, unit by unit.
     pub gt: Vec<u32>,
-    pub gt_start: Vec<u32>,
+    /// Shared with [`Matched`], which reads each unit's GT slots through it.
+    pub gt_start: std::sync::Arc<Vec<u32>>,
     /// Detection indices, unit by unit, in file order.
     pub dt: Vec<u32>,
     pub dt_start: Vec<u32>,
@@ -190,7 +191,7 @@ pub fn group(gt: &Dataset, res: &Results, setup: &Setup) -> Grouped {
     let (dt_u, dt_start) = to_units(dt_order, dt_starts);
     Grouped {
         gt: gt_u,
-        gt_start,
+        gt_start: std::sync::Arc::new(gt_start),
         dt: dt_u,
         dt_start,
     }
@@ -333,7 +334,7 @@ pub struct Matched {
     /// millions of units, few with GT). Read it with [`Matched::npig`].
     npig: Vec<u32>,
     /// Per unit: its first GT in the grouping (`Grouped::gt_start`).
-    gt_off: Vec<u32>,
+    gt_off: std::sync::Arc<Vec<u32>>,
     /// Per unit: pycocotools' `evaluateImg` returned `None` (no GT and no detection).
     pub empty: Vec<bool>,
     /// Per sorted detection: bit 0 = some state is [`TP`], bit 1 = some state is [`IGNORED`].
@@ -718,7 +719,7 @@ pub fn match_units(
         scores,
         states,
         npig,
-        gt_off: g.gt_start.clone(),
+        gt_off: std::sync::Arc::clone(&g.gt_start),
         empty,
         flags,
         gt_match,
