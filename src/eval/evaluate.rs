@@ -20,7 +20,8 @@ pub const IGNORED: u8 = 2;
 pub struct Grouped {
     /// GT annotation indices, unit by unit.
     pub gt: Vec<u32>,
-    pub gt_start: Vec<u32>,
+    /// Shared with [`Matched`], which reads each unit's GT slots through it.
+    pub gt_start: std::sync::Arc<Vec<u32>>,
     /// Detection indices, unit by unit, in file order.
     pub dt: Vec<u32>,
     pub dt_start: Vec<u32>,
@@ -190,7 +191,7 @@ pub fn group(gt: &Dataset, res: &Results, setup: &Setup) -> Grouped {
     let (dt_u, dt_start) = to_units(dt_order, dt_starts);
     Grouped {
         gt: gt_u,
-        gt_start,
+        gt_start: std::sync::Arc::new(gt_start),
         dt: dt_u,
         dt_start,
     }
@@ -333,7 +334,7 @@ pub struct Matched {
     /// millions of units, few with GT). Read it with [`Matched::npig`].
     npig: Vec<u32>,
     /// Per unit: its first GT in the grouping (`Grouped::gt_start`).
-    gt_off: Vec<u32>,
+    gt_off: std::sync::Arc<Vec<u32>>,
     /// Per unit: pycocotools' `evaluateImg` returned `None` (no GT and no detection).
     pub empty: Vec<bool>,
     /// Per sorted detection: bit 0 = some state is [`TP`], bit 1 = some state is [`IGNORED`].
@@ -496,6 +497,10 @@ pub fn match_units(
     // Split the outputs into per-unit slices so units can run in parallel without sharing.
     struct Job<'s> {
         u: usize,
+        /// The unit's inputs, read here in unit order (the jobs run image by image).
+        gts: &'s [u32],
+        dts: &'s [u32],
+        not_exhaustive: bool,
         dt: &'s mut [u32],
         sc: &'s mut [f64],
         fl: &'s mut [u8],
@@ -535,6 +540,9 @@ pub fn match_units(
             gm_rest = gm_b;
             jobs.push(Job {
                 u,
+                gts: &g.gt[g.gt_start[u] as usize..g.gt_start[u + 1] as usize],
+                dts: &g.dt[g.dt_start[u] as usize..g.dt_start[u + 1] as usize],
+                not_exhaustive: setup.lvis.as_ref().is_some_and(|f| f.not_exhaustive[u]),
                 dt: a,
                 sc: sa,
                 fl: fa,
@@ -560,9 +568,7 @@ pub fn match_units(
         .with_min_len(64)
         .for_each_init(Scratch::default, |s, job| {
             let u = job.u;
-            let ne = lvis.is_some_and(|f| f.not_exhaustive[u]);
-            let gts = &g.gt[g.gt_start[u] as usize..g.gt_start[u + 1] as usize];
-            let dts = &g.dt[g.dt_start[u] as usize..g.dt_start[u + 1] as usize];
+            let (ne, gts, dts) = (job.not_exhaustive, job.gts, job.dts);
             if u % 4096 == 0 {
                 progress.inc(4096.min(n_units - u) as u64);
             }
@@ -713,7 +719,7 @@ pub fn match_units(
         scores,
         states,
         npig,
-        gt_off: g.gt_start.clone(),
+        gt_off: std::sync::Arc::clone(&g.gt_start),
         empty,
         flags,
         gt_match,

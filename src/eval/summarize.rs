@@ -149,34 +149,38 @@ pub fn summarize_one(
     };
     // The selected slice in C order: T, (R), K, then the broadcast pair axis. (LVIS' group
     // selection `s[:, :, group, aidx]` has the same order: T, R, then the group's categories.)
-    // Gathered category by category (the arrays are stored category-major) into its C-order
-    // place, then filtered: the values and their order are numpy's.
-    let (nt, nk, np_) = (tsel.len(), ks.len(), pairs.len());
+    // The arrays are stored category-major; for one T index each (category, pair) is a base
+    // offset and R a fixed stride, so the values are read in C order and filtered as read: the
+    // values and their order are numpy's.
     let nr = if spec.ap { arr.r } else { 1 };
-    let mut sel = vec![0.0f64; nt * nr * nk * np_];
-    // Eight categories at a time: eight read streams, and whole cache lines written.
-    const BLOCK: usize = 8;
-    for kb in (0..nk).step_by(BLOCK) {
-        let kend = (kb + BLOCK).min(nk);
-        for (ti, &t) in tsel.iter().enumerate() {
-            for r in 0..nr {
-                let row = (ti * nr + r) * nk;
-                for ki in kb..kend {
-                    let k = ks[ki];
-                    let base = (row + ki) * np_;
-                    for (pi, &(a, m)) in pairs.iter().enumerate() {
-                        sel[base + pi] = if spec.ap {
-                            arr.precision[arr.pidx(t, r, k, a, m)]
-                        } else {
-                            arr.recall[arr.ridx(t, k, a, m)]
-                        };
-                    }
+    let (src, stride_r) = if spec.ap {
+        (&arr.precision, arr.a * arr.m)
+    } else {
+        (&arr.recall, 0)
+    };
+    let mut vals = Vec::with_capacity(tsel.len() * nr * ks.len() * pairs.len());
+    let mut bases = Vec::with_capacity(ks.len() * pairs.len());
+    for &t in &tsel {
+        bases.clear();
+        for &k in &ks {
+            for &(a, m) in &pairs {
+                bases.push(if spec.ap {
+                    arr.pidx(t, 0, k, a, m)
+                } else {
+                    arr.ridx(t, k, a, m)
+                });
+            }
+        }
+        for r in 0..nr {
+            let off = r * stride_r;
+            for &b in &bases {
+                let v = src[b + off];
+                if v > -1.0 {
+                    vals.push(v);
                 }
             }
         }
     }
-    let mut vals = sel;
-    vals.retain(|&v| v > -1.0);
     if vals.is_empty() {
         -1.0
     } else {
