@@ -41,15 +41,8 @@ fn counting_sort(n: usize, keys: &[u32], items: &[u32]) -> (Vec<u32>, Vec<u32>) 
             .collect();
         pairs.sort_unstable();
         let order = pairs.iter().map(|&(_, i)| items[i as usize]).collect();
-        let mut starts = vec![0u32; n + 1];
-        let mut j = 0;
-        for (u, s) in starts.iter_mut().enumerate() {
-            while j < pairs.len() && (pairs[j].0 as usize) < u {
-                j += 1;
-            }
-            *s = j as u32;
-        }
-        return (order, starts);
+        let keys: Vec<u32> = pairs.iter().map(|&(k, _)| k).collect();
+        return (order, spread_starts(n, &keys, |j| j as u32));
     }
     let mut starts = vec![0u32; n + 1];
     for &k in keys {
@@ -255,16 +248,22 @@ fn group_federated(
         })
         .collect();
     let (order, cstarts) = counting_sort(verified.len(), &keys, items);
-    // Spread: unit u starts where the first verified unit at or after u starts.
-    let mut starts = vec![0u32; n_units + 1];
+    (order, spread_starts(n_units, &verified, |j| cstarts[j]))
+}
+
+/// Starts of `n` buckets (len `n + 1`) from the sorted bucket numbers `sorted` of the items
+/// that are present: bucket `u` starts at `start_of(j)`, `j` the first entry of `sorted` at or
+/// after `u` (`j = sorted.len()` past the last), in one sequential pass over the buckets.
+fn spread_starts(n: usize, sorted: &[u32], start_of: impl Fn(usize) -> u32) -> Vec<u32> {
+    let mut starts = vec![0u32; n + 1];
     let mut j = 0;
     for (u, s) in starts.iter_mut().enumerate() {
-        while j < verified.len() && (verified[j] as usize) < u {
+        while j < sorted.len() && (sorted[j] as usize) < u {
             j += 1;
         }
-        *s = cstarts[j];
+        *s = start_of(j);
     }
-    (order, starts)
+    starts
 }
 
 /// Whether GT annotation `ga` is a crowd region for the IoU and the matching (LVIS never reads
@@ -723,5 +722,87 @@ pub fn match_units(
         empty,
         flags,
         gt_match,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::SplitMix64;
+
+    /// The stable grouping both ways: counting through every bucket (few buckets) and sorting
+    /// (bucket, position) pairs (buckets outnumbering items 16:1).
+    fn grouped_by_definition(n: usize, keys: &[u32], items: &[u32]) -> (Vec<u32>, Vec<u32>) {
+        let mut order = Vec::new();
+        let mut starts = vec![0u32];
+        for b in 0..n as u32 {
+            order.extend(
+                keys.iter()
+                    .zip(items)
+                    .filter(|(&k, _)| k == b)
+                    .map(|(_, &v)| v),
+            );
+            starts.push(order.len() as u32);
+        }
+        (order, starts)
+    }
+
+    #[test]
+    fn counting_sort_dense_and_sparse_group_stably() {
+        let mut rng = SplitMix64::from_state(11);
+        for case in 0..200 {
+            let items_n = (rng.next_u64() % 40) as usize;
+            // Dense (n <= 16 items) and sparse (n > 16 items) bucket counts.
+            let n = if case % 2 == 0 {
+                1 + (rng.next_u64() % 8) as usize
+            } else {
+                17 * items_n + 1 + (rng.next_u64() % 50) as usize
+            };
+            let keys: Vec<u32> = (0..items_n)
+                .map(|_| {
+                    if rng.next_u64() % 5 == 0 {
+                        u32::MAX
+                    } else {
+                        (rng.next_u64() % n as u64) as u32
+                    }
+                })
+                .collect();
+            let items: Vec<u32> = (0..items_n as u32).map(|i| i * 3 + 1).collect();
+            assert_eq!(
+                counting_sort(n, &keys, &items),
+                grouped_by_definition(n, &keys, &items),
+                "case {}",
+                case
+            );
+        }
+    }
+
+    #[test]
+    fn unit_sort_by_keys_equals_the_stable_comparison_sort() {
+        let mut rng = SplitMix64::from_state(5);
+        // Few distinct scores (ties), both zeros: the orders must agree exactly.
+        let scores = [0.5, 0.25, 0.0, -0.0, 1.0, 0.75, 0.5, -0.0];
+        let detections: Vec<crate::coco::Detection> = (0..300)
+            .map(|_| crate::coco::Detection {
+                image: 0,
+                category: 0,
+                bbox: [0.0; 4],
+                score: scores[rng.below(scores.len() as u64) as usize],
+            })
+            .collect();
+        let res = Results {
+            detections,
+            ..Default::default()
+        };
+        let (mut out, mut keyed) = (Vec::new(), Vec::new());
+        for _ in 0..100 {
+            let len = rng.below(40) as usize;
+            // Units list detections in any order (with useCats=0 they are not ascending).
+            let src: Vec<u32> = (0..len).map(|_| rng.below(300) as u32).collect();
+            let mut want = src.clone();
+            sort_by_score(&mut want, &res);
+            sort_unit_by_score(&src, &mut out, &mut keyed, &res);
+            assert_eq!(out, want);
+        }
     }
 }
