@@ -207,6 +207,7 @@ fn group_federated(
     let n_units = gt_start.len() - 1;
     // Verified units in unit order (category-major, then image rank).
     let verified: Vec<u32> = (0..n_units as u32)
+        .into_par_iter()
         .filter(|&u| gt_start[u as usize + 1] > gt_start[u as usize] || f.neg[u as usize])
         .collect();
     // Per image rank: its verified (category position, compact number), by category position.
@@ -251,18 +252,54 @@ fn group_federated(
     (order, spread_starts(n_units, &verified, |j| cstarts[j]))
 }
 
+/// `[0, f(0), f(0) + f(1), ...]` (len `n + 1`), computed in parallel chunks (a prefix over
+/// LVIS' millions of units was a visible serial cost); the sums are exact integers.
+fn prefix_offsets(n: usize, f: impl Fn(usize) -> u32 + Sync) -> Vec<u32> {
+    const CHUNK: usize = 1 << 16;
+    let mut out = vec![0u32; n + 1];
+    let sums: Vec<u32> = (0..n.div_ceil(CHUNK))
+        .into_par_iter()
+        .map(|c| (c * CHUNK..((c + 1) * CHUNK).min(n)).map(&f).sum())
+        .collect();
+    let mut base = Vec::with_capacity(sums.len());
+    let mut acc = 0u32;
+    for s in &sums {
+        base.push(acc);
+        acc += s;
+    }
+    out[1..]
+        .par_chunks_mut(CHUNK)
+        .enumerate()
+        .for_each(|(c, part)| {
+            let mut acc = base[c];
+            for (i, o) in part.iter_mut().enumerate() {
+                acc += f(c * CHUNK + i);
+                *o = acc;
+            }
+        });
+    out
+}
+
 /// Starts of `n` buckets (len `n + 1`) from the sorted bucket numbers `sorted` of the items
 /// that are present: bucket `u` starts at `start_of(j)`, `j` the first entry of `sorted` at or
 /// after `u` (`j = sorted.len()` past the last), in one sequential pass over the buckets.
-fn spread_starts(n: usize, sorted: &[u32], start_of: impl Fn(usize) -> u32) -> Vec<u32> {
+fn spread_starts(n: usize, sorted: &[u32], start_of: impl Fn(usize) -> u32 + Sync) -> Vec<u32> {
+    const CHUNK: usize = 1 << 16;
     let mut starts = vec![0u32; n + 1];
-    let mut j = 0;
-    for (u, s) in starts.iter_mut().enumerate() {
-        while j < sorted.len() && (sorted[j] as usize) < u {
-            j += 1;
-        }
-        *s = start_of(j);
-    }
+    // In parallel chunks, each finding its first entry by binary search.
+    starts
+        .par_chunks_mut(CHUNK)
+        .enumerate()
+        .for_each(|(c, part)| {
+            let u0 = c * CHUNK;
+            let mut j = sorted.partition_point(|&k| (k as usize) < u0);
+            for (i, s) in part.iter_mut().enumerate() {
+                while j < sorted.len() && (sorted[j] as usize) < u0 + i {
+                    j += 1;
+                }
+                *s = start_of(j);
+            }
+        });
     starts
 }
 
@@ -473,18 +510,29 @@ pub fn match_units(
     let a_n = p.area_rng.len();
     let t_n = p.iou_thrs.len();
     let at = a_n * t_n;
-    let mut off = Vec::with_capacity(n_units + 1);
-    off.push(0u32);
-    for u in 0..n_units {
-        let d = (g.dt_start[u + 1] - g.dt_start[u]) as usize;
-        off.push(off[u] + d.min(max_det) as u32);
-    }
+    let off = prefix_offsets(n_units, |u| {
+        ((g.dt_start[u + 1] - g.dt_start[u]) as usize).min(max_det) as u32
+    });
     let total = off[n_units] as usize;
     let mut dt_sorted = vec![0u32; total];
     let mut scores = vec![0f64; total];
     let mut states = vec![0u8; total * at];
     let mut npig = vec![0u32; g.gt.len() * a_n];
+    // Units with neither GT nor detections are pycocotools' `None`: marked here, no job.
     let mut empty = vec![false; n_units];
+    empty
+        .par_chunks_mut(1 << 16)
+        .enumerate()
+        .for_each(|(c, part)| {
+            for (i, e) in part.iter_mut().enumerate() {
+                let u = (c << 16) + i;
+                *e = g.gt_start[u] == g.gt_start[u + 1] && g.dt_start[u] == g.dt_start[u + 1];
+            }
+        });
+    let live: Vec<usize> = (0..n_units)
+        .into_par_iter()
+        .filter(|&u| !empty[u])
+        .collect();
     let mut flags = vec![0u8; total];
     let mut gt_match = if record {
         vec![NO_MATCH; total * at]
@@ -507,7 +555,7 @@ pub fn match_units(
         npig: &'s mut [u32],
         gm: &'s mut [u32],
     }
-    let mut jobs: Vec<Job<'_>> = Vec::new();
+    let mut jobs: Vec<Job<'_>> = Vec::with_capacity(live.len());
     {
         let mut dt_rest: &mut [u32] = &mut dt_sorted;
         let mut sc_rest: &mut [f64] = &mut scores;
@@ -515,15 +563,10 @@ pub fn match_units(
         let mut st_rest: &mut [u8] = &mut states;
         let mut np_rest: &mut [u32] = &mut npig;
         let mut gm_rest: &mut [u32] = &mut gt_match;
-        // Units with neither GT nor detections are pycocotools' `None`: marked here, no job.
-        // Their slices are all empty, so skipping them leaves the consecutive splits in place
-        // (LVIS has millions of such units).
-        for u in 0..n_units {
+        // Empty units' slices are all empty, so visiting only the others leaves the
+        // consecutive splits in place (LVIS has millions of empty units).
+        for &u in &live {
             let ng = (g.gt_start[u + 1] - g.gt_start[u]) as usize;
-            if ng == 0 && g.dt_start[u] == g.dt_start[u + 1] {
-                empty[u] = true;
-                continue;
-            }
             let d = (off[u + 1] - off[u]) as usize;
             let (fa, fb) = std::mem::take(&mut fl_rest).split_at_mut(d);
             fl_rest = fb;

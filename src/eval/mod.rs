@@ -483,6 +483,7 @@ pub fn run_detailed(
         };
         setup.lvis = Some(lvis::federated(gt, res, &area, p, &setup));
         groups = lvis::freq_groups(gt, &setup);
+        timer.lap("LVIS filters (per-image cap, area, verified units)");
     }
     let grouped = evaluate::group(gt, res, &setup);
     let notes = quirk_notes(gt, res, p, &setup, &grouped);
