@@ -482,6 +482,11 @@ impl<'a> Reader<'a> {
             .buf
             .get(p..p + 4)
             .ok_or_else(|| JsonError::new(p, "truncated \\u escape"))?;
+        // Exactly four hex digits: `from_str_radix` alone would also take a sign (`\u+007`),
+        // which JSON (and Python's json) refuses.
+        if !h.iter().all(u8::is_ascii_hexdigit) {
+            return Err(JsonError::new(p, "invalid \\u escape"));
+        }
         let s = std::str::from_utf8(h).map_err(|_| JsonError::new(p, "invalid \\u escape"))?;
         u32::from_str_radix(s, 16).map_err(|_| JsonError::new(p, "invalid \\u escape"))
     }
@@ -651,6 +656,18 @@ fn describe_byte(b: u8) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unicode_escapes_take_exactly_four_hex_digits() {
+        // Found by the json_reader fuzz target: `\u+007` was read as U+0007.
+        for bad in [r#""\u+007""#, r#""\u-007""#, r#""\u 007""#, r#""\u00g1""#] {
+            assert!(Reader::new(bad.as_bytes()).string().is_err(), "{}", bad);
+        }
+        assert_eq!(
+            Reader::new(br#""\u0041\u00e9""#).string().unwrap(),
+            "A\u{e9}"
+        );
+    }
 
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(5000))]
