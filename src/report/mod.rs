@@ -131,17 +131,30 @@ fn eval_doc<'a>(ev: &'a Evaluation, rows: &'a [ClassRow]) -> EvalJson<'a> {
     }
 }
 
+/// Width of the name column of the per-category tables: the longest name, within 8..=24.
+fn name_width(rows: &[ClassRow]) -> usize {
+    rows.iter()
+        .map(|r| r.name.chars().count())
+        .max()
+        .unwrap_or(8)
+        .clamp(8, 24)
+}
+
+/// A per-category table cell: the value in % with one decimal, `-` for -1 (no GT).
+fn pct_cell(v: f64) -> String {
+    if v < 0.0 {
+        "-".to_string()
+    } else {
+        format!("{:.1}", v * 100.0)
+    }
+}
+
 /// Fixed-width per-category table (values in %, -1 shown as `-`).
 pub fn per_class_table(rows: &[ClassRow]) -> String {
     if rows.iter().any(|r| r.frequency.is_some()) {
         return per_class_table_lvis(rows);
     }
-    let name_w = rows
-        .iter()
-        .map(|r| r.name.chars().count())
-        .max()
-        .unwrap_or(8)
-        .clamp(8, 24);
+    let name_w = name_width(rows);
     let mut s = format!(
         "{:>8}  {:<w$}  {:>6} {:>6} {:>6} {:>6} {:>6} {:>6} {:>6}\n",
         "cat_id",
@@ -155,13 +168,7 @@ pub fn per_class_table(rows: &[ClassRow]) -> String {
         "AR100",
         w = name_w
     );
-    let f = |v: f64| {
-        if v < 0.0 {
-            "-".to_string()
-        } else {
-            format!("{:.1}", v * 100.0)
-        }
-    };
+    let f = pct_cell;
     for r in rows {
         let name: String = r.name.chars().take(name_w).collect();
         s.push_str(&format!(
@@ -184,12 +191,7 @@ pub fn per_class_table(rows: &[ClassRow]) -> String {
 /// The LVIS per-category table: rows grouped by frequency (rare, common, frequent, the groups of
 /// APr/APc/APf), category order inside a group; AR is AR@300. Categories without GT show `-`.
 fn per_class_table_lvis(rows: &[ClassRow]) -> String {
-    let name_w = rows
-        .iter()
-        .map(|r| r.name.chars().count())
-        .max()
-        .unwrap_or(8)
-        .clamp(8, 24);
+    let name_w = name_width(rows);
     let mut s = format!(
         "{:>8}  {:<w$}  {:>4} {:>6} {:>6} {:>6} {:>6} {:>6} {:>6} {:>6}\n",
         "cat_id",
@@ -204,13 +206,7 @@ fn per_class_table_lvis(rows: &[ClassRow]) -> String {
         "AR@300",
         w = name_w
     );
-    let f = |v: f64| {
-        if v < 0.0 {
-            "-".to_string()
-        } else {
-            format!("{:.1}", v * 100.0)
-        }
-    };
+    let f = pct_cell;
     for group in crate::eval::lvis::FREQ_LABELS {
         for r in rows
             .iter()
