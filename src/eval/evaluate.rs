@@ -489,6 +489,36 @@ struct Scratch {
     shape: super::ShapeScratch,
 }
 
+/// A mutable slice handed out in disjoint ranges to parallel jobs that write in place.
+struct Disjoint<'a, T> {
+    ptr: *mut T,
+    len: usize,
+    _borrow: std::marker::PhantomData<&'a mut [T]>,
+}
+
+// SAFETY: the jobs only reach the data through `range`, whose contract keeps the ranges they
+// hold disjoint; `T: Send` lets each job own its range on another thread.
+unsafe impl<T: Send> Sync for Disjoint<'_, T> {}
+
+impl<'a, T> Disjoint<'a, T> {
+    fn new(v: &'a mut [T]) -> Self {
+        Disjoint {
+            ptr: v.as_mut_ptr(),
+            len: v.len(),
+            _borrow: std::marker::PhantomData,
+        }
+    }
+    /// `v[a..b]`, bounds-checked.
+    ///
+    /// # Safety
+    /// While this slice lives, no other range handed out may overlap it.
+    #[allow(clippy::mut_from_ref)]
+    unsafe fn range(&self, a: usize, b: usize) -> &'a mut [T] {
+        assert!(a <= b && b <= self.len, "Disjoint::range out of bounds");
+        std::slice::from_raw_parts_mut(self.ptr.add(a), b - a)
+    }
+}
+
 /// Run `evaluateImg` for every unit and area range.
 ///
 /// `shapes` is `None` for bbox; for segm and keypoints it supplies the IoU (mask IoU or OKS), the
@@ -541,10 +571,10 @@ pub fn match_units(
     };
     let gm_stride = if record { at } else { 0 };
 
-    // Split the outputs into per-unit slices so units can run in parallel without sharing.
+    // Each unit writes only its own ranges of the outputs: `off` (detections) and `gt_start`
+    // (GT) are prefix sums, so different units' ranges never overlap.
     struct Job<'s> {
         u: usize,
-        /// The unit's inputs, read here in unit order (the jobs run image by image).
         gts: &'s [u32],
         dts: &'s [u32],
         not_exhaustive: bool,
@@ -555,60 +585,54 @@ pub fn match_units(
         npig: &'s mut [u32],
         gm: &'s mut [u32],
     }
-    let mut jobs: Vec<Job<'_>> = Vec::with_capacity(live.len());
-    {
-        let mut dt_rest: &mut [u32] = &mut dt_sorted;
-        let mut sc_rest: &mut [f64] = &mut scores;
-        let mut fl_rest: &mut [u8] = &mut flags;
-        let mut st_rest: &mut [u8] = &mut states;
-        let mut np_rest: &mut [u32] = &mut npig;
-        let mut gm_rest: &mut [u32] = &mut gt_match;
-        // Empty units' slices are all empty, so visiting only the others leaves the
-        // consecutive splits in place (LVIS has millions of empty units).
-        for &u in &live {
-            let ng = (g.gt_start[u + 1] - g.gt_start[u]) as usize;
-            let d = (off[u + 1] - off[u]) as usize;
-            let (fa, fb) = std::mem::take(&mut fl_rest).split_at_mut(d);
-            fl_rest = fb;
-            let (a, b) = std::mem::take(&mut dt_rest).split_at_mut(d);
-            dt_rest = b;
-            let (sa, sb) = std::mem::take(&mut sc_rest).split_at_mut(d);
-            sc_rest = sb;
-            let (c, e) = std::mem::take(&mut st_rest).split_at_mut(d * at);
-            st_rest = e;
-            let (f, h) = std::mem::take(&mut np_rest).split_at_mut(ng * a_n);
-            np_rest = h;
-            let (gm, gm_b) = std::mem::take(&mut gm_rest).split_at_mut(d * gm_stride);
-            gm_rest = gm_b;
-            jobs.push(Job {
+    let out_dt = Disjoint::new(&mut dt_sorted);
+    let out_sc = Disjoint::new(&mut scores);
+    let out_fl = Disjoint::new(&mut flags);
+    let out_st = Disjoint::new(&mut states);
+    let out_np = Disjoint::new(&mut npig);
+    let out_gm = Disjoint::new(&mut gt_match);
+    let job_of = |u: usize| -> Job<'_> {
+        let (d0, d1) = (off[u] as usize, off[u + 1] as usize);
+        let (g0, g1) = (g.gt_start[u] as usize, g.gt_start[u + 1] as usize);
+        // SAFETY: `live` lists each unit once and the ranges of different units are disjoint
+        // (see above), so no two jobs hold overlapping slices.
+        unsafe {
+            Job {
                 u,
-                gts: &g.gt[g.gt_start[u] as usize..g.gt_start[u + 1] as usize],
+                gts: &g.gt[g0..g1],
                 dts: &g.dt[g.dt_start[u] as usize..g.dt_start[u + 1] as usize],
                 not_exhaustive: setup.lvis.as_ref().is_some_and(|f| f.not_exhaustive[u]),
-                dt: a,
-                sc: sa,
-                fl: fa,
-                st: c,
-                npig: f,
-                gm,
-            });
+                dt: out_dt.range(d0, d1),
+                sc: out_sc.range(d0, d1),
+                fl: out_fl.range(d0, d1),
+                st: out_st.range(d0 * at, d1 * at),
+                npig: out_np.range(g0 * a_n, g1 * a_n),
+                gm: out_gm.range(d0 * gm_stride, d1 * gm_stride),
+            }
         }
-    }
+    };
 
     // Run the units image by image (the results are the same in any order: each job writes only
-    // its own slices): an image's detections then stay in cache across its categories' units,
-    // where the category-major order would fetch each one from memory.
+    // its own ranges): an image's detections then stay in cache across its categories' units,
+    // where the category-major order would fetch each one from memory. `live` is in unit order,
+    // so the stable counting sort by image keeps the category order within an image.
     let n_img = setup.img_ids.len().max(1);
-    jobs.sort_unstable_by_key(|j| (j.u % n_img, j.u));
+    let order = {
+        let keys: Vec<u32> = live.iter().map(|&u| (u % n_img) as u32).collect();
+        let units: Vec<u32> = live.iter().map(|&u| u as u32).collect();
+        counting_sort(n_img, &keys, &units).0
+    };
     progress.start("matching", n_units as u64);
     let anns = &gt.annotations;
     let dets = &res.detections;
     // LVIS never reads `iscrowd`: plain IoU, and its own `ignore` field marks ignored GT.
     let lvis = setup.lvis.as_ref();
     let crowd = |ga: &crate::coco::Annotation| is_crowd(ga, lvis.is_some());
-    jobs.par_iter_mut()
+    order
+        .par_iter()
         .with_min_len(64)
-        .for_each_init(Scratch::default, |s, job| {
+        .for_each_init(Scratch::default, |s, &u| {
+            let job = job_of(u as usize);
             let u = job.u;
             let (ne, gts, dts) = (job.not_exhaustive, job.gts, job.dts);
             if u % 4096 == 0 {
