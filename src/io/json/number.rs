@@ -165,6 +165,9 @@ fn digits_padded(w: u64, n: usize) -> u64 {
 /// every error, to them.
 #[inline(always)]
 fn fast_f64(b: &[u8], start: usize) -> Option<(f64, usize)> {
+    if let Some(r) = one_word_decimal(b, start) {
+        return Some(r);
+    }
     let (neg, p, int_digits, int) = fast_int_part(b, start)?;
     // The word held a non-digit at `p`, so `b[p]` exists.
     if b[p] != b'.' {
@@ -219,10 +222,66 @@ fn fast_f64(b: &[u8], start: usize) -> Option<(f64, usize)> {
     Some((if neg { -v } else { v }, end))
 }
 
+/// The shape detectors write most (`459.12`, `-0.5`): `-?int.frac` whose digits, point and
+/// terminator all lie in the one word loaded after the sign. The two digit runs are joined into
+/// one word and converted at once, and at most 6 digits make `mant / 10^frac` a correctly
+/// rounded division of exact doubles (Clinger's fast path): the value and end [`fast_f64`]'s
+/// longer path gives. `None` for anything else (exponents included), which that path handles.
+#[inline(always)]
+fn one_word_decimal(b: &[u8], start: usize) -> Option<(f64, usize)> {
+    let s = one_word_shape(b, start)?;
+    let joined = (s.w & LOW_BYTES[s.n_int]) | ((s.rest & LOW_BYTES[s.n_frac]) << (8 * s.n_int));
+    let v = digits_value(joined, s.n_int + s.n_frac) as f64 / POW10[s.n_frac];
+    Some((if s.neg { -v } else { v }, s.end))
+}
+
+/// What [`one_word_decimal`] reads of a number: the word after the sign, the bytes after the
+/// point, the digit counts and the end.
+struct OneWord {
+    neg: bool,
+    w: u64,
+    rest: u64,
+    n_int: usize,
+    n_frac: usize,
+    end: usize,
+}
+
+#[inline(always)]
+fn one_word_shape(b: &[u8], start: usize) -> Option<OneWord> {
+    let neg = *b.get(start)? == b'-';
+    let p = start + neg as usize;
+    let w = load8(b, p)?;
+    let n_int = digit_run8(w);
+    // The first non-digit must be the point, after 1..=5 digits without a leading zero.
+    if n_int == 0 || n_int > 5 || (w >> (8 * n_int)) as u8 != b'.' || (n_int > 1 && w as u8 == b'0')
+    {
+        return None;
+    }
+    // The bytes after the point, zeros shifted in at the top (zeros are not digits, so the run
+    // stops inside the word); the terminator must be a byte of the word.
+    let rest = w >> (8 * (n_int + 1));
+    let n_frac = digit_run8(rest);
+    let end = n_int + 1 + n_frac;
+    if n_frac == 0 || end >= 8 || (w >> (8 * end)) as u8 | 0x20 == b'e' {
+        return None;
+    }
+    Some(OneWord {
+        neg,
+        w,
+        rest,
+        n_int,
+        n_frac,
+        end: p + end,
+    })
+}
+
 /// Where a number of [`fast_f64`]'s shape ends (any number of fraction digits up to 23),
 /// without its value; `None` as there.
 #[inline(always)]
 fn fast_number_end(b: &[u8], start: usize) -> Option<usize> {
+    if let Some(s) = one_word_shape(b, start) {
+        return Some(s.end);
+    }
     let (_, p, _, _) = fast_int_part(b, start)?;
     if b[p] != b'.' {
         return (b[p] | 0x20 != b'e').then_some(p);
@@ -864,6 +923,56 @@ mod tests {
         for t in texts {
             let (a, b) = both(&t);
             assert_eq!(a.to_bits(), b.to_bits(), "{}", t);
+        }
+    }
+
+    /// The one-word shape: every `i.f` with up to 6 digits in all (int 1-5 digits, leading zeros
+    /// in the fraction), signed, with every terminator the word can hold, against Rust's parser;
+    /// and the shapes it must leave alone.
+    #[test]
+    fn one_word_decimals_round_like_rust() {
+        let mut n = 0;
+        for n_int in 1..=5u32 {
+            for n_frac in 1..=(6 - n_int) {
+                let total = 10u64.pow(n_int + n_frac);
+                // A stride through all digit strings of this shape (all of them when short).
+                let step = (total / 20_000).max(1) | 1;
+                for m in (0..total).step_by(step as usize) {
+                    let digits = format!("{:0width$}", m, width = (n_int + n_frac) as usize);
+                    let (i, f) = digits.split_at(n_int as usize);
+                    if i.len() > 1 && i.starts_with('0') {
+                        continue;
+                    }
+                    for neg in ["", "-"] {
+                        let t = format!("{}{}.{}", neg, i, f);
+                        let (a, b) = both(&t);
+                        assert_eq!(a.to_bits(), b.to_bits(), "{}", t);
+                        n += 1;
+                    }
+                }
+            }
+        }
+        assert!(n > 150_000, "{}", n);
+        // (text, what `Reader::f64` gives, what the one-word path takes)
+        for (text, want, one_word) in [
+            ("1.5e3, 0000", Some((1500.0, 5)), None),
+            ("1.5E-1]     ", Some((0.15, 6)), None),
+            // A leading zero ends the number (the caller then meets the `1`).
+            ("01.5, 00000", Some((0.0, 1)), None),
+            ("1., 0000000", None, None),
+            ("-.5, 000000", None, None),
+            ("123456.5, 0", Some((123456.5, 8)), None),
+            ("12345.6, 00", Some((12345.6, 7)), Some((12345.6, 7))),
+            ("-12.5]00000", Some((-12.5, 5)), Some((-12.5, 5))),
+            ("1.5.3, 0000", Some((1.5, 3)), Some((1.5, 3))),
+        ] {
+            assert_eq!(one_word_decimal(text.as_bytes(), 0), one_word, "{}", text);
+            let mut r = Reader::new(text.as_bytes());
+            match (r.f64(), want) {
+                (Ok(v), Some((x, end))) => assert_eq!((v, r.pos()), (x, end), "{}", text),
+                (Err(_), None) => {}
+                (got, _) => panic!("{}: {:?}", text, got.map(|v| (v, r.pos()))),
+            }
         }
     }
 
