@@ -208,7 +208,7 @@ fn group_federated(
     // Verified units in unit order (category-major, then image rank).
     let verified: Vec<u32> = (0..n_units as u32)
         .into_par_iter()
-        .filter(|&u| gt_start[u as usize + 1] > gt_start[u as usize] || f.neg[u as usize])
+        .filter(|&u| gt_start[u as usize + 1] > gt_start[u as usize] || f.neg.contains(u as usize))
         .collect();
     // Per image rank: its verified (category position, compact number), by category position.
     let mut per_img_start = vec![0u32; n_img + 1];
@@ -601,7 +601,7 @@ pub fn match_units(
                 u,
                 gts: &g.gt[g0..g1],
                 dts: &g.dt[g.dt_start[u] as usize..g.dt_start[u + 1] as usize],
-                not_exhaustive: setup.lvis.as_ref().is_some_and(|f| f.not_exhaustive[u]),
+                not_exhaustive: setup.lvis.as_ref().is_some_and(|f| f.not_exhaustive.contains(u)),
                 dt: out_dt.range(d0, d1),
                 sc: out_sc.range(d0, d1),
                 fl: out_fl.range(d0, d1),

@@ -19,14 +19,35 @@ pub const FREQ_LABELS: [&str; 3] = ["r", "c", "f"];
 /// What the LVIS protocol adds to a resolved [`Setup`]. Units are `k * I + i`, as in
 /// [`super::evaluate::Grouped`].
 pub struct Federated {
-    /// Per unit: the category is in the image's `neg_category_ids` (verified absent).
-    pub neg: Vec<bool>,
-    /// Per unit: the category is in the image's `not_exhaustive_category_ids`; unmatched
+    /// Units whose category is in the image's `neg_category_ids` (verified absent).
+    pub neg: UnitSet,
+    /// Units whose category is in the image's `not_exhaustive_category_ids`; unmatched
     /// detections of the unit are ignored (`dt_ig_mask` in `evaluate_img`).
-    pub not_exhaustive: Vec<bool>,
+    pub not_exhaustive: UnitSet,
     /// Per detection: kept by `limit_dets_per_image` (and the opt-in per-category cap) and by
     /// `get_ann_ids`' area filter (`0 < area < inf`).
     pub det_keep: Vec<bool>,
+}
+
+/// A set of units, one bit each: LVIS has millions of units (K x I) and lists a few per image.
+#[derive(Debug, Clone, Default)]
+pub struct UnitSet {
+    bits: Vec<u64>,
+}
+
+impl UnitSet {
+    fn new(n: usize) -> UnitSet {
+        UnitSet {
+            bits: vec![0; n.div_ceil(64)],
+        }
+    }
+    fn insert(&mut self, u: usize) {
+        self.bits[u / 64] |= 1 << (u % 64);
+    }
+    #[inline]
+    pub fn contains(&self, u: usize) -> bool {
+        (self.bits[u / 64] >> (u % 64)) & 1 != 0
+    }
 }
 
 /// A GT evaluated with the LVIS protocol unless told otherwise: every image carries both
@@ -103,10 +124,11 @@ fn keep_top(group: &mut Vec<u32>, n: usize, res: &Results, keep: &mut [bool]) {
 pub fn federated(
     gt: &Dataset,
     res: &Results,
-    det_area: &dyn Fn(usize) -> f64,
+    det_area: &(dyn Fn(usize) -> f64 + Sync),
     p: &Params,
     setup: &Setup,
 ) -> Federated {
+    use rayon::prelude::*;
     let dets = &res.detections;
     let mut det_keep = vec![true; dets.len()];
     // LVISResults.limit_dets_per_image: on the raw results (any category), per image id.
@@ -116,10 +138,30 @@ pub fn federated(
         .copied()
         .unwrap_or(super::params::LVIS_MAX_DETS_PER_IMAGE);
     // Only images over the cap need their detections listed and sorted.
-    let mut count = vec![0u32; gt.images.len()];
-    for d in dets {
-        count[d.image as usize] += 1;
-    }
+    // One parallel pass over the detections: per-image counts (integer sums per chunk, the
+    // same totals in any order) and get_ann_ids' `0 < area < inf`, applied after the caps.
+    let n_images = gt.images.len();
+    let mut area_ok = vec![false; dets.len()];
+    let count = dets
+        .par_chunks(1 << 16)
+        .zip(area_ok.par_chunks_mut(1 << 16))
+        .enumerate()
+        .map(|(c, (part, ok))| {
+            let mut n = vec![0u32; n_images];
+            for (j, (d, o)) in part.iter().zip(ok).enumerate() {
+                n[d.image as usize] += 1;
+                let a = det_area((c << 16) + j);
+                *o = a > 0.0 && a < f64::INFINITY;
+            }
+            n
+        })
+        .reduce(
+            || vec![0u32; n_images],
+            |mut a, b| {
+                a.iter_mut().zip(&b).for_each(|(x, y)| *x += y);
+                a
+            },
+        );
     if count.iter().any(|&c| c as usize > per_image) {
         let mut by_image: Vec<Vec<u32>> = vec![Vec::new(); gt.images.len()];
         for (i, d) in dets.iter().enumerate() {
@@ -144,14 +186,15 @@ pub fn federated(
         }
     }
     // get_ann_ids keeps `area > 0 and area < inf`.
-    for (i, k) in det_keep.iter_mut().enumerate() {
-        let a = det_area(i);
-        *k = *k && a > 0.0 && a < f64::INFINITY;
-    }
+    det_keep
+        .par_iter_mut()
+        .zip(&area_ok)
+        .with_min_len(1 << 14)
+        .for_each(|(k, &ok)| *k = *k && ok);
     let n_img = setup.img_ids.len();
     let n_units = setup.k() * n_img;
-    let mut neg = vec![false; n_units];
-    let mut not_exhaustive = vec![false; n_units];
+    let mut neg = UnitSet::new(n_units);
+    let mut not_exhaustive = UnitSet::new(n_units);
     for (rank, id) in setup.img_ids.iter().enumerate() {
         // The image's lists come from the last image with this id (lvis indexes images in a dict).
         let Some(&ix) = gt.image_index.get(id) else {
@@ -166,7 +209,7 @@ pub fn federated(
                 if let Some(&ci) = gt.category_index.get(c) {
                     let cpos = setup.cat_pos[ci as usize];
                     if cpos != u32::MAX {
-                        out[cpos as usize * n_img + rank] = true;
+                        out.insert(cpos as usize * n_img + rank);
                     }
                 }
             }

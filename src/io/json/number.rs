@@ -582,6 +582,16 @@ impl<'a> Reader<'a> {
     /// integral float is accepted; `3.5` is not.
     pub fn int(&mut self) -> JResult<i128> {
         let start = self.pos;
+        self.skip_ws();
+        // Ids as files write them (1 to 7 digits, no fraction or exponent) from one word.
+        if let Some((neg, p, _, v)) = fast_int_part(self.buf, self.pos) {
+            // The word held the non-digit at `p`, so `b[p]` exists.
+            let c = self.buf[p];
+            if c != b'.' && c | 0x20 != b'e' {
+                self.pos = p;
+                return Ok(if neg { -(v as i128) } else { v as i128 });
+            }
+        }
         match self.number()? {
             Number::Int(i) => Ok(i),
             Number::Float(f) if f.fract() == 0.0 && f.abs() < 1.7e38 => Ok(f as i128),
@@ -923,6 +933,35 @@ mod tests {
         for t in texts {
             let (a, b) = both(&t);
             assert_eq!(a.to_bits(), b.to_bits(), "{}", t);
+        }
+    }
+
+    /// Integers take a one-word path in `int`: the same value and end as `number`, and
+    /// everything else (fractions, exponents, leading zeros, 8+ digits) is left to it.
+    #[test]
+    fn ints_from_one_word_equal_the_number_path() {
+        let mut texts: Vec<String> = (0..100_000).step_by(7).map(|i: i64| i.to_string()).collect();
+        for v in [0i64, -0, 7, -7, 9_999_999, -9_999_999, 10_000_000, 397133, 2232119, 900100259180, i64::MAX, i64::MIN] {
+            texts.push(v.to_string());
+        }
+        texts.extend(["-0", "01", "1.0", "1e3", "12E2", "3.", "-", "00", "1.5"].map(String::from));
+        for t in texts {
+            for tail in [", 12345678", "}         ", "]", "  ,\n  "] {
+                let text = format!("{}{}", t, tail);
+                let mut a = Reader::new(text.as_bytes());
+                let mut b = Reader::new(text.as_bytes());
+                let want = b.number().map(|n| match n {
+                    Number::Int(i) => Ok(i),
+                    Number::Float(f) if f.fract() == 0.0 && f.abs() < 1.7e38 => Ok(f as i128),
+                    Number::Float(_) => Err(()),
+                });
+                let got = a.int();
+                match (got, want) {
+                    (Ok(x), Ok(Ok(y))) => assert_eq!((x, a.pos()), (y, b.pos()), "{:?}", text),
+                    (Err(_), Err(_)) | (Err(_), Ok(Err(()))) => {}
+                    (g, w) => panic!("{:?}: int {:?}, number {:?}", text, g.map(|_| ()), w.map(|_| ())),
+                }
+            }
         }
     }
 
