@@ -203,9 +203,28 @@ pub type Loaded = (
 );
 
 pub fn load(preds: &std::path::Path, gt_path: &std::path::Path, params: &Params) -> Result<Loaded> {
-    let (gt, gs) = load_gt(gt_path, params)?;
-    let (res, ds) = load_preds(preds, &gt, params)?;
-    Ok((gt, res, gs.zip(ds)))
+    if params.iou_type == IouType::Bbox {
+        let (gt, _) = load_gt(gt_path, params)?;
+        let (res, _) = load_preds(preds, &gt, params)?;
+        return Ok((gt, res, None));
+    }
+    // segm/keypoints: the GT shapes (polygon rasterisation) and the results need only the GT's
+    // images and categories, so the two parses run side by side; each one's serial steps and
+    // uneven last chunks then overlap the other's work. GT errors are reported first, as when
+    // the GT was read first.
+    let timer = retina_tools::progress::PhaseTimer::from_env();
+    let buf = retina_tools::io::read_file(gt_path)?;
+    let gt = Dataset::parse(gt_path, &buf)?;
+    timer.lap("parse GT");
+    let k = params.kpt_sigmas.len();
+    let (gs, rd) = rayon::join(
+        || shapes::GtShapes::parse(gt_path, &buf, &gt, params.iou_type, k),
+        || shapes::load_results(preds, &gt, params.iou_type, k),
+    );
+    let gs = gs?;
+    let (res, ds) = rd?;
+    timer.lap("parse GT shapes and results + shapes (together)");
+    Ok((gt, res, Some((gs, ds))))
 }
 
 /// The GT and (segm/keypoints) its shapes.
