@@ -234,6 +234,52 @@ pub fn json_reader(data: &[u8]) {
             }
         }
     }
+    fast_numbers_agree(data, &theirs);
+}
+
+/// The word-at-a-time number readers (`f64`, `int`, number arrays: what boxes, scores, ids,
+/// polygons and keypoints go through) give serde_json's values wherever they take a number,
+/// except that an integer literal `-0` is Python's int 0 (+0.0 as a float; serde_json says -0.0).
+fn fast_numbers_agree(data: &[u8], theirs: &serde_json::Result<Value>) {
+    let Ok(Value::Array(items)) = theirs else {
+        return;
+    };
+    if items.is_empty() || !items.iter().all(Value::is_number) {
+        return;
+    }
+    let mut vals = Vec::new();
+    let mut r = Reader::new(data);
+    let mut first = true;
+    let _ = r.begin_array();
+    while r.next_element(&mut first).unwrap_or(false) {
+        let Some(w) = items.get(vals.len()) else {
+            panic!("f64: more elements than serde_json reads");
+        };
+        r.skip_ws();
+        let at = r.pos();
+        let v = r.f64().map(f64::to_bits).ok();
+        let literal = &data[at..r.pos()];
+        let int_literal = !literal.iter().any(|c| matches!(c, b'.' | b'e' | b'E'));
+        let want = match w.as_f64() {
+            Some(x) if x == 0.0 && int_literal => Some(0f64.to_bits()),
+            x => x.map(f64::to_bits),
+        };
+        assert_eq!(v, want, "f64 of {}", w);
+        if let Some(want) = w.as_i64() {
+            let mut ri = Reader::at(data, at);
+            assert_eq!(ri.int().ok(), Some(want as i128), "int of {}", w);
+            assert_eq!(ri.pos(), r.pos(), "int ends elsewhere than f64 for {}", w);
+        }
+        vals.push(v.unwrap_or(0));
+    }
+    let mut out = Vec::new();
+    let mut r = Reader::new(data);
+    if let Some(n) = r.fast_number_array(|_| true, &mut out) {
+        assert_eq!(n, vals.len(), "fast number array: another count");
+        for (v, w) in out.iter().zip(&vals) {
+            assert_eq!(v.to_bits(), *w, "fast number array: {} vs f64 {}", v, f64::from_bits(*w));
+        }
+    }
 }
 
 /// A small ground truth with boxes, polygons, RLE masks, crowd regions and keypoints: the
