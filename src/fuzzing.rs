@@ -277,7 +277,13 @@ fn fast_numbers_agree(data: &[u8], theirs: &serde_json::Result<Value>) {
     if let Some(n) = r.fast_number_array(|_| true, &mut out) {
         assert_eq!(n, vals.len(), "fast number array: another count");
         for (v, w) in out.iter().zip(&vals) {
-            assert_eq!(v.to_bits(), *w, "fast number array: {} vs f64 {}", v, f64::from_bits(*w));
+            assert_eq!(
+                v.to_bits(),
+                *w,
+                "fast number array: {} vs f64 {}",
+                v,
+                f64::from_bits(*w)
+            );
         }
     }
 }

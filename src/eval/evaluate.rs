@@ -559,9 +559,9 @@ pub fn match_units(
                 *e = g.gt_start[u] == g.gt_start[u + 1] && g.dt_start[u] == g.dt_start[u + 1];
             }
         });
-    let live: Vec<usize> = (0..n_units)
+    let live: Vec<u32> = (0..n_units as u32)
         .into_par_iter()
-        .filter(|&u| !empty[u])
+        .filter(|&u| !empty[u as usize])
         .collect();
     let mut flags = vec![0u8; total];
     let mut gt_match = if record {
@@ -574,7 +574,6 @@ pub fn match_units(
     // Each unit writes only its own ranges of the outputs: `off` (detections) and `gt_start`
     // (GT) are prefix sums, so different units' ranges never overlap.
     struct Job<'s> {
-        u: usize,
         gts: &'s [u32],
         dts: &'s [u32],
         not_exhaustive: bool,
@@ -598,10 +597,12 @@ pub fn match_units(
         // (see above), so no two jobs hold overlapping slices.
         unsafe {
             Job {
-                u,
                 gts: &g.gt[g0..g1],
                 dts: &g.dt[g.dt_start[u] as usize..g.dt_start[u + 1] as usize],
-                not_exhaustive: setup.lvis.as_ref().is_some_and(|f| f.not_exhaustive.contains(u)),
+                not_exhaustive: setup
+                    .lvis
+                    .as_ref()
+                    .is_some_and(|f| f.not_exhaustive.contains(u)),
                 dt: out_dt.range(d0, d1),
                 sc: out_sc.range(d0, d1),
                 fl: out_fl.range(d0, d1),
@@ -618,9 +619,8 @@ pub fn match_units(
     // so the stable counting sort by image keeps the category order within an image.
     let n_img = setup.img_ids.len().max(1);
     let order = {
-        let keys: Vec<u32> = live.iter().map(|&u| (u % n_img) as u32).collect();
-        let units: Vec<u32> = live.iter().map(|&u| u as u32).collect();
-        counting_sort(n_img, &keys, &units).0
+        let keys: Vec<u32> = live.iter().map(|&u| u % n_img as u32).collect();
+        counting_sort(n_img, &keys, &live).0
     };
     progress.start("matching", n_units as u64);
     let anns = &gt.annotations;
@@ -632,8 +632,8 @@ pub fn match_units(
         .par_iter()
         .with_min_len(64)
         .for_each_init(Scratch::default, |s, &u| {
-            let job = job_of(u as usize);
-            let u = job.u;
+            let u = u as usize;
+            let job = job_of(u);
             let (ne, gts, dts) = (job.not_exhaustive, job.gts, job.dts);
             if u % 4096 == 0 {
                 progress.inc(4096.min(n_units - u) as u64);

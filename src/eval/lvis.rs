@@ -137,7 +137,6 @@ pub fn federated(
         .last()
         .copied()
         .unwrap_or(super::params::LVIS_MAX_DETS_PER_IMAGE);
-    // Only images over the cap need their detections listed and sorted.
     // One parallel pass over the detections: per-image counts (integer sums per chunk, the
     // same totals in any order) and get_ann_ids' `0 < area < inf`, applied after the caps.
     let n_images = gt.images.len();
@@ -162,6 +161,7 @@ pub fn federated(
                 a
             },
         );
+    // Only images over the cap need their detections listed and sorted.
     if count.iter().any(|&c| c as usize > per_image) {
         let mut by_image: Vec<Vec<u32>> = vec![Vec::new(); gt.images.len()];
         for (i, d) in dets.iter().enumerate() {

@@ -482,13 +482,10 @@ impl<'a> Reader<'a> {
             .buf
             .get(p..p + 4)
             .ok_or_else(|| JsonError::new(p, "truncated \\u escape"))?;
-        // Exactly four hex digits: `from_str_radix` alone would also take a sign (`\u+007`),
-        // which JSON (and Python's json) refuses.
-        if !h.iter().all(u8::is_ascii_hexdigit) {
-            return Err(JsonError::new(p, "invalid \\u escape"));
-        }
-        let s = std::str::from_utf8(h).map_err(|_| JsonError::new(p, "invalid \\u escape"))?;
-        u32::from_str_radix(s, 16).map_err(|_| JsonError::new(p, "invalid \\u escape"))
+        // Exactly four hex digits (no sign: `\u+007` is refused, as JSON and Python's json do).
+        h.iter()
+            .try_fold(0u32, |v, &c| Some(v * 16 + (c as char).to_digit(16)?))
+            .ok_or_else(|| JsonError::new(p, "invalid \\u escape"))
     }
 
     /// `true`/`false`; numbers are accepted as Python truthiness (`iscrowd: 1`).

@@ -940,8 +940,24 @@ mod tests {
     /// everything else (fractions, exponents, leading zeros, 8+ digits) is left to it.
     #[test]
     fn ints_from_one_word_equal_the_number_path() {
-        let mut texts: Vec<String> = (0..100_000).step_by(7).map(|i: i64| i.to_string()).collect();
-        for v in [0i64, -0, 7, -7, 9_999_999, -9_999_999, 10_000_000, 397133, 2232119, 900100259180, i64::MAX, i64::MIN] {
+        let mut texts: Vec<String> = (0..100_000)
+            .step_by(7)
+            .map(|i: i64| i.to_string())
+            .collect();
+        for v in [
+            0i64,
+            -0,
+            7,
+            -7,
+            9_999_999,
+            -9_999_999,
+            10_000_000,
+            397133,
+            2232119,
+            900100259180,
+            i64::MAX,
+            i64::MIN,
+        ] {
             texts.push(v.to_string());
         }
         texts.extend(["-0", "01", "1.0", "1e3", "12E2", "3.", "-", "00", "1.5"].map(String::from));
@@ -959,7 +975,12 @@ mod tests {
                 match (got, want) {
                     (Ok(x), Ok(Ok(y))) => assert_eq!((x, a.pos()), (y, b.pos()), "{:?}", text),
                     (Err(_), Err(_)) | (Err(_), Ok(Err(()))) => {}
-                    (g, w) => panic!("{:?}: int {:?}, number {:?}", text, g.map(|_| ()), w.map(|_| ())),
+                    (g, w) => panic!(
+                        "{:?}: int {:?}, number {:?}",
+                        text,
+                        g.map(|_| ()),
+                        w.map(|_| ())
+                    ),
                 }
             }
         }
