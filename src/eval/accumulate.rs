@@ -97,11 +97,53 @@ pub fn sorted_detections(mt: &Matched, units: &[usize]) -> Vec<(f64, u32, u32)> 
             keyed.push((desc_key(score), u as u32, rank as u32));
         }
     }
-    keyed.sort_unstable();
+    radix_sort_by_key(&mut keyed, |x| x.0);
     keyed
         .iter()
         .map(|&(_, u, rank)| (mt.scores[(mt.off[u as usize] + rank) as usize], u, rank))
         .collect()
+}
+
+/// Stable sort of `v` by a u64 key: least-significant-digit radix, one byte per pass, skipping
+/// the bytes that all keys share (scores in [0, 1] share their top bytes). Gives the order of
+/// `sort_by_key`, in linear time; short slices use that directly.
+pub(crate) fn radix_sort_by_key<T: Copy>(v: &mut Vec<T>, key: impl Fn(&T) -> u64) {
+    let n = v.len();
+    if n < 1024 {
+        v.sort_by_key(|x| key(x));
+        return;
+    }
+    let mut counts = [[0u32; 256]; 8];
+    for x in v.iter() {
+        let k = key(x);
+        for (b, c) in counts.iter_mut().enumerate() {
+            c[((k >> (8 * b)) & 0xFF) as usize] += 1;
+        }
+    }
+    let mut other = v.clone();
+    let (mut src, mut dst) = (&mut v[..], &mut other[..]);
+    let mut in_v = true;
+    for (b, c) in counts.iter().enumerate() {
+        if c.iter().any(|&x| x as usize == n) {
+            continue;
+        }
+        let mut next = [0usize; 256];
+        let mut sum = 0;
+        for (o, &x) in next.iter_mut().zip(c.iter()) {
+            *o = sum;
+            sum += x as usize;
+        }
+        for x in src.iter() {
+            let d = ((key(x) >> (8 * b)) & 0xFF) as usize;
+            dst[next[d]] = *x;
+            next[d] += 1;
+        }
+        std::mem::swap(&mut src, &mut dst);
+        in_v = !in_v;
+    }
+    if !in_v {
+        v.copy_from_slice(&other);
+    }
 }
 
 /// Whether two scores tie in the sort (numpy's comparison: -0.0 == 0.0).
@@ -128,6 +170,126 @@ pub fn first_tp_reaching(thr: f64, npig: f64) -> u64 {
         i += 1;
     }
     i
+}
+
+/// Detections per piece of the score-ordered walk that [`accumulate`] splits across threads
+/// (a category with fewer is walked in one piece).
+const WALK_PIECE: usize = 1 << 15;
+
+/// One piece of the walk over a category's detections in score order, for one maxDet: the
+/// detections kept (rank below maxDet), per (area, IoU threshold) the TP and ignored counts and,
+/// at each TP, (false positives so far, position), all counted from the piece's start; the
+/// kept scores; the first kept detection's states.
+#[derive(Debug, PartialEq)]
+struct Walk {
+    kept: u32,
+    tp: Vec<u32>,
+    ign: Vec<u32>,
+    events: Vec<Vec<(u32, u32)>>,
+    scores: Vec<f64>,
+    first_state: Vec<u8>,
+}
+
+impl Walk {
+    fn empty(at: usize) -> Walk {
+        Walk {
+            kept: 0,
+            tp: vec![0; at],
+            ign: vec![0; at],
+            events: vec![Vec::new(); at],
+            scores: Vec::new(),
+            first_state: Vec::new(),
+        }
+    }
+}
+
+/// [`Walk`] of `dets` (in score order) over the matching's per-unit offsets, states and flags.
+fn walk(
+    dets: &[(f64, u32, u32)],
+    max_det: usize,
+    (off, states, flags): (&[u32], &[u8], &[u8]),
+    at: usize,
+) -> Walk {
+    let mut w = Walk::empty(at);
+    w.scores.reserve(dets.len());
+    let mut lanes = vec![0u64; at.div_ceil(8)];
+    let mut pending: u32 = 0;
+    let mut processed: u32 = 0;
+    for &(score, u, rank) in dets {
+        if rank as usize >= max_det {
+            continue;
+        }
+        let i = (off[u as usize] + rank) as usize;
+        let st = &states[i * at..(i + 1) * at];
+        if processed == 0 {
+            w.first_state.extend_from_slice(st);
+        }
+        // fp = processed - ignored - tp, kept lazily: most rows are all-FP and cost one
+        // increment.
+        processed += 1;
+        let fl = flags[i];
+        if fl & HAS_IGNORED != 0 {
+            // Count IGNORED (= 2, bit 1) states in u8 lanes, 8 per word; flushed to the u32
+            // counters before a lane can overflow.
+            for (k, lane) in lanes.iter_mut().enumerate() {
+                let lo = k * 8;
+                let hi = (lo + 8).min(at);
+                let mut bytes = [0u8; 8];
+                bytes[..hi - lo].copy_from_slice(&st[lo..hi]);
+                *lane += (u64::from_le_bytes(bytes) >> 1) & 0x0101_0101_0101_0101;
+            }
+            pending += 1;
+            if pending == 255 {
+                flush(&mut w.ign, &mut lanes);
+                pending = 0;
+            }
+        }
+        if fl & HAS_TP != 0 {
+            for j in 0..at {
+                if st[j] == TP {
+                    w.tp[j] += 1;
+                    let ign_j = w.ign[j] + ((lanes[j / 8] >> (8 * (j % 8))) & 0xFF) as u32;
+                    w.events[j].push((processed - ign_j - w.tp[j], w.kept));
+                }
+            }
+        }
+        w.scores.push(score);
+        w.kept += 1;
+    }
+    flush(&mut w.ign, &mut lanes);
+    w
+}
+
+/// Consecutive pieces of a walk as one: each piece counted from zero, so its counts and
+/// positions are shifted by those of the pieces before it (exact integer sums).
+fn join(pieces: Vec<Walk>, at: usize) -> Walk {
+    let mut all = Walk::empty(at);
+    all.scores
+        .reserve(pieces.iter().map(|w| w.scores.len()).sum());
+    for w in pieces {
+        if all.kept == 0 {
+            all.first_state = w.first_state;
+        }
+        for j in 0..at {
+            // fp = kept - ignored - tp, each counted from the start.
+            let add_fp = all.kept - all.ign[j] - all.tp[j];
+            let kept = all.kept;
+            all.events[j].extend(w.events[j].iter().map(|&(f, p)| (f + add_fp, p + kept)));
+            all.tp[j] += w.tp[j];
+            all.ign[j] += w.ign[j];
+        }
+        all.kept += w.kept;
+        all.scores.extend_from_slice(&w.scores);
+    }
+    all
+}
+
+/// Add the u8 lane counts to the u32 counters and clear the lanes.
+fn flush(ign: &mut [u32], lanes: &mut [u64]) {
+    for (j, c) in ign.iter_mut().enumerate() {
+        *c += ((lanes[j / 8] >> (8 * (j % 8))) & 0xFF) as u32;
+    }
+    lanes.iter_mut().for_each(|x| *x = 0);
 }
 
 /// One category's blocks of the arrays: [T, R, A, M] precision and scores, [T, A, M] recall.
@@ -190,70 +352,24 @@ pub fn accumulate(
                 .map(|a| live.iter().map(|&u| mt.npig(u, a, a_n) as u64).sum())
                 .collect();
 
-            let mut tp = vec![0u32; at];
-            let mut ign = vec![0u32; at];
-            let mut lanes = vec![0u64; at.div_ceil(8)];
-            // Per (a, t): (fp count, position) at each true positive.
-            let mut events: Vec<Vec<(u32, u32)>> = vec![Vec::new(); at];
-            let mut sorted_scores: Vec<f64> = Vec::with_capacity(all.len());
             let mut env: Vec<f64> = Vec::new();
             let mut need: Vec<usize> = Vec::with_capacity(rec_thrs.len());
             for (mi, &max_det) in setup.max_dets.iter().enumerate() {
-                tp.iter_mut().for_each(|x| *x = 0);
-                ign.iter_mut().for_each(|x| *x = 0);
-                lanes.iter_mut().for_each(|x| *x = 0);
-                let mut pending: u32 = 0;
-                let mut processed: u32 = 0;
-                events.iter_mut().for_each(|e| e.clear());
-                sorted_scores.clear();
-                let mut pos: u32 = 0;
-                let mut first_state: Vec<u8> = Vec::new();
-                for &(score, u, rank) in &all {
-                    if rank as usize >= max_det {
-                        continue;
-                    }
-                    let base = (mt.off[u as usize] + rank) as usize * at;
-                    let st = &mt.states[base..base + at];
-                    if pos == 0 {
-                        first_state.extend_from_slice(st);
-                    }
-                    // fp = processed - ignored - tp, kept lazily: most rows are all-FP and cost
-                    // one increment.
-                    processed += 1;
-                    let fl = mt.flags[(mt.off[u as usize] + rank) as usize];
-                    if fl & HAS_IGNORED != 0 {
-                        // Count IGNORED (= 2, bit 1) states in u8 lanes, 8 per word; flushed to
-                        // the u32 counters before a lane can overflow.
-                        for (w, lane) in lanes.iter_mut().enumerate() {
-                            let lo = w * 8;
-                            let hi = (lo + 8).min(at);
-                            let mut bytes = [0u8; 8];
-                            bytes[..hi - lo].copy_from_slice(&st[lo..hi]);
-                            *lane += (u64::from_le_bytes(bytes) >> 1) & 0x0101_0101_0101_0101;
-                        }
-                        pending += 1;
-                        if pending == 255 {
-                            for j in 0..at {
-                                ign[j] += ((lanes[j / 8] >> (8 * (j % 8))) & 0xFF) as u32;
-                            }
-                            lanes.iter_mut().for_each(|x| *x = 0);
-                            pending = 0;
-                        }
-                    }
-                    if fl & HAS_TP != 0 {
-                        for j in 0..at {
-                            if st[j] == TP {
-                                tp[j] += 1;
-                                let ign_j =
-                                    ign[j] + ((lanes[j / 8] >> (8 * (j % 8))) & 0xFF) as u32;
-                                events[j].push((processed - ign_j - tp[j], pos));
-                            }
-                        }
-                    }
-                    sorted_scores.push(score);
-                    pos += 1;
-                }
-                let nd = pos as usize;
+                // The walk in score order, in pieces of the same size whatever the thread count
+                // (one piece for most categories).
+                let m = (&mt.off[..], &mt.states[..], &mt.flags[..]);
+                let w = if all.len() <= WALK_PIECE {
+                    walk(&all, max_det, m, at)
+                } else {
+                    join(
+                        all.par_chunks(WALK_PIECE)
+                            .map(|c| walk(c, max_det, m, at))
+                            .collect(),
+                        at,
+                    )
+                };
+                let (events, sorted_scores, first_state) = (&w.events, &w.scores, &w.first_state);
+                let nd = w.kept as usize;
                 for a in 0..a_n {
                     if npig[a] == 0 {
                         continue;
@@ -327,4 +443,96 @@ pub fn accumulate(
             }
         });
     arr
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::eval::evaluate::{FP, IGNORED};
+
+    /// The radix sort gives `sort_by_key`'s (stable) order: ties keep their input order. Keys
+    /// from scores with three decimals tie often and share their top bytes (the skipped passes);
+    /// arbitrary keys use every byte.
+    #[test]
+    fn radix_sort_equals_the_stable_sort() {
+        let mut seed = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for n in [0, 1, 100, 1023, 1024, 1500, 20_000] {
+            let scores: Vec<(u64, u32)> = (0..n as u32)
+                .map(|i| {
+                    let s = match next() % 50 {
+                        0 => 0.0,
+                        1 => -0.0,
+                        _ => (next() % 1000) as f64 / 1000.0,
+                    };
+                    (desc_key(s), i)
+                })
+                .collect();
+            let arbitrary: Vec<(u64, u32)> = (0..n as u32).map(|i| (next(), i)).collect();
+            for v in [scores, arbitrary] {
+                let mut want = v.clone();
+                want.sort_by_key(|x| x.0);
+                let mut got = v.clone();
+                radix_sort_by_key(&mut got, |x| x.0);
+                assert_eq!(got, want, "n = {}", n);
+            }
+        }
+    }
+
+    /// The walk in pieces, joined, equals the walk in one piece: counts, events (false positives
+    /// and positions shifted by the pieces before), scores and the first detection's states;
+    /// with maxDet cuts and more than 255 ignored rows in a piece (the lane flush).
+    #[test]
+    fn walk_in_pieces_joins_to_the_whole_walk() {
+        let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = move |m: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % m
+        };
+        let at = 6;
+        let (mut off, mut scores, mut states) = (vec![0u32], Vec::new(), Vec::new());
+        for _ in 0..300 {
+            let n = next(40) as u32;
+            for _ in 0..n {
+                scores.push(next(100) as f64 / 100.0);
+                states.extend((0..at).map(|_| [FP, TP, IGNORED][next(3) as usize]));
+            }
+            off.push(off.last().unwrap() + n);
+        }
+        let mut flags = vec![0u8; scores.len()];
+        for (i, f) in flags.iter_mut().enumerate() {
+            let st = &states[i * at..(i + 1) * at];
+            *f = (st.contains(&TP) as u8) * HAS_TP | (st.contains(&IGNORED) as u8) * HAS_IGNORED;
+        }
+        let mut all: Vec<(u64, u32, u32)> = Vec::new();
+        for u in 0..off.len() - 1 {
+            for r in 0..off[u + 1] - off[u] {
+                all.push((desc_key(scores[(off[u] + r) as usize]), u as u32, r));
+            }
+        }
+        radix_sort_by_key(&mut all, |x| x.0);
+        let all: Vec<(f64, u32, u32)> = all
+            .iter()
+            .map(|&(_, u, r)| (scores[(off[u as usize] + r) as usize], u, r))
+            .collect();
+        let m = (&off[..], &states[..], &flags[..]);
+        for max_det in [1, 10, 100] {
+            let whole = walk(&all, max_det, m, at);
+            assert!(whole.kept > 0);
+            for piece in [1, 7, 1000] {
+                let joined = join(
+                    all.chunks(piece).map(|c| walk(c, max_det, m, at)).collect(),
+                    at,
+                );
+                assert_eq!(joined, whole, "maxDet {} piece {}", max_det, piece);
+            }
+        }
+    }
 }
