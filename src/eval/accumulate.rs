@@ -85,10 +85,36 @@ pub(crate) fn desc_key(score: f64) -> u64 {
 /// stable-sorted by descending score, as pycocotools' `np.argsort(-dtScores, kind='mergesort')`
 /// orders them: `(score, unit, rank in unit)`.
 pub fn sorted_detections(mt: &Matched, units: &[usize]) -> Vec<(f64, u32, u32)> {
+    let keyed = sorted_keys(mt, units);
+    let score = |&(_, u, rank): &(u64, u32, u32)| {
+        (mt.scores[(mt.off[u as usize] + rank) as usize], u, rank)
+    };
+    if keyed.len() >= SPLIT_SORT {
+        keyed.par_iter().map(score).collect()
+    } else {
+        keyed.iter().map(score).collect()
+    }
+}
+
+/// Detections from which [`sorted_detections`] sorts the two halves of the units side by side
+/// and merges them (a data-size rule: the order is the same either way).
+const SPLIT_SORT: usize = 1 << 16;
+
+/// [`sorted_detections`] with the score keys: `(desc_key(score), unit, rank)`.
+fn sorted_keys(mt: &Matched, units: &[usize]) -> Vec<(u64, u32, u32)> {
+    let n: usize = units
+        .iter()
+        .map(|&u| (mt.off[u + 1] - mt.off[u]) as usize)
+        .sum();
+    if n >= SPLIT_SORT && units.len() >= 2 {
+        let (a, b) = units.split_at(units.len() / 2);
+        let (a, b) = rayon::join(|| sorted_keys(mt, a), || sorted_keys(mt, b));
+        return merge_stable(&a, &b);
+    }
     // Stable sort by descending score == unstable sort by (descending score, unit, rank): the
     // concatenation is in (unit, rank) order. Keys: order-preserving u64 of -score (with
     // -0.0 == 0.0, as numpy compares).
-    let mut keyed: Vec<(u64, u32, u32)> = Vec::new();
+    let mut keyed: Vec<(u64, u32, u32)> = Vec::with_capacity(n);
     for &u in units {
         for (rank, &score) in mt.scores[mt.off[u] as usize..mt.off[u + 1] as usize]
             .iter()
@@ -99,9 +125,25 @@ pub fn sorted_detections(mt: &Matched, units: &[usize]) -> Vec<(f64, u32, u32)> 
     }
     radix_sort_by_key(&mut keyed, |x| x.0);
     keyed
-        .iter()
-        .map(|&(_, u, rank)| (mt.scores[(mt.off[u as usize] + rank) as usize], u, rank))
-        .collect()
+}
+
+/// Two key-sorted runs as one, `a`'s element first on equal keys: the stable sort of `a`
+/// followed by `b`.
+fn merge_stable(a: &[(u64, u32, u32)], b: &[(u64, u32, u32)]) -> Vec<(u64, u32, u32)> {
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        if b[j].0 < a[i].0 {
+            out.push(b[j]);
+            j += 1;
+        } else {
+            out.push(a[i]);
+            i += 1;
+        }
+    }
+    out.extend_from_slice(&a[i..]);
+    out.extend_from_slice(&b[j..]);
+    out
 }
 
 /// Stable sort of `v` by a u64 key: least-significant-digit radix, one byte per pass, skipping
@@ -481,6 +523,28 @@ mod tests {
                 radix_sort_by_key(&mut got, |x| x.0);
                 assert_eq!(got, want, "n = {}", n);
             }
+        }
+    }
+
+    /// Merging two stably sorted runs equals the stable sort of their concatenation.
+    #[test]
+    fn merge_of_sorted_runs_is_the_stable_sort() {
+        let mut seed = 0x1234_5678_9ABC_DEF1u64;
+        let mut next = move |m: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % m
+        };
+        for (na, nb) in [(0, 0), (0, 5), (5, 0), (1, 1), (100, 37), (2000, 3000)] {
+            let a: Vec<(u64, u32, u32)> = (0..na).map(|i| (next(20), 0, i)).collect();
+            let b: Vec<(u64, u32, u32)> = (0..nb).map(|i| (next(20), 1, i)).collect();
+            let mut want: Vec<_> = a.iter().chain(&b).copied().collect();
+            want.sort_by_key(|x| x.0);
+            let (mut sa, mut sb) = (a.clone(), b.clone());
+            sa.sort_by_key(|x| x.0);
+            sb.sort_by_key(|x| x.0);
+            assert_eq!(merge_stable(&sa, &sb), want);
         }
     }
 
