@@ -257,36 +257,53 @@ fn digit_mask16_bytes(w: &[u8; 16]) -> u32 {
         .fold(0, |m, (i, c)| m | ((c.is_ascii_digit() as u32) << i))
 }
 
-/// Bit `i` set where `b[p + i] == byte`, for the 64 bytes from `p` (`None` past the end).
+/// For the 64 bytes from `p` (`None` past the end): bit `i` set where `b[p + i]` is a comma,
+/// and where it is an ASCII digit.
 #[inline(always)]
-fn byte_mask64(b: &[u8], p: usize, byte: u8) -> Option<u64> {
+fn block_masks(b: &[u8], p: usize) -> Option<(u64, u64)> {
     let w: &[u8; 64] = b.get(p..p + 64)?.try_into().ok()?;
     #[cfg(target_arch = "x86_64")]
     {
         use core::arch::x86_64::*;
         // SAFETY: SSE2 is always present on x86_64; each load reads 16 of the 64 bytes of `w`.
         unsafe {
-            let t = _mm_set1_epi8(byte as i8);
+            let (comma, zero, nine) = (
+                _mm_set1_epi8(b',' as i8),
+                _mm_set1_epi8(b'0' as i8),
+                _mm_set1_epi8(9),
+            );
             let m = |i: usize| {
                 let x = _mm_loadu_si128(w.as_ptr().add(16 * i).cast());
-                _mm_movemask_epi8(_mm_cmpeq_epi8(x, t)) as u16 as u64
+                let t = _mm_sub_epi8(x, zero);
+                let d = _mm_cmpeq_epi8(_mm_min_epu8(t, nine), t);
+                (
+                    _mm_movemask_epi8(_mm_cmpeq_epi8(x, comma)) as u16 as u64,
+                    _mm_movemask_epi8(d) as u16 as u64,
+                )
             };
-            Some(m(0) | m(1) << 16 | m(2) << 32 | m(3) << 48)
+            let (a, b, c, d) = (m(0), m(1), m(2), m(3));
+            Some((
+                a.0 | b.0 << 16 | c.0 << 32 | d.0 << 48,
+                a.1 | b.1 << 16 | c.1 << 32 | d.1 << 48,
+            ))
         }
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
-        Some(byte_mask64_bytes(w, byte))
+        Some(block_masks_bytes(w))
     }
 }
 
-/// [`byte_mask64`] one byte at a time (other targets; the tests compare the two).
+/// [`block_masks`] one byte at a time (other targets; the tests compare the two).
 #[cfg_attr(target_arch = "x86_64", allow(dead_code))]
 #[inline]
-fn byte_mask64_bytes(w: &[u8; 64], byte: u8) -> u64 {
-    w.iter()
-        .enumerate()
-        .fold(0, |m, (i, &c)| m | ((c == byte) as u64) << i)
+fn block_masks_bytes(w: &[u8; 64]) -> (u64, u64) {
+    w.iter().enumerate().fold((0, 0), |(c, d), (i, &x)| {
+        (
+            c | ((x == b',') as u64) << i,
+            d | (x.is_ascii_digit() as u64) << i,
+        )
+    })
 }
 
 /// The top `n` bytes of a word set, for `n` in 0..=8.
@@ -357,6 +374,12 @@ fn short_shape(b: &[u8], start: usize) -> Option<Short> {
 #[inline(always)]
 fn short_f64(b: &[u8], start: usize) -> Option<(f64, usize)> {
     let s = short_shape(b, start)?;
+    Some((short_value(b, &s)?, s.end))
+}
+
+/// The value of a number of the short shape `s` found in `b`.
+#[inline(always)]
+fn short_value(b: &[u8], s: &Short) -> Option<f64> {
     // The word that ends with the last digit: the fraction digits on top, then the point (moved
     // out by shifting what is below it up one byte), then the integer digits; the bytes below
     // the digits are filled with '0', which `parse_digits8` reads as leading zeros.
@@ -368,7 +391,44 @@ fn short_f64(b: &[u8], start: usize) -> Option<(f64, usize)> {
     let mant = parse_digits8((digits & all) | (ZEROS8 & !all));
     let v = mant as f64 / POW10[s.n_frac as usize];
     let neg = s.neg & ((s.n_frac > 0) | (mant != 0));
-    Some((f64::from_bits(v.to_bits() | (neg as u64) << 63), s.end))
+    Some(f64::from_bits(v.to_bits() | (neg as u64) << 63))
+}
+
+/// The number in `b[p..c]` (`c` a comma of the block at `base`, `p < c`) if it is of the short
+/// shape, read from the block's digit mask (bit `i`: `b[base + i]` is a digit) instead of a
+/// classification of its own: `-?` then digits with at most one point, which is neither the
+/// first nor the last, no leading zero, digits and point fitting one word.
+#[inline(always)]
+fn block_number(b: &[u8], base: usize, digits: u64, p: usize, c: usize) -> Option<Short> {
+    let neg = b[p] == b'-';
+    let (r0, rc) = ((p + neg as usize - base) as u32, (c - base) as u32);
+    // The bytes from the first digit to the comma (rc <= 63).
+    let span = ((1u64 << rc) - 1) & !((1u64 << r0) - 1);
+    let other = span & !digits;
+    let len = rc.saturating_sub(r0);
+    let (n_int, n_frac) = if other == 0 {
+        (len, 0)
+    } else {
+        let pt = other.trailing_zeros();
+        if other & (other - 1) != 0 || b[base + pt as usize] != b'.' {
+            return None;
+        }
+        (pt - r0, rc - pt - 1)
+    };
+    let point = other != 0;
+    if (n_int == 0)
+        | (point & (n_frac == 0))
+        | (n_int + n_frac + point as u32 > 8)
+        | (n_int > 1 && b[base + r0 as usize] == b'0')
+    {
+        return None;
+    }
+    Some(Short {
+        neg,
+        n_int,
+        n_frac,
+        end: c,
+    })
 }
 
 /// Where a number of [`fast_f64`]'s shape ends (any number of fraction digits up to 23),
@@ -828,18 +888,19 @@ impl<'a> Reader<'a> {
         // end exactly at its comma; anything else (the last number, other whitespace, shapes
         // the short path leaves alone) goes on in the loop below from that number.
         let mut sep = 0;
-        'blocks: while let Some(mut commas) = byte_mask64(b, p, b',') {
+        'blocks: while let Some((mut commas, digits)) = block_masks(b, p) {
             let base = p;
             while commas != 0 {
                 let c = base + commas.trailing_zeros() as usize;
                 commas &= commas - 1;
-                if keep(n) {
-                    match short_f64(b, p) {
-                        Some((v, e)) if e == c => sink(n, v),
-                        _ => break 'blocks,
-                    }
-                } else if !short_shape(b, p).is_some_and(|s| s.end == c) {
+                let Some(num) = block_number(b, base, digits, p, c) else {
                     break 'blocks;
+                };
+                if keep(n) {
+                    let Some(v) = short_value(b, &num) else {
+                        break 'blocks;
+                    };
+                    sink(n, v);
                 }
                 n += 1;
                 let space = b.get(c + 1).is_some_and(|&x| is_ws(x));
@@ -1092,6 +1153,15 @@ mod tests {
                     text += "x";
                     bad = true;
                 }
+                if next(300) == 0 {
+                    // Not JSON numbers: the whole array is refused.
+                    let junk = [
+                        "-", "1.", ".5", "05", "-05.1", "1.2.3", "--1", "+1", "0x1", "1.-2",
+                    ];
+                    text += junk[next(junk.len() as u64) as usize];
+                    bad = true;
+                    continue;
+                }
                 text += &match next(300) {
                     0 => {
                         general_only = true;
@@ -1324,6 +1394,78 @@ mod tests {
                 }
                 (Err(_), None) => {}
                 (got, _) => panic!("{}: {:?}", text, got.map(|v| (v, r.pos()))),
+            }
+        }
+    }
+
+    /// The block reader's shape test on a token between a comma and the next one agrees with
+    /// the 16-byte one (which the sweeps above check against Rust's parser), valid or not.
+    #[test]
+    fn block_numbers_agree_with_the_short_shape() {
+        let tokens = [
+            "0",
+            "-0",
+            "7",
+            "12345678",
+            "123456789",
+            "0.5",
+            "-0.5",
+            "459.12",
+            "1234567.8",
+            "123456.7",
+            "0.1234567",
+            "0.12345678",
+            "05",
+            "-05.1",
+            "00",
+            "0.0",
+            "-",
+            "1.",
+            ".5",
+            "1.2.3",
+            "--1",
+            "+1",
+            "0x1",
+            "1.-2",
+            "1e5",
+            "1E5",
+            "-12.5",
+            " 1",
+            "1 ",
+            "",
+            "1.5x",
+        ];
+        for t in tokens {
+            for lead in ["[1, 2, 3, ", "[-1.25,"] {
+                let text = format!("{}{}, 7, 8, 9, 10, 11, 12]{}", lead, t, " ".repeat(80));
+                let b = text.as_bytes();
+                let p = lead.len();
+                let c = p + t.len();
+                for base in [p - 5, p - 1, p] {
+                    let (commas, digits) = block_masks(b, base).unwrap();
+                    assert_eq!(
+                        block_masks_bytes(b[base..base + 64].try_into().unwrap()),
+                        (commas, digits)
+                    );
+                    assert!(commas >> (c - base) & 1 == 1, "{:?}", text);
+                    let got = block_number(b, base, digits, p, c).map(|s| {
+                        (
+                            s.neg,
+                            s.n_int,
+                            s.n_frac,
+                            short_value(b, &s).map(f64::to_bits),
+                        )
+                    });
+                    let want = short_shape(b, p).filter(|s| s.end == c).map(|s| {
+                        (
+                            s.neg,
+                            s.n_int,
+                            s.n_frac,
+                            short_value(b, &s).map(f64::to_bits),
+                        )
+                    });
+                    assert_eq!(got, want, "{:?} at {}", t, base);
+                }
             }
         }
     }
