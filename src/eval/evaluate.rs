@@ -109,7 +109,7 @@ pub fn group(gt: &Dataset, res: &Results, setup: &Setup) -> Grouped {
     // GT: iteration order first (image rank, file order), then bucket by the resolved annotation.
     let anns = &gt.annotations;
     let ann_img: Vec<u32> = anns
-        .iter()
+        .par_iter()
         .map(|a| {
             gt.image_index
                 .get(&a.image_id)
@@ -118,7 +118,7 @@ pub fn group(gt: &Dataset, res: &Results, setup: &Setup) -> Grouped {
         })
         .collect();
     let ann_cpos: Vec<u32> = anns
-        .iter()
+        .par_iter()
         .map(|a| {
             gt.category_index
                 .get(&a.category_id)
@@ -126,15 +126,21 @@ pub fn group(gt: &Dataset, res: &Results, setup: &Setup) -> Grouped {
                 .unwrap_or(u32::MAX)
         })
         .collect();
+    // Files usually list annotations by increasing id: then each id is its own last occurrence
+    // and no map is needed.
+    let increasing = anns.windows(2).all(|w| w[0].id < w[1].id);
     let mut last_by_id: rustc_hash::FxHashMap<crate::coco::Id, u32> = Default::default();
-    last_by_id.reserve(anns.len());
-    for (j, a) in anns.iter().enumerate() {
-        last_by_id.insert(a.id, j as u32);
+    if !increasing {
+        last_by_id.reserve(anns.len());
+        for (j, a) in anns.iter().enumerate() {
+            last_by_id.insert(a.id, j as u32);
+        }
     }
     // getAnnIds filters on the listed annotation's category only when useCats; lvis' get_ann_ids
     // also keeps only `0 < area < inf`.
     let lvis = setup.lvis.as_ref();
     let iter_keys: Vec<u32> = (0..anns.len())
+        .into_par_iter()
         .map(|j| {
             let area_out = lvis.is_some() && !(anns[j].area > 0.0 && anns[j].area < f64::INFINITY);
             if (setup.use_cats && ann_cpos[j] == u32::MAX) || area_out {
@@ -146,12 +152,16 @@ pub fn group(gt: &Dataset, res: &Results, setup: &Setup) -> Grouped {
         .collect();
     let all: Vec<u32> = (0..anns.len() as u32).collect();
     let (iter_order, _) = counting_sort(n_img, &iter_keys, &all);
-    let resolved: Vec<u32> = iter_order
-        .iter()
-        .map(|&j| last_by_id[&anns[j as usize].id])
-        .collect();
+    let resolved: Vec<u32> = if increasing {
+        iter_order
+    } else {
+        iter_order
+            .iter()
+            .map(|&j| last_by_id[&anns[j as usize].id])
+            .collect()
+    };
     let res_keys: Vec<u32> = resolved
-        .iter()
+        .par_iter()
         .map(|&e| key(ann_img[e as usize], ann_cpos[e as usize]))
         .collect();
     let (gt_order, gt_starts) = counting_sort(n_keys, &res_keys, &resolved);
@@ -167,7 +177,7 @@ pub fn group(gt: &Dataset, res: &Results, setup: &Setup) -> Grouped {
         Some(f) => group_federated(dets, setup, f, &gt_start, &dt_all),
         None => {
             let dt_keys: Vec<u32> = dets
-                .iter()
+                .par_iter()
                 .map(|d| {
                     if d.category == u32::MAX {
                         return u32::MAX;
