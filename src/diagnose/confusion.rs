@@ -135,7 +135,7 @@ pub fn confusion(
                         }
                     } else if let Some(sh) = inp.shapes {
                         // Crowd GT were filtered out above, so the mask IoU is the plain one.
-                        sh.fill_ious(gt, &dts, &gts, &mut ious, scratch);
+                        sh.fill_ious(gt, &dts, &gts, &mut ious, scratch, 0.0);
                     }
                     let matches = match_across_categories(&ious, dts.len(), gts.len(), cfg.iou_thr);
                     let mut gt_taken = vec![false; gts.len()];

@@ -120,7 +120,7 @@ fn classify(
             let a = &gt.annotations[g as usize];
             coco_box_iou(&det.bbox, &a.bbox, a.iscrowd)
         })),
-        Some(sh) => sh.fill_ious(gt, &[d], gts, ious, scratch),
+        Some(sh) => sh.fill_ious(gt, &[d], gts, ious, scratch, 0.0),
     }
     let det_cat = gt.categories[det.category as usize].id;
     let (mut any, mut own) = (0.0f64, 0.0f64);

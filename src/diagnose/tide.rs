@@ -251,7 +251,7 @@ impl Ious<'_> {
             // The evaluator's mask IoU takes crowd-ness from the annotation: tidecv passes
             // `[False] * len(gt)` for the non-crowd GT and `[True]` for a crowd region, which is
             // what their `iscrowd` says.
-            Some(s) => s.fill_ious(self.gt, dets, gts, out, scratch),
+            Some(s) => s.fill_ious(self.gt, dets, gts, out, scratch, 0.0),
             None => {
                 for &d in dets {
                     let db = &self.res.detections[d as usize].bbox;

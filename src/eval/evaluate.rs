@@ -338,7 +338,7 @@ pub fn gt_ignored(
 
 /// The IoU matrix `[dets x gts]` (row-major) of one unit, as `computeIoU`/`computeOks` make it:
 /// rows in the given (score) order, columns in the unit's GT order; box IoU for bbox, mask IoU
-/// or OKS through `shapes` otherwise.
+/// or OKS through `shapes` otherwise. `floor`: see [`Shapes::fill_ious`] (0: exact values).
 #[allow(clippy::too_many_arguments)]
 pub fn unit_ious(
     gt: &Dataset,
@@ -349,6 +349,7 @@ pub fn unit_ious(
     lvis: bool,
     out: &mut Vec<f64>,
     scratch: &mut super::ShapeScratch,
+    floor: f64,
 ) {
     match shapes {
         None => {
@@ -360,7 +361,7 @@ pub fn unit_ious(
                 }
             }
         }
-        Some(sh) => sh.fill_ious(gt, dets, gts, out, scratch),
+        Some(sh) => sh.fill_ious(gt, dets, gts, out, scratch, floor),
     }
 }
 
@@ -638,6 +639,12 @@ pub fn match_units(
     // LVIS never reads `iscrowd`: plain IoU, and its own `ignore` field marks ignored GT.
     let lvis = setup.lvis.as_ref();
     let crowd = |ga: &crate::coco::Annotation| is_crowd(ga, lvis.is_some());
+    // A detection matches a GT at threshold t only with an IoU >= min(t, 1 - 1e-10).
+    let match_floor = p
+        .iou_thrs
+        .iter()
+        .map(|&t| t.min(1.0 - 1e-10))
+        .fold(f64::INFINITY, f64::min);
     order
         .par_iter()
         .with_min_len(64)
@@ -655,7 +662,8 @@ pub fn match_units(
                 *o = dets[d as usize].score;
             }
             let (nd, ng) = (s.dets.len(), gts.len());
-            // IoU matrix [nd x ng] in the unit's GT order (computeIoU).
+            // IoU matrix [nd x ng] in the unit's GT order (computeIoU). The matching below reads
+            // only values from its lowest threshold up, so OKS certainly below it may be 0.
             s.ious.clear();
             unit_ious(
                 gt,
@@ -666,6 +674,7 @@ pub fn match_units(
                 lvis.is_some(),
                 &mut s.ious,
                 &mut s.shape,
+                match_floor,
             );
             // Detection areas as loadRes sets them (box area; mask or keypoint-extent area in
             // its segm/keypoints branches), once per unit.

@@ -115,6 +115,7 @@ pub fn unit_iou_matrix(
         detail.setup.lvis.is_some(),
         &mut out,
         &mut ShapeScratch::default(),
+        0.0,
     );
     Some((dets.len(), gts.len(), out))
 }

@@ -69,8 +69,10 @@ pub fn variances(sigmas: &[f64]) -> Vec<f64> {
 }
 
 /// OKS of one detection's keypoints `[x0, y0, x1, y1, ...]` with one GT; `vars` from [`variances`].
-/// `scratch` holds the per-keypoint `exp(-e)` terms.
-pub fn oks(dt: &[f64], g: &GtKeypoints, vars: &[f64], scratch: &mut Vec<f64>) -> f64 {
+/// `scratch` holds the per-keypoint terms. With `floor > 0`, an OKS that is certainly below
+/// `floor` may come back as 0 without its `exp`s (matching never reads such values; pass 0 for
+/// the exact value always): each term `exp(-e)` is at most 1, and below 0.05 where `e >= 3`.
+pub fn oks(dt: &[f64], g: &GtKeypoints, vars: &[f64], scratch: &mut Vec<f64>, floor: f64) -> f64 {
     scratch.clear();
     let [x0, x1, y0, y1] = g.enlarged;
     for (j, (gp, dp)) in g.xyv.iter().zip(dt.chunks_exact(2)).enumerate() {
@@ -88,12 +90,32 @@ pub fn oks(dt: &[f64], g: &GtKeypoints, vars: &[f64], scratch: &mut Vec<f64>) ->
             )
         };
         // `* 0.5` is `/ 2.0` exactly (both round the same real number), one division less.
-        let e = (dx * dx + dy * dy) / vars[j] / g.area_eps * 0.5;
+        scratch.push((dx * dx + dy * dy) / vars[j] / g.area_eps * 0.5);
+    }
+    let n = scratch.len();
+    if floor > 0.0 && n > 0 {
+        // Terms with e in [0, 3) count 1, the others (e >= 3) 0.05; a negative or NaN e (a
+        // negative GT area, say) has no bound, so the OKS is computed.
+        let (mut near, mut bounded) = (0usize, true);
+        for &e in scratch.iter() {
+            if e >= 3.0 {
+            } else if e >= 0.0 {
+                near += 1;
+            } else {
+                bounded = false;
+            }
+        }
+        // The margin covers the rounding of the sum (17 terms at most 1 each: ~1e-15).
+        if bounded && near as f64 + 0.05 * (n - near) as f64 <= (floor - 1e-9) * n as f64 {
+            return 0.0;
+        }
+    }
+    for t in scratch.iter_mut() {
         // exp(-750) ≈ 2.6e-326 is far below half the smallest subnormal: any libm (and numpy)
         // returns +0 there, so far keypoints skip the call.
-        scratch.push(if e > 750.0 { 0.0 } else { (-e).exp() });
+        *t = if *t > 750.0 { 0.0 } else { (-*t).exp() };
     }
-    np_pairwise_sum(scratch) / scratch.len() as f64
+    np_pairwise_sum(scratch) / n as f64
 }
 
 #[cfg(test)]
@@ -109,7 +131,7 @@ mod tests {
         let vars = variances(&coco_sigmas());
         let mut s = Vec::new();
         let xy: Vec<f64> = kps.chunks_exact(3).flat_map(|p| [p[0], p[1]]).collect();
-        assert_eq!(oks(&xy, &g, &vars, &mut s), 1.0);
+        assert_eq!(oks(&xy, &g, &vars, &mut s, 0.0), 1.0);
         assert_eq!(s.len(), 17);
     }
 
@@ -125,12 +147,66 @@ mod tests {
         dk[0] = 12.0;
         dk[1] = 10.0;
         let mut s = Vec::new();
-        let v = oks(&dk, &g, &vars, &mut s);
+        let v = oks(&dk, &g, &vars, &mut s, 0.0);
         let e = (4.0 / vars[0]) / (400.0 + f64::EPSILON) / 2.0;
         assert_eq!(v, (-e).exp());
         // No visible GT keypoint: detections inside the enlarged box have distance 0.
         let g0 = GtKeypoints::new(&vec![0.0; 51], &[0.0, 0.0, 20.0, 20.0], 400.0);
-        assert_eq!(oks(&[5.0; 34], &g0, &vars, &mut s), 1.0);
+        assert_eq!(oks(&[5.0; 34], &g0, &vars, &mut s, 0.0), 1.0);
+    }
+
+    /// With a floor, an OKS is either exact or 0 where the exact one is below the floor; a
+    /// negative GT area (terms above 1) is never cut.
+    #[test]
+    fn floor_gives_exact_values_or_zero_below_it() {
+        let vars = variances(&coco_sigmas());
+        let mut seed = 0x0DDB_1A5E_5BAD_5EEDu64;
+        let mut next = move |m: f64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed >> 11) as f64 / (1u64 << 53) as f64 * m
+        };
+        let (mut s, mut cut, mut kept_below) = (Vec::new(), 0, 0);
+        for i in 0..20_000 {
+            let spread = [2.0, 10.0, 40.0, 200.0][i % 4];
+            let cx = next(400.0);
+            let gk: Vec<f64> = (0..17)
+                .flat_map(|j| {
+                    let v = if i % 5 == 0 || j % 3 == 0 { 2.0 } else { 0.0 };
+                    [cx + next(60.0), cx + next(60.0), v]
+                })
+                .collect();
+            let area = if i % 97 == 0 {
+                -500.0
+            } else {
+                100.0 + next(5000.0)
+            };
+            let g = GtKeypoints::new(&gk, &[cx, cx, 60.0, 60.0], area);
+            let dk: Vec<f64> = gk
+                .chunks_exact(3)
+                .flat_map(|p| {
+                    [
+                        p[0] + next(spread) - spread / 2.0,
+                        p[1] + next(spread) - spread / 2.0,
+                    ]
+                })
+                .collect();
+            let exact = oks(&dk, &g, &vars, &mut s, 0.0);
+            for floor in [0.5, 0.75, 0.95] {
+                let got = oks(&dk, &g, &vars, &mut s, floor);
+                if got.to_bits() != exact.to_bits() {
+                    assert_eq!(got, 0.0);
+                    assert!(exact < floor, "{} {}", exact, floor);
+                    assert!(area > 0.0);
+                    cut += 1;
+                } else if exact < floor {
+                    kept_below += 1;
+                }
+            }
+        }
+        // Both happen: the bound cuts most far pairs, and near ones below the floor stay exact.
+        assert!(cut > 10_000 && kept_below > 1_000, "{} {}", cut, kept_below);
     }
 
     #[test]

@@ -338,7 +338,9 @@ impl<'a> Shapes<'a> {
         self.iou_type == IouType::Keypoints && self.gt.no_keypoints[gt_index as usize]
     }
 
-    /// IoU matrix `[dets x gts]` (row-major) of one unit: mask IoU (`rleIou`) or OKS.
+    /// IoU matrix `[dets x gts]` (row-major) of one unit: mask IoU (`rleIou`) or OKS. With
+    /// `floor > 0` an OKS certainly below it may be given as 0 (see [`keypoints::oks`]): for
+    /// matching, which reads only values from its lowest threshold up; 0 gives exact values.
     pub fn fill_ious(
         &self,
         gt: &Dataset,
@@ -346,6 +348,7 @@ impl<'a> Shapes<'a> {
         gts: &[u32],
         out: &mut Vec<f64>,
         scratch: &mut ShapeScratch,
+        floor: f64,
     ) {
         let crowd = |g: usize| gt.annotations[g].iscrowd && !self.ignore_crowd;
         match self.iou_type {
@@ -361,6 +364,7 @@ impl<'a> Shapes<'a> {
                                 &self.gt_kps[g as usize],
                                 &self.vars,
                                 &mut scratch.terms,
+                                floor,
                             )
                         });
                     }
