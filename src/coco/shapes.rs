@@ -422,16 +422,23 @@ fn to_mask(raw: SegmRaw<'_>, hw: Option<(u32, u32)>, pos: usize, buf: &[u8]) -> 
             for p in &rings {
                 mask::check_polygon(p).map_err(|e| JsonError::new(pos, e.0))?;
             }
-            let rles: Vec<Rle> = rings.iter().map(|p| mask::from_polygon(p, h, w)).collect();
-            if rles.is_empty() {
+            let mut rles: Vec<Rle> = rings.iter().map(|p| mask::from_polygon(p, h, w)).collect();
+            return Ok(Mask::Counts(match rles.len() {
                 // pycocotools raises on `[]`; an empty polygon list is an empty mask.
-                return Ok(Mask::Counts(Rle {
+                0 => Rle {
                     h,
                     w,
                     counts: vec![h.wrapping_mul(w)],
-                }));
-            }
-            return Ok(Mask::Counts(mask::merge(&rles, false)));
+                },
+                // `merge` of one mask is that mask (its counts cut to their length: the
+                // rasteriser's buffer was sized for the worst case).
+                1 => {
+                    let mut r = rles.pop().expect("one mask");
+                    r.counts.shrink_to_fit();
+                    r
+                }
+                _ => mask::merge(&rles, false),
+            }));
         }
         SegmRaw::Rle { h, w, counts } => (h, w, counts),
     };

@@ -199,6 +199,13 @@ pub const MAX_GENERAL_POINTS: u64 = 1 << 27;
 pub fn check_polygon(xy: &[f64]) -> Result<(), MaskError> {
     const SAFE: i32 = 1 << 29;
     let k = xy.len() / 2;
+    // Common case first, without storing the points: every one within ±2^29.
+    if xy[..2 * k]
+        .iter()
+        .all(|&v| (-SAFE..=SAFE).contains(&c_int(POLY_SCALE * v + 0.5)))
+    {
+        return Ok(());
+    }
     let pts: Vec<(i32, i32)> = (0..k)
         .map(|j| {
             (
@@ -207,12 +214,6 @@ pub fn check_polygon(xy: &[f64]) -> Result<(), MaskError> {
             )
         })
         .collect();
-    if pts
-        .iter()
-        .all(|&(x, y)| (-SAFE..=SAFE).contains(&x) && (-SAFE..=SAFE).contains(&y))
-    {
-        return Ok(());
-    }
     let mut n = 0u64;
     for j in 0..k {
         let ((xs, ys), (xe, ye)) = (pts[j], pts[(j + 1) % k]);
