@@ -497,13 +497,8 @@ mod tests {
     /// arbitrary keys use every byte.
     #[test]
     fn radix_sort_equals_the_stable_sort() {
-        let mut seed = 0x2545_F491_4F6C_DD1Du64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut rng = crate::rng::SplitMix64::from_state(0x2545_F491_4F6C_DD1Du64);
+        let mut next = || rng.next_u64();
         for n in [0, 1, 100, 1023, 1024, 1500, 20_000] {
             let scores: Vec<(u64, u32)> = (0..n as u32)
                 .map(|i| {
@@ -529,13 +524,8 @@ mod tests {
     /// Merging two stably sorted runs equals the stable sort of their concatenation.
     #[test]
     fn merge_of_sorted_runs_is_the_stable_sort() {
-        let mut seed = 0x1234_5678_9ABC_DEF1u64;
-        let mut next = move |m: u64| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed % m
-        };
+        let mut rng = crate::rng::SplitMix64::from_state(0x1234_5678_9ABC_DEF1u64);
+        let mut next = |m: u64| rng.below(m);
         for (na, nb) in [(0, 0), (0, 5), (5, 0), (1, 1), (100, 37), (2000, 3000)] {
             let a: Vec<(u64, u32, u32)> = (0..na).map(|i| (next(20), 0, i)).collect();
             let b: Vec<(u64, u32, u32)> = (0..nb).map(|i| (next(20), 1, i)).collect();
@@ -553,13 +543,8 @@ mod tests {
     /// with maxDet cuts and more than 255 ignored rows in a piece (the lane flush).
     #[test]
     fn walk_in_pieces_joins_to_the_whole_walk() {
-        let mut seed = 0x9E37_79B9_7F4A_7C15u64;
-        let mut next = move |m: u64| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed % m
-        };
+        let mut rng = crate::rng::SplitMix64::from_state(0x9E37_79B9_7F4A_7C15u64);
+        let mut next = |m: u64| rng.below(m);
         let at = 6;
         let (mut off, mut scores, mut states) = (vec![0u32], Vec::new(), Vec::new());
         for _ in 0..300 {

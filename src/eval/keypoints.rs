@@ -160,13 +160,8 @@ mod tests {
     #[test]
     fn floor_gives_exact_values_or_zero_below_it() {
         let vars = variances(&coco_sigmas());
-        let mut seed = 0x0DDB_1A5E_5BAD_5EEDu64;
-        let mut next = move |m: f64| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            (seed >> 11) as f64 / (1u64 << 53) as f64 * m
-        };
+        let mut rng = crate::rng::SplitMix64::from_state(0x0DDB_1A5E_5BAD_5EEDu64);
+        let mut next = |m: f64| (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64 * m;
         let (mut s, mut cut, mut kept_below) = (Vec::new(), 0, 0);
         for i in 0..20_000 {
             let spread = [2.0, 10.0, 40.0, 200.0][i % 4];

@@ -1125,13 +1125,8 @@ mod tests {
     /// the fast reader gives the general reader's numbers and end, or leaves the array to it.
     #[test]
     fn comma_blocks_equal_the_general_path() {
-        let mut seed = 0x9E37_79B9_7F4A_7C15u64;
-        let mut next = move |m: u64| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed % m
-        };
+        let mut rng = crate::rng::SplitMix64::from_state(0x9E37_79B9_7F4A_7C15u64);
+        let mut next = |m: u64| rng.below(m);
         let (mut fast, mut general) = (0, 0);
         for _ in 0..3000 {
             let len = 1 + next(40) as usize;
