@@ -18,25 +18,39 @@ impl Progress for NoProgress {}
 /// Phase timings for benchmarks: enabled by `RETINA_TIMING=1`, printed to stderr as
 /// `timing: <phase> <seconds>`. Costs nothing when disabled.
 pub struct PhaseTimer {
-    last: Option<std::cell::Cell<std::time::Instant>>,
+    /// Start of the running phase and the process' minor page faults then.
+    last: Option<std::cell::Cell<(std::time::Instant, u64)>>,
+}
+
+/// The process' minor page faults so far (`/proc/self/stat` field 10; 0 where unavailable).
+fn minor_faults() -> u64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // The command name (field 2) may hold spaces; the fields after its ')' are plain.
+    stat.rsplit_once(')')
+        .and_then(|(_, rest)| rest.split_whitespace().nth(7))
+        .and_then(|f| f.parse().ok())
+        .unwrap_or(0)
 }
 
 impl PhaseTimer {
     pub fn from_env() -> PhaseTimer {
         let on = std::env::var_os("RETINA_TIMING").is_some_and(|v| v != "0");
         PhaseTimer {
-            last: on.then(|| std::cell::Cell::new(std::time::Instant::now())),
+            last: on.then(|| std::cell::Cell::new((std::time::Instant::now(), minor_faults()))),
         }
     }
+    /// Print the time (and minor page faults) since the last lap.
     pub fn lap(&self, phase: &str) {
         if let Some(c) = &self.last {
-            let now = std::time::Instant::now();
+            let (now, faults) = (std::time::Instant::now(), minor_faults());
+            let (then, before) = c.get();
             eprintln!(
-                "timing: {:<40} {:.4} s",
+                "timing: {:<40} {:.4} s {:>7} page faults",
                 phase,
-                (now - c.get()).as_secs_f64()
+                (now - then).as_secs_f64(),
+                faults.saturating_sub(before)
             );
-            c.set(now);
+            c.set((std::time::Instant::now(), minor_faults()));
         }
     }
 }
