@@ -24,6 +24,7 @@ const PRECISION_EPS: f64 = f64::EPSILON;
 pub struct Arrays {
     pub precision: Vec<f64>,
     pub recall: Vec<f64>,
+    /// Empty under the LVIS protocol (LVISEval has no scores array).
     pub scores: Vec<f64>,
     pub t: usize,
     pub r: usize,
@@ -43,7 +44,7 @@ impl Arrays {
     pub fn ridx(&self, t: usize, k: usize, a: usize, m: usize) -> usize {
         ((k * self.t + t) * self.a + a) * self.m + m
     }
-    /// precision, recall and scores in pycocotools' C order.
+    /// precision, recall and scores in pycocotools' C order (scores empty when not kept).
     pub fn c_order(&self) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
         let (n5, n4) = (
             self.t * self.r * self.k * self.a * self.m,
@@ -59,7 +60,9 @@ impl Arrays {
                 for k in 0..self.k {
                     let i = self.pidx(t, r, k, 0, 0);
                     p.extend_from_slice(&self.precision[i..i + self.a * self.m]);
-                    s.extend_from_slice(&self.scores[i..i + self.a * self.m]);
+                    if !self.scores.is_empty() {
+                        s.extend_from_slice(&self.scores[i..i + self.a * self.m]);
+                    }
                 }
             }
             for k in 0..self.k {
@@ -337,8 +340,18 @@ fn flush(ign: &mut [u32], lanes: &mut [u64]) {
 /// One category's blocks of the arrays: [T, R, A, M] precision and scores, [T, A, M] recall.
 struct CatOut<'o> {
     precision: &'o mut [f64],
-    scores: &'o mut [f64],
+    /// `None` when the scores array is not kept (LVIS).
+    scores: Option<&'o mut [f64]>,
     recall: &'o mut [f64],
+}
+
+impl CatOut<'_> {
+    #[inline]
+    fn set_score(&mut self, q: usize, v: f64) {
+        if let Some(s) = self.scores.as_deref_mut() {
+            s[q] = v;
+        }
+    }
 }
 
 pub fn accumulate(
@@ -355,10 +368,16 @@ pub fn accumulate(
 
     // Zeroed (pages the OS maps on first touch, not written here); each category fills its own
     // block with pycocotools' -1 below, in parallel, instead of one serial pass over them all.
+    // LVISEval has no scores array: under LVIS it is not kept (LVIS' is as large as precision).
+    let n_scores = if setup.lvis.is_some() {
+        0
+    } else {
+        t_n * r_n * k_n * a_n * m_n
+    };
     let mut arr = Arrays {
         precision: vec![0.0; t_n * r_n * k_n * a_n * m_n],
         recall: vec![0.0; t_n * k_n * a_n * m_n],
-        scores: vec![0.0; t_n * r_n * k_n * a_n * m_n],
+        scores: vec![0.0; n_scores],
         t: t_n,
         r: r_n,
         k: k_n,
@@ -370,16 +389,26 @@ pub fn accumulate(
         // No per-category blocks to zip (no recall thresholds): recall is filled here.
         arr.recall.fill(-1.0);
     }
-    arr.precision
-        .par_chunks_mut(n5.max(1))
-        .zip(arr.scores.par_chunks_mut(n5.max(1)))
+    let blocks = if n_scores > 0 {
+        rayon::iter::Either::Left(
+            arr.precision
+                .par_chunks_mut(n5.max(1))
+                .zip(arr.scores.par_chunks_mut(n5.max(1)))
+                .map(|(p, s)| (p, Some(s))),
+        )
+    } else {
+        rayon::iter::Either::Right(arr.precision.par_chunks_mut(n5.max(1)).map(|p| (p, None)))
+    };
+    blocks
         .zip(arr.recall.par_chunks_mut(n4.max(1)))
         .enumerate()
-        .for_each(|(k, ((precision, scores), recall))| {
+        .for_each(|(k, ((precision, mut scores), recall))| {
             precision.fill(-1.0);
-            scores.fill(-1.0);
+            if let Some(s) = scores.as_deref_mut() {
+                s.fill(-1.0);
+            }
             recall.fill(-1.0);
-            let out = CatOut {
+            let mut out = CatOut {
                 precision,
                 scores,
                 recall,
@@ -436,7 +465,7 @@ pub fn accumulate(
                             for r in 0..r_n {
                                 let q = ((t * r_n + r) * a_n + a) * m_n + mi;
                                 out.precision[q] = 0.0;
-                                out.scores[q] = 0.0;
+                                out.set_score(q, 0.0);
                             }
                             continue;
                         }
@@ -462,20 +491,20 @@ pub fn accumulate(
                             if thr <= 0.0 {
                                 // rc[0] >= 0 >= thr: index 0.
                                 out.precision[q] = env0;
-                                out.scores[q] = sorted_scores[0];
+                                out.set_score(q, sorted_scores[0]);
                                 continue;
                             }
                             // The event with tp = e + 1.
                             let e = need[r];
                             if e < ev.len() {
                                 out.precision[q] = env[e];
-                                out.scores[q] = sorted_scores[ev[e].1 as usize];
+                                out.set_score(q, sorted_scores[ev[e].1 as usize]);
                             } else {
                                 // searchsorted ran past the end: pycocotools leaves 0 from here on.
                                 for r2 in r..r_n {
                                     let q2 = ((t * r_n + r2) * a_n + a) * m_n + mi;
                                     out.precision[q2] = 0.0;
-                                    out.scores[q2] = 0.0;
+                                    out.set_score(q2, 0.0);
                                 }
                                 break;
                             }

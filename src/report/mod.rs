@@ -246,7 +246,6 @@ pub fn write_eval_arrays(path: &Path, ev: &Evaluation) -> Result<()> {
         (&[a.t, a.r, a.k, a.a, a.m], &[a.t, a.k, a.a, a.m])
     };
     let precision = ArrayD::from_shape_vec(IxDyn(p_shape), precision).map_err(internal)?;
-    let scores = ArrayD::from_shape_vec(IxDyn(p_shape), scores).map_err(internal)?;
     let recall = ArrayD::from_shape_vec(IxDyn(r_shape), recall).map_err(internal)?;
     let iou =
         ArrayD::from_shape_vec(IxDyn(&[a.t]), ev.params.iou_thrs.clone()).map_err(internal)?;
@@ -268,7 +267,12 @@ pub fn write_eval_arrays(path: &Path, ev: &Evaluation) -> Result<()> {
         NpzEntry::F64("precision", precision.view()),
         NpzEntry::F64("recall", recall.view()),
     ];
-    if !lvis {
+    let scores = if lvis {
+        None
+    } else {
+        Some(ArrayD::from_shape_vec(IxDyn(p_shape), scores).map_err(internal)?)
+    };
+    if let Some(scores) = &scores {
         entries.push(NpzEntry::F64("scores", scores.view()));
     }
     entries.extend([
