@@ -24,7 +24,8 @@ pub struct Grouped {
     pub gt_start: std::sync::Arc<Vec<u32>>,
     /// Detection indices, unit by unit, in file order.
     pub dt: Vec<u32>,
-    pub dt_start: Vec<u32>,
+    /// Shared with [`Matched::off`] when no unit has more detections than the largest maxDet.
+    pub dt_start: std::sync::Arc<Vec<u32>>,
 }
 
 /// Stable counting sort: `keys[i]` is the bucket of item `i` (`u32::MAX` = dropped); returns the
@@ -196,7 +197,7 @@ pub fn group(gt: &Dataset, res: &Results, setup: &Setup) -> Grouped {
         gt: gt_u,
         gt_start: std::sync::Arc::new(gt_start),
         dt: dt_u,
-        dt_start,
+        dt_start: std::sync::Arc::new(dt_start),
     }
 }
 
@@ -367,8 +368,9 @@ pub fn unit_ious(
 
 /// Output of phase 1 for all units.
 pub struct Matched {
-    /// Per unit: offset into `dt_sorted` (len `n_units + 1`).
-    pub off: Vec<u32>,
+    /// Per unit: offset into `dt_sorted` (len `n_units + 1`); the grouping's `dt_start` itself
+    /// when no unit was cut to the largest maxDet (LVIS' millions of units: one array less).
+    pub off: std::sync::Arc<Vec<u32>>,
     /// Detection indices per unit, sorted by score (stable), cut to the largest maxDet.
     pub dt_sorted: Vec<u32>,
     /// The score of each `dt_sorted` detection, stored beside it so that accumulation reads
@@ -551,9 +553,17 @@ pub fn match_units(
     let a_n = p.area_rng.len();
     let t_n = p.iou_thrs.len();
     let at = a_n * t_n;
-    let off = prefix_offsets(n_units, |u| {
-        ((g.dt_start[u + 1] - g.dt_start[u]) as usize).min(max_det) as u32
-    });
+    let cut = g
+        .dt_start
+        .par_windows(2)
+        .any(|w| (w[1] - w[0]) as usize > max_det);
+    let off = if cut {
+        std::sync::Arc::new(prefix_offsets(n_units, |u| {
+            ((g.dt_start[u + 1] - g.dt_start[u]) as usize).min(max_det) as u32
+        }))
+    } else {
+        std::sync::Arc::clone(&g.dt_start)
+    };
     let total = off[n_units] as usize;
     let mut dt_sorted = vec![0u32; total];
     let mut scores = vec![0f64; total];
