@@ -29,10 +29,12 @@ pub struct Grouped {
 }
 
 /// Stable counting sort: `keys[i]` is the bucket of item `i` (`u32::MAX` = dropped); returns the
-/// item indices grouped by bucket (file order kept inside a bucket) and `starts` (len `n + 1`).
+/// items grouped by bucket (file order kept inside a bucket) and `starts` (len `n + 1`). Item `i`
+/// is `items[i]`, or `i` itself with `None` (no identity array to allocate for 1.5M detections).
 /// With far more buckets than items (LVIS' GT: 40k boxes, 6M units) the (bucket, position)
 /// pairs are sorted instead and the starts spread in one sequential pass.
-fn counting_sort(n: usize, keys: &[u32], items: &[u32]) -> (Vec<u32>, Vec<u32>) {
+fn counting_sort(n: usize, keys: &[u32], items: Option<&[u32]>) -> (Vec<u32>, Vec<u32>) {
+    let item = |i: usize| items.map_or(i as u32, |v| v[i]);
     if n > 16 * keys.len() {
         let mut pairs: Vec<(u32, u32)> = keys
             .iter()
@@ -41,7 +43,7 @@ fn counting_sort(n: usize, keys: &[u32], items: &[u32]) -> (Vec<u32>, Vec<u32>) 
             .map(|(i, &k)| (k, i as u32))
             .collect();
         pairs.sort_unstable();
-        let order = pairs.iter().map(|&(_, i)| items[i as usize]).collect();
+        let order = pairs.iter().map(|&(_, i)| item(i as usize)).collect();
         let keys: Vec<u32> = pairs.iter().map(|&(k, _)| k).collect();
         return (order, spread_starts(n, &keys, |j| j as u32));
     }
@@ -58,9 +60,9 @@ fn counting_sort(n: usize, keys: &[u32], items: &[u32]) -> (Vec<u32>, Vec<u32>) 
     // units the copy cost more than the sort); afterwards each cursor sits at the next bucket's
     // start, so shifting by one restores the starts.
     let mut order = vec![0u32; starts[n] as usize];
-    for (&k, &v) in keys.iter().zip(items) {
+    for (i, &k) in keys.iter().enumerate() {
         if k != u32::MAX {
-            order[starts[k as usize] as usize] = v;
+            order[starts[k as usize] as usize] = item(i);
             starts[k as usize] += 1;
         }
     }
@@ -151,8 +153,7 @@ pub fn group(gt: &Dataset, res: &Results, setup: &Setup) -> Grouped {
             }
         })
         .collect();
-    let all: Vec<u32> = (0..anns.len() as u32).collect();
-    let (iter_order, _) = counting_sort(n_img, &iter_keys, &all);
+    let (iter_order, _) = counting_sort(n_img, &iter_keys, None);
     let resolved: Vec<u32> = if increasing {
         iter_order
     } else {
@@ -165,17 +166,16 @@ pub fn group(gt: &Dataset, res: &Results, setup: &Setup) -> Grouped {
         .par_iter()
         .map(|&e| key(ann_img[e as usize], ann_cpos[e as usize]))
         .collect();
-    let (gt_order, gt_starts) = counting_sort(n_keys, &res_keys, &resolved);
+    let (gt_order, gt_starts) = counting_sort(n_keys, &res_keys, Some(&resolved));
     let (gt_u, gt_start) = to_units(gt_order, gt_starts);
 
     // Detections: ids are 1..N in file order, so file order is the iteration order.
     let dets = &res.detections;
-    let dt_all: Vec<u32> = (0..dets.len() as u32).collect();
     let (dt_order, dt_starts) = match lvis {
         // LVIS (federated; it implies useCats, so a key is a unit): a detection is scored only
         // where its category is verified present (the unit has GT) or verified absent
         // (`neg_category_ids`), and only if the caps kept it.
-        Some(f) => group_federated(dets, setup, f, &gt_start, &dt_all),
+        Some(f) => group_federated(dets, setup, f, &gt_start),
         None => {
             let dt_keys: Vec<u32> = dets
                 .par_iter()
@@ -189,7 +189,7 @@ pub fn group(gt: &Dataset, res: &Results, setup: &Setup) -> Grouped {
                     )
                 })
                 .collect();
-            counting_sort(n_keys, &dt_keys, &dt_all)
+            counting_sort(n_keys, &dt_keys, None)
         }
     };
     let (dt_u, dt_start) = to_units(dt_order, dt_starts);
@@ -212,7 +212,6 @@ fn group_federated(
     setup: &Setup,
     f: &super::lvis::Federated,
     gt_start: &[u32],
-    items: &[u32],
 ) -> (Vec<u32>, Vec<u32>) {
     let n_img = setup.img_ids.len();
     let n_units = gt_start.len() - 1;
@@ -259,7 +258,7 @@ fn group_federated(
             }
         })
         .collect();
-    let (order, cstarts) = counting_sort(verified.len(), &keys, items);
+    let (order, cstarts) = counting_sort(verified.len(), &keys, None);
     (order, spread_starts(n_units, &verified, |j| cstarts[j]))
 }
 
@@ -641,7 +640,7 @@ pub fn match_units(
     let n_img = setup.img_ids.len().max(1);
     let order = {
         let keys: Vec<u32> = live.iter().map(|&u| u % n_img as u32).collect();
-        counting_sort(n_img, &keys, &live).0
+        counting_sort(n_img, &keys, Some(&live)).0
     };
     progress.start("matching", n_units as u64);
     let anns = &gt.annotations;
@@ -865,9 +864,16 @@ mod tests {
                 .collect();
             let items: Vec<u32> = (0..items_n as u32).map(|i| i * 3 + 1).collect();
             assert_eq!(
-                counting_sort(n, &keys, &items),
+                counting_sort(n, &keys, Some(&items)),
                 grouped_by_definition(n, &keys, &items),
                 "case {}",
+                case
+            );
+            let identity: Vec<u32> = (0..items_n as u32).collect();
+            assert_eq!(
+                counting_sort(n, &keys, None),
+                grouped_by_definition(n, &keys, &identity),
+                "case {} (identity items)",
                 case
             );
         }
