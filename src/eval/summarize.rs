@@ -357,7 +357,12 @@ mod tests {
             for &x in &a {
                 s.push(x);
             }
-            assert_eq!(s.finish().to_bits(), np_pairwise_sum(&a).to_bits(), "n = {}", n);
+            assert_eq!(
+                s.finish().to_bits(),
+                np_pairwise_sum(&a).to_bits(),
+                "n = {}",
+                n
+            );
         }
     }
 
