@@ -204,11 +204,50 @@ pub fn json_reader(data: &[u8]) {
                 data.len(),
                 min_chunk,
                 |r: &mut Reader<'_>, _: &mut ()| read_tree(r),
+            )
+            .map(|(chunks, end)| {
+                let all: Vec<Option<Value>> = chunks.into_iter().flat_map(|(v, ())| v).collect();
+                (all, end)
+            });
+            // The joined parser (chunks in waves, vectors reused) gives the same elements, end
+            // and error.
+            let joined = json::parse_array_par_joined(
+                data,
+                open,
+                data.len(),
+                min_chunk,
+                |r: &mut Reader<'_>, _: &mut ()| read_tree(r),
             );
+            match (&par, &joined) {
+                (Ok((a, ea)), Ok((b, counts, eb))) => {
+                    assert_eq!(ea, eb, "joined parse ends elsewhere");
+                    assert_eq!(a.len(), b.len(), "joined parse has another element count");
+                    assert_eq!(
+                        counts.iter().map(|(n, ())| n).sum::<usize>(),
+                        b.len(),
+                        "joined parse miscounts its chunks"
+                    );
+                    for (x, y) in a.iter().zip(b) {
+                        assert!(
+                            match (x, y) {
+                                (Some(x), Some(y)) => same_json(x, y),
+                                (None, None) => true,
+                                _ => false,
+                            },
+                            "joined element differs"
+                        );
+                    }
+                }
+                (Err(a), Err(b)) => assert!(
+                    a.pos == b.pos && a.path == b.path && a.message == b.message,
+                    "joined parse fails otherwise: {:?} vs {:?}",
+                    (a.pos, &a.path, &a.message),
+                    (b.pos, &b.path, &b.message)
+                ),
+                _ => panic!("joined parse and chunked parse disagree on validity"),
+            }
             match (&seq, par) {
-                (Ok((Some(Value::Array(items)), end)), Ok((chunks, pend))) => {
-                    let got: Vec<Option<Value>> =
-                        chunks.into_iter().flat_map(|(v, ())| v).collect();
+                (Ok((Some(Value::Array(items)), end)), Ok((got, pend))) => {
                     assert_eq!(*end, pend, "parallel parse ends elsewhere");
                     assert_eq!(
                         got.len(),

@@ -114,25 +114,25 @@ pub struct Results {
 }
 
 impl Results {
-    /// Build from detections, counting those of unknown categories; `unknown_ids` holds, per
-    /// parsed chunk, the `category_id` of each of its unknown-category detections in order.
-    pub(crate) fn from_chunks(chunks: Vec<(Vec<Detection>, Vec<Id>)>) -> Results {
+    /// Build from all detections and, per parsed chunk, its detection count and the
+    /// `category_id` of each of its unknown-category detections in order.
+    pub(crate) fn from_joined(
+        detections: Vec<Detection>,
+        chunks: Vec<(usize, Vec<Id>)>,
+    ) -> Results {
         let mut unknown_category_ids = Vec::new();
         let mut first = 0;
-        let mut parts = Vec::with_capacity(chunks.len());
-        for (items, ids) in chunks {
+        for (n, ids) in chunks {
             if !ids.is_empty() {
-                let unknown = items
+                let unknown = detections[first..first + n]
                     .iter()
                     .enumerate()
                     .filter(|(_, d)| d.category == u32::MAX)
                     .map(|(i, _)| (first + i) as u32);
                 unknown_category_ids.extend(unknown.zip(ids));
             }
-            first += items.len();
-            parts.push(items);
+            first += n;
         }
-        let detections = json::concat_par(parts);
         Results {
             unknown_category: unknown_category_ids.len(),
             detections,
@@ -581,12 +581,13 @@ impl Results {
             }
             Ok(det)
         };
-        let (chunks, end) = json::parse_array_par_with(buf, open, buf.len(), parse_det)
-            .map_err(|e| located(path, buf, "", e).or_hint(RES_HINT))?;
+        let (detections, chunks, end) =
+            json::parse_array_par_joined(buf, open, buf.len(), json::MIN_CHUNK, parse_det)
+                .map_err(|e| located(path, buf, "", e).or_hint(RES_HINT))?;
         let mut tail = Reader::at(buf, end);
         tail.expect_end()
             .map_err(|e| located(path, buf, "", e).or_hint(RES_HINT))?;
-        Ok(Results::from_chunks(chunks))
+        Ok(Results::from_joined(detections, chunks))
     }
 }
 

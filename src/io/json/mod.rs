@@ -20,7 +20,8 @@ mod parallel;
 
 pub use number::Number;
 pub use parallel::{
-    concat_par, parse_array_par, parse_array_par_sized, parse_array_par_with, ChunkState,
+    concat_par, parse_array_par, parse_array_par_joined, parse_array_par_sized,
+    parse_array_par_with, ChunkState, MIN_CHUNK,
 };
 
 use std::borrow::Cow;

@@ -151,10 +151,12 @@ where
     S: ChunkState,
     F: Fn(&mut Reader<'a>, &mut S) -> JResult<T> + Sync,
 {
-    /// Arrays shorter than two chunks are parsed on one thread.
-    const MIN_CHUNK: usize = 1 << 19;
     parse_array_par_sized(buf, open, limit, MIN_CHUNK, parse)
 }
+
+/// The smallest chunk the parallel parsers cut: arrays shorter than two chunks are parsed on
+/// one thread.
+pub const MIN_CHUNK: usize = 1 << 19;
 
 /// [`parse_array_par_with`] with chunks as small as `min_chunk` bytes, so that tests and the
 /// fuzzer see seams guessed on small inputs.
@@ -165,6 +167,89 @@ pub fn parse_array_par_sized<'a, T, S, F>(
     min_chunk: usize,
     parse: F,
 ) -> JResult<(Vec<(Vec<T>, S)>, usize)>
+where
+    T: Send,
+    S: ChunkState,
+    F: Fn(&mut Reader<'a>, &mut S) -> JResult<T> + Sync,
+{
+    let mut used = Vec::new();
+    // All chunks in one wave: each keeps its own vector.
+    let end = parse_in_waves(buf, open, limit, min_chunk, usize::MAX, &parse, |wave| {
+        used.extend(wave.drain(..));
+    })?;
+    Ok((used, end))
+}
+
+/// [`parse_array_par_with`], with the elements of the used chunks moved into one vector, and
+/// each used chunk's element count and state. The chunks are parsed a few per thread at a time
+/// into vectors that are emptied into the result and reused, instead of each chunk filling
+/// fresh memory that a concatenation then copies into more fresh memory: for LVIS' 1.5M
+/// detections (72 MB) that halves the pages the parse touches.
+pub fn parse_array_par_joined<'a, T, S, F>(
+    buf: &'a [u8],
+    open: usize,
+    limit: usize,
+    min_chunk: usize,
+    parse: F,
+) -> JResult<(Vec<T>, Vec<(usize, S)>, usize)>
+where
+    T: Send,
+    S: ChunkState,
+    F: Fn(&mut Reader<'a>, &mut S) -> JResult<T> + Sync,
+{
+    let mut all: Vec<T> = Vec::new();
+    let mut states = Vec::new();
+    let wave = 2 * rayon::current_num_threads().max(1);
+    let end = parse_in_waves(buf, open, limit, min_chunk, wave, &parse, |wave| {
+        // The emptied vectors stay in `wave`, to be reused.
+        for (v, st) in wave.iter_mut() {
+            states.push((v.len(), std::mem::take(st)));
+        }
+        append_par(&mut all, wave.iter_mut().map(|(v, _)| v).collect());
+    })?;
+    Ok((all, states, end))
+}
+
+/// Move the elements of `parts` (in order) to the end of `all`, copying in parallel; the parts
+/// are left empty with their capacity.
+fn append_par<T: Send>(all: &mut Vec<T>, parts: Vec<&mut Vec<T>>) {
+    let total: usize = parts.iter().map(|v| v.len()).sum();
+    all.reserve(total);
+    let len0 = all.len();
+    let mut rest = &mut all.spare_capacity_mut()[..total];
+    let mut jobs = Vec::with_capacity(parts.len());
+    for part in parts {
+        let (dst, tail) = std::mem::take(&mut rest).split_at_mut(part.len());
+        jobs.push((part, dst));
+        rest = tail;
+    }
+    jobs.into_par_iter().for_each(|(part, dst)| {
+        // SAFETY: `dst` has exactly `part.len()` uninitialised slots, disjoint from every other
+        // job's. The elements are moved bitwise, then `part` forgets them (length 0), so each is
+        // owned once: by `all` from here on.
+        unsafe {
+            std::ptr::copy_nonoverlapping(part.as_ptr(), dst.as_mut_ptr().cast::<T>(), part.len());
+            part.set_len(0);
+        }
+    });
+    // SAFETY: every slot in `len0..len0 + total` was written above.
+    unsafe { all.set_len(len0 + total) };
+}
+
+/// The chunk planning and parsing behind [`parse_array_par_sized`] and
+/// [`parse_array_par_joined`]: chunks are parsed `wave` at a time in parallel; after each wave
+/// the used ones (in order) are handed to `take`, which empties the vector it is given (the
+/// emptied vectors are reused for the next wave's chunks). A chunk already known to be skipped
+/// (an earlier chunk ran past its start) is not parsed.
+fn parse_in_waves<'a, T, S, F>(
+    buf: &'a [u8],
+    open: usize,
+    limit: usize,
+    min_chunk: usize,
+    wave: usize,
+    parse: &F,
+    mut take: impl FnMut(&mut Vec<(Vec<T>, S)>),
+) -> JResult<usize>
 where
     T: Send,
     S: ChunkState,
@@ -198,8 +283,8 @@ where
     }
 
     type Chunk<T, S> = (Vec<T>, S, JResult<ChunkEnd>);
-    let parse_chunk = |ci: usize| -> Chunk<T, S> {
-        let mut out = Vec::new();
+    let parse_chunk = |ci: usize, mut out: Vec<T>| -> Chunk<T, S> {
+        out.clear();
         let mut state = S::default();
         let mut r = Reader::at(buf, starts[ci]);
         let mut next = ci + 1;
@@ -268,41 +353,67 @@ where
         }
     };
 
-    let results: Vec<Chunk<T, S>> = if starts.len() == 1 {
-        vec![parse_chunk(0)]
-    } else {
-        (0..starts.len()).into_par_iter().map(parse_chunk).collect()
-    };
-
+    // Chunk `ci` is the next one to use; `base` elements come before it.
+    let (mut ci, mut base) = (0usize, 0usize);
+    let mut pool: Vec<Vec<T>> = Vec::new();
     let mut used: Vec<(Vec<T>, S)> = Vec::new();
-    let mut base = 0;
-    let mut results: Vec<Option<Chunk<T, S>>> = results.into_iter().map(Some).collect();
-    let mut ci = 0;
-    loop {
-        let (items, state, end) = results[ci].take().expect("each chunk is visited once");
-        match end {
-            Err(mut e) => {
-                // Re-base the local element index of the path onto the global one.
-                if let Some(rest) = e.path.strip_prefix('[') {
-                    if let Some(close) = rest.find(']') {
-                        if let Ok(local) = rest[..close].parse::<usize>() {
-                            e.path = format!("[{}]{}", base + local, &rest[close + 1..]);
+    let mut w0 = 0;
+    while w0 < starts.len() {
+        let w1 = w0.saturating_add(wave.max(1)).min(starts.len());
+        let todo: Vec<(usize, Vec<T>)> = (w0.max(ci)..w1)
+            .map(|c| (c, pool.pop().unwrap_or_default()))
+            .collect();
+        let results: Vec<(usize, Chunk<T, S>)> = if todo.len() <= 1 {
+            todo.into_iter()
+                .map(|(c, out)| (c, parse_chunk(c, out)))
+                .collect()
+        } else {
+            todo.into_par_iter()
+                .map(|(c, out)| (c, parse_chunk(c, out)))
+                .collect()
+        };
+        let mut end = None;
+        for (c, (items, state, chunk_end)) in results {
+            if c != ci || end.is_some() {
+                // A wrong guess that an earlier chunk ran past: dropped.
+                pool.push(items);
+                continue;
+            }
+            match chunk_end {
+                Err(mut e) => {
+                    // Re-base the local element index of the path onto the global one.
+                    if let Some(rest) = e.path.strip_prefix('[') {
+                        if let Some(close) = rest.find(']') {
+                            if let Ok(local) = rest[..close].parse::<usize>() {
+                                e.path = format!("[{}]{}", base + local, &rest[close + 1..]);
+                            }
                         }
                     }
+                    return Err(e);
                 }
-                return Err(e);
-            }
-            Ok(ChunkEnd::ArrayEnd(p)) => {
-                used.push((items, state));
-                return Ok((used, p));
-            }
-            Ok(ChunkEnd::Seam(j)) => {
-                base += items.len();
-                used.push((items, state));
-                ci = j;
+                Ok(ChunkEnd::ArrayEnd(p)) => {
+                    used.push((items, state));
+                    end = Some(p);
+                }
+                Ok(ChunkEnd::Seam(j)) => {
+                    base += items.len();
+                    used.push((items, state));
+                    ci = j;
+                }
             }
         }
+        take(&mut used);
+        pool.extend(used.drain(..).map(|(v, _)| v));
+        if let Some(p) = end {
+            return Ok(p);
+        }
+        w0 = w1;
     }
+    // The last chunk ends the array or fails, and a seam always names a later chunk.
+    Err(JsonError::new(
+        limit,
+        "internal: the parsed chunks did not reach the array's end",
+    ))
 }
 
 /// The per-chunk state of [`parse_array_par_with`].
@@ -378,6 +489,64 @@ mod tests {
         let ids = parse_ids(&text).unwrap();
         assert_eq!(ids.len(), 60000);
         assert!(ids.iter().enumerate().all(|(i, &v)| v == i as i128));
+    }
+
+    /// The joined parser over many small chunks (several waves, vectors reused, decoy seams
+    /// skipped unparsed) equals the chunked one: elements, per-chunk counts, end, errors.
+    #[test]
+    fn joined_parse_equals_the_chunked_parse_in_any_pool() {
+        let mut text = String::from("[");
+        for i in 0..3000 {
+            if i > 0 {
+                text.push_str(", ");
+            }
+            text.push_str(&format!(
+                "{{\"id\": {}, \"s\": \",{{\\\",{{ \", \"x\": [{{\"y\": 1}}, {{\"z\": 2}}]}}",
+                i
+            ));
+        }
+        text.push(']');
+        let bad = text.replacen("{\"id\": 2345,", "{\"id\": 2345.5,", 1);
+        let parse = |r: &mut Reader<'_>, seen: &mut Vec<i128>| -> JResult<i128> {
+            r.begin_object()?;
+            let mut first = true;
+            let mut id = None;
+            while let Some(k) = r.next_key(&mut first)? {
+                if k == "id" {
+                    id = Some(r.int().map_err(|e| e.in_key("id"))?);
+                } else {
+                    r.skip_value().map_err(|e| e.in_key(&k))?;
+                }
+            }
+            let id = id.ok_or_else(|| JsonError::new(r.pos(), "missing id"))?;
+            seen.push(id);
+            Ok(id)
+        };
+        for threads in [1, 3] {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            pool.install(|| {
+                for min_chunk in [64, 1000, 1 << 20] {
+                    let b = text.as_bytes();
+                    let (chunks, end) =
+                        parse_array_par_sized(b, 0, b.len(), min_chunk, parse).unwrap();
+                    let (all, states, jend) =
+                        parse_array_par_joined(b, 0, b.len(), min_chunk, parse).unwrap();
+                    assert_eq!(end, jend);
+                    assert_eq!(all, (0..3000).collect::<Vec<i128>>());
+                    let want: Vec<(usize, Vec<i128>)> =
+                        chunks.into_iter().map(|(v, st)| (v.len(), st)).collect();
+                    assert_eq!(states, want, "{} threads, chunks of {}", threads, min_chunk);
+                    let b = bad.as_bytes();
+                    let e1 = parse_array_par_sized(b, 0, b.len(), min_chunk, parse).unwrap_err();
+                    let e2 = parse_array_par_joined(b, 0, b.len(), min_chunk, parse).unwrap_err();
+                    assert_eq!(e2.path, "[2345].id");
+                    assert_eq!((e1.pos, e1.path, e1.message), (e2.pos, e2.path, e2.message));
+                }
+            });
+        }
     }
 
     #[test]
