@@ -110,30 +110,12 @@ where
 
 /// The vectors one after another, moved into one vector by parallel copies (so that the
 /// first touch of the new memory and the copying are shared by the threads, not done on one).
-pub fn concat_par<T: Send>(parts: Vec<Vec<T>>) -> Vec<T> {
+pub fn concat_par<T: Send>(mut parts: Vec<Vec<T>>) -> Vec<T> {
     if parts.len() <= 1 {
         return parts.into_iter().next().unwrap_or_default();
     }
-    let total: usize = parts.iter().map(Vec::len).sum();
-    let mut all: Vec<T> = Vec::with_capacity(total);
-    let mut rest = &mut all.spare_capacity_mut()[..total];
-    let mut jobs = Vec::with_capacity(parts.len());
-    for part in parts {
-        let (dst, tail) = std::mem::take(&mut rest).split_at_mut(part.len());
-        jobs.push((part, dst));
-        rest = tail;
-    }
-    jobs.into_par_iter().for_each(|(mut part, dst)| {
-        // SAFETY: `dst` has exactly `part.len()` uninitialised slots, disjoint from every other
-        // job's. The elements are moved bitwise, then `part` forgets them (length 0), so each is
-        // owned once: by `all` from here on.
-        unsafe {
-            std::ptr::copy_nonoverlapping(part.as_ptr(), dst.as_mut_ptr().cast::<T>(), part.len());
-            part.set_len(0);
-        }
-    });
-    // SAFETY: every slot in `0..total` was written above (the parts' lengths sum to `total`).
-    unsafe { all.set_len(total) };
+    let mut all = Vec::new();
+    append_par(&mut all, parts.iter_mut().collect());
     all
 }
 
@@ -472,11 +454,10 @@ mod tests {
         .map(|(v, _)| v)
     }
 
-    #[test]
-    fn parallel_array_matches_sequential_even_with_decoy_seams() {
-        // Strings containing ",{" are decoys for the chunk guesser.
+    /// `n` objects with ids 0..n whose strings contain ",{": decoys for the chunk guesser.
+    fn decoy_text(n: usize) -> String {
         let mut text = String::from("[");
-        for i in 0..60000 {
+        for i in 0..n {
             if i > 0 {
                 text.push_str(", ");
             }
@@ -486,6 +467,12 @@ mod tests {
             ));
         }
         text.push(']');
+        text
+    }
+
+    #[test]
+    fn parallel_array_matches_sequential_even_with_decoy_seams() {
+        let text = decoy_text(60000);
         let ids = parse_ids(&text).unwrap();
         assert_eq!(ids.len(), 60000);
         assert!(ids.iter().enumerate().all(|(i, &v)| v == i as i128));
@@ -495,17 +482,7 @@ mod tests {
     /// skipped unparsed) equals the chunked one: elements, per-chunk counts, end, errors.
     #[test]
     fn joined_parse_equals_the_chunked_parse_in_any_pool() {
-        let mut text = String::from("[");
-        for i in 0..3000 {
-            if i > 0 {
-                text.push_str(", ");
-            }
-            text.push_str(&format!(
-                "{{\"id\": {}, \"s\": \",{{\\\",{{ \", \"x\": [{{\"y\": 1}}, {{\"z\": 2}}]}}",
-                i
-            ));
-        }
-        text.push(']');
+        let text = decoy_text(3000);
         let bad = text.replacen("{\"id\": 2345,", "{\"id\": 2345.5,", 1);
         let parse = |r: &mut Reader<'_>, seen: &mut Vec<i128>| -> JResult<i128> {
             r.begin_object()?;
