@@ -436,22 +436,24 @@ fn guess_element_start(buf: &[u8], from: usize, limit: usize) -> Option<usize> {
 mod tests {
     use super::*;
 
+    /// An object's `id` (the other keys skipped).
+    fn read_id(r: &mut Reader<'_>) -> JResult<i128> {
+        r.begin_object()?;
+        let mut first = true;
+        let mut id = None;
+        while let Some(k) = r.next_key(&mut first)? {
+            if k == "id" {
+                id = Some(r.int().map_err(|e| e.in_key("id"))?);
+            } else {
+                r.skip_value().map_err(|e| e.in_key(&k))?;
+            }
+        }
+        id.ok_or_else(|| JsonError::new(r.pos(), "missing id"))
+    }
+
     fn parse_ids(text: &str) -> JResult<Vec<i128>> {
         let buf = text.as_bytes();
-        parse_array_par(buf, 0, buf.len(), |r| {
-            r.begin_object()?;
-            let mut first = true;
-            let mut id = None;
-            while let Some(k) = r.next_key(&mut first)? {
-                if k == "id" {
-                    id = Some(r.int().map_err(|e| e.in_key("id"))?);
-                } else {
-                    r.skip_value().map_err(|e| e.in_key(&k))?;
-                }
-            }
-            id.ok_or_else(|| JsonError::new(r.pos(), "missing id"))
-        })
-        .map(|(v, _)| v)
+        parse_array_par(buf, 0, buf.len(), read_id).map(|(v, _)| v)
     }
 
     /// `n` objects with ids 0..n whose strings contain ",{": decoys for the chunk guesser.
@@ -485,17 +487,7 @@ mod tests {
         let text = decoy_text(3000);
         let bad = text.replacen("{\"id\": 2345,", "{\"id\": 2345.5,", 1);
         let parse = |r: &mut Reader<'_>, seen: &mut Vec<i128>| -> JResult<i128> {
-            r.begin_object()?;
-            let mut first = true;
-            let mut id = None;
-            while let Some(k) = r.next_key(&mut first)? {
-                if k == "id" {
-                    id = Some(r.int().map_err(|e| e.in_key("id"))?);
-                } else {
-                    r.skip_value().map_err(|e| e.in_key(&k))?;
-                }
-            }
-            let id = id.ok_or_else(|| JsonError::new(r.pos(), "missing id"))?;
+            let id = read_id(r)?;
             seen.push(id);
             Ok(id)
         };
