@@ -27,9 +27,11 @@ for s in keypoints gen; do ARRAYS=1 run kp-$s eval $F/keypoints/${s}_dt.json --g
 for t in bbox segm; do ARRAYS=1 run lvis-$t eval $F/lvis-val-100/results_$t.json --gt $F/lvis-val-100/lvis_val_100.json --iou-type $t; done
 [ -f bench-data/val5000/dt.json ] && ARRAYS=1 run val5000 eval bench-data/val5000/dt.json --gt bench-data/val5000/gt.json --per-class
 [ -f bench-data/val5000/dt.json ] && run val5000-diagnose diagnose bench-data/val5000/dt.json --gt bench-data/val5000/gt.json
-[ -f bench-data/segm/dt.json ] && ARRAYS=1 run bench-segm eval bench-data/segm/dt.json --gt bench-data/segm/gt.json --iou-type segm
-[ -f bench-data/segm/dt.json ] && run bench-segm-diagnose diagnose bench-data/segm/dt.json --gt bench-data/segm/gt.json --iou-type segm
-[ -f bench-data/keypoints/dt.json ] && ARRAYS=1 run bench-kp eval bench-data/keypoints/dt.json --gt bench-data/keypoints/gt.json --iou-type keypoints
+# The dense segm/keypoints sets of scripts/bench-segm-kp.py.
+D=target/bench-segm-kp
+[ -f $D/segm/dt.json ] && ARRAYS=1 run bench-segm eval $D/segm/dt.json --gt $D/segm/gt.json --iou-type segm
+[ -f $D/segm/dt.json ] && run bench-segm-diagnose diagnose $D/segm/dt.json --gt $D/segm/gt.json --iou-type segm
+[ -f $D/keypoints/dt.json ] && ARRAYS=1 run bench-kp eval $D/keypoints/dt.json --gt $D/keypoints/gt.json --iou-type keypoints
 # The sparse sets of scripts/bench-eval.sh (5000 9 10) and scripts/bench-segm-kp.py.
 [ -f bench-data/val5000-d10/dt.json ] && ARRAYS=1 run val5000-d10 eval bench-data/val5000-d10/dt.json --gt bench-data/val5000-d10/gt.json --per-class
 S=target/bench-segm-kp
