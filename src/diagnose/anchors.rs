@@ -76,14 +76,14 @@ pub fn missed_gt(inp: &Input<'_>, detail: &Detail) -> Result<Vec<u32>> {
     let anns = &inp.gt.annotations;
     let mut out = Vec::new();
     let mut hit = rustc_hash::FxHashSet::default();
-    for u in 0..g.gt_start.len() - 1 {
+    for s in 0..g.units.n_slots() {
         hit.clear();
-        for d in m.off[u] as usize..m.off[u + 1] as usize {
+        for d in m.off[s] as usize..m.off[s + 1] as usize {
             if let Some(pos) = m.matched_gt(d, 0, t, a_n, t_n) {
-                hit.insert(g.gt[g.gt_start[u] as usize + pos as usize]);
+                hit.insert(g.gt[g.gt_start[s] as usize + pos as usize]);
             }
         }
-        for &gi in &g.gt[g.gt_start[u] as usize..g.gt_start[u + 1] as usize] {
+        for &gi in &g.gt[g.gt_start[s] as usize..g.gt_start[s + 1] as usize] {
             let a = &anns[gi as usize];
             let ignored = a.iscrowd
                 || inp.shapes.is_some_and(|sh| sh.gt_ignored(gi))

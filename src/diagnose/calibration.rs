@@ -90,11 +90,11 @@ pub fn calibration(
     let mut per_cat: Vec<(Id, Vec<(f64, bool)>)> = Vec::new();
     for (k, &cat) in ev.cat_ids.iter().enumerate() {
         let mut dets = Vec::new();
-        for u in k * n_img..(k + 1) * n_img {
-            if mt.empty[u] {
+        for s in mt.units.slots_of(k * n_img..(k + 1) * n_img) {
+            if mt.empty[s] {
                 continue;
             }
-            for r in mt.off[u] as usize..mt.off[u + 1] as usize {
+            for r in mt.off[s] as usize..mt.off[s + 1] as usize {
                 let st = mt.states[r * a_n * t_n + a_idx * t_n + t_idx];
                 if st == IGNORED {
                     continue;

@@ -106,15 +106,15 @@ pub fn confusion(
                     let units = units_of(i);
                     let mut gts: Vec<u32> = Vec::new();
                     let mut dts: Vec<u32> = Vec::new();
-                    for &u in &units {
+                    for s in units.iter().filter_map(|&u| g.units.slot(u)) {
                         gts.extend(
-                            g.gt[g.gt_start[u] as usize..g.gt_start[u + 1] as usize]
+                            g.gt[g.gt_start[s] as usize..g.gt_start[s + 1] as usize]
                                 .iter()
                                 .copied()
                                 .filter(|&a| !gt.annotations[a as usize].iscrowd),
                         );
                         dts.extend(
-                            g.dt[g.dt_start[u] as usize..g.dt_start[u + 1] as usize]
+                            g.dt[g.dt_start[s] as usize..g.dt_start[s + 1] as usize]
                                 .iter()
                                 .copied()
                                 .filter(|&d| {

@@ -130,19 +130,19 @@ fn per_class_operating_points(
     let n_img = detail.setup.img_ids.len();
     let mut out = Vec::new();
     for (k, &cat) in ev.cat_ids.iter().enumerate() {
-        let units = k * n_img..(k + 1) * n_img;
-        let npig: u64 = units
+        let slots = mt.units.slots_of(k * n_img..(k + 1) * n_img);
+        let npig: u64 = slots
             .clone()
-            .filter(|&u| !mt.empty[u])
-            .map(|u| mt.npig(u, a_idx, a_n) as u64)
+            .filter(|&s| !mt.empty[s])
+            .map(|s| mt.npig(s, a_idx, a_n) as u64)
             .sum();
         if npig == 0 {
             continue;
         }
         // (score, is TP) of every counted detection, by descending score.
         let mut dets: Vec<(f64, bool)> = Vec::new();
-        for u in units.filter(|&u| !mt.empty[u]) {
-            for r in mt.off[u] as usize..mt.off[u + 1] as usize {
+        for s in slots.filter(|&s| !mt.empty[s]) {
+            for r in mt.off[s] as usize..mt.off[s + 1] as usize {
                 let st = mt.states[r * a_n * t_n + a_idx * t_n + t];
                 if st != IGNORED {
                     dets.push((inp.res.detections[mt.dt_sorted[r] as usize].score, st == TP));

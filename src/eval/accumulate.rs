@@ -84,9 +84,9 @@ pub(crate) fn desc_key(score: f64) -> u64 {
     !asc
 }
 
-/// The detections of `units` (one category's live units, in image order), concatenated and
-/// stable-sorted by descending score, as pycocotools' `np.argsort(-dtScores, kind='mergesort')`
-/// orders them: `(score, unit, rank in unit)`.
+/// The detections of `units` (the slots of one category's live units, in image order),
+/// concatenated and stable-sorted by descending score, as pycocotools'
+/// `np.argsort(-dtScores, kind='mergesort')` orders them: `(score, slot, rank in unit)`.
 pub fn sorted_detections(mt: &Matched, units: &[usize]) -> Vec<(f64, u32, u32)> {
     let keyed = sorted_keys(mt, units);
     let score = |&(_, u, rank): &(u64, u32, u32)| {
@@ -413,8 +413,11 @@ pub fn accumulate(
                 scores,
                 recall,
             };
-            let units = k * n_img..(k + 1) * n_img;
-            let live: Vec<usize> = units.clone().filter(|&u| !mt.empty[u]).collect();
+            let live: Vec<usize> = mt
+                .units
+                .slots_of(k * n_img..(k + 1) * n_img)
+                .filter(|&s| !mt.empty[s])
+                .collect();
             if live.is_empty() {
                 return;
             }

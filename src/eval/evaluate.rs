@@ -13,18 +13,81 @@ pub const FP: u8 = 0;
 pub const TP: u8 = 1;
 pub const IGNORED: u8 = 2;
 
+/// The evaluation units that have a slot in [`Grouped`] and [`Matched`]: every unit (dense:
+/// slot `s` is unit `s`), or a sorted list of units (sparse). LVIS has `K x I` units, 6M for
+/// 5,000 images, of which only the verified ones (about 1 %) can hold GT or detections: arrays
+/// over all of them cost more than the evaluation. A unit without a slot is empty (no GT, no
+/// detection), pycocotools' `None`. Slots are in unit order either way.
+#[derive(Clone, Debug)]
+pub struct Units {
+    n: usize,
+    list: Option<std::sync::Arc<Vec<u32>>>,
+}
+
+impl Units {
+    /// All `n` units, slot = unit.
+    pub fn dense(n: usize) -> Units {
+        Units { n, list: None }
+    }
+    /// Slots for the units of `list` (strictly increasing, each `< n`) only.
+    pub fn sparse(n: usize, list: Vec<u32>) -> Units {
+        debug_assert!(list.windows(2).all(|w| w[0] < w[1]));
+        debug_assert!(list.last().is_none_or(|&u| (u as usize) < n));
+        Units {
+            n,
+            list: Some(std::sync::Arc::new(list)),
+        }
+    }
+    /// Units in all (`K x I`).
+    pub fn n_units(&self) -> usize {
+        self.n
+    }
+    /// Slots in the arrays.
+    pub fn n_slots(&self) -> usize {
+        self.list.as_ref().map_or(self.n, |l| l.len())
+    }
+    /// The unit of slot `s`.
+    #[inline]
+    pub fn unit(&self, s: usize) -> usize {
+        self.list.as_ref().map_or(s, |l| l[s] as usize)
+    }
+    /// The slot of unit `u`; `None` for a unit without one (empty).
+    pub fn slot(&self, u: usize) -> Option<usize> {
+        match &self.list {
+            None => (u < self.n).then_some(u),
+            Some(l) => l.binary_search(&(u as u32)).ok(),
+        }
+    }
+    /// The slots of the units in `r` (one category's images: `k * I..(k + 1) * I`).
+    pub fn slots_of(&self, r: std::ops::Range<usize>) -> std::ops::Range<usize> {
+        match &self.list {
+            None => r,
+            Some(l) => {
+                let a = l.partition_point(|&u| (u as usize) < r.start);
+                let b = l.partition_point(|&u| (u as usize) < r.end);
+                a..b
+            }
+        }
+    }
+}
+
 /// Ground truth and detections grouped into evaluation units, in pycocotools' order.
 ///
-/// A unit is `(category k, image i)`, stored k-major (`u = k * I + i`) so that accumulation walks
-/// one category's images in sorted image-id order. With `useCats=0` there is one pseudo-category.
+/// A unit is `(category k, image i)`, numbered k-major (`u = k * I + i`) so that accumulation
+/// walks one category's images in sorted image-id order. With `useCats=0` there is one
+/// pseudo-category. The arrays are per slot of [`Grouped::units`] (see [`Units`]).
 pub struct Grouped {
-    /// GT annotation indices, unit by unit.
+    /// The units with a slot, and their slot numbers.
+    pub units: Units,
+    /// GT annotation indices, slot by slot.
     pub gt: Vec<u32>,
-    /// Shared with [`Matched`], which reads each unit's GT slots through it.
+    /// Per slot, its first entry in `gt` (len slots + 1). Shared with [`Matched`], which reads
+    /// each unit's GT slots through it.
     pub gt_start: std::sync::Arc<Vec<u32>>,
-    /// Detection indices, unit by unit, in file order.
+    /// Detection indices, slot by slot, in file order.
     pub dt: Vec<u32>,
-    /// Shared with [`Matched::off`] when no unit has more detections than the largest maxDet.
+    /// Per slot, its first entry in `dt`. Shared with [`Matched::off`] when no unit has more
+    /// detections than the largest maxDet.
     pub dt_start: std::sync::Arc<Vec<u32>>,
 }
 
@@ -36,15 +99,7 @@ pub struct Grouped {
 fn counting_sort(n: usize, keys: &[u32], items: Option<&[u32]>) -> (Vec<u32>, Vec<u32>) {
     let item = |i: usize| items.map_or(i as u32, |v| v[i]);
     if n > 16 * keys.len() {
-        let mut pairs: Vec<(u32, u32)> = keys
-            .iter()
-            .enumerate()
-            .filter(|&(_, &k)| k != u32::MAX)
-            .map(|(i, &k)| (k, i as u32))
-            .collect();
-        pairs.sort_unstable();
-        let order = pairs.iter().map(|&(_, i)| item(i as usize)).collect();
-        let keys: Vec<u32> = pairs.iter().map(|&(k, _)| k).collect();
+        let (order, keys) = sort_pairs(keys, items);
         return (order, spread_starts(n, &keys, |j| j as u32));
     }
     let mut starts = vec![0u32; n + 1];
@@ -71,6 +126,23 @@ fn counting_sort(n: usize, keys: &[u32], items: Option<&[u32]>) -> (Vec<u32>, Ve
     }
     starts[0] = 0;
     (order, starts)
+}
+
+/// The stable grouping of [`counting_sort`] by sorting `(bucket, position)` pairs: the items
+/// in bucket order (file order inside a bucket) and, beside each, its bucket.
+fn sort_pairs(keys: &[u32], items: Option<&[u32]>) -> (Vec<u32>, Vec<u32>) {
+    let mut pairs: Vec<(u32, u32)> = keys
+        .iter()
+        .enumerate()
+        .filter(|&(_, &k)| k != u32::MAX)
+        .map(|(i, &k)| (k, i as u32))
+        .collect();
+    pairs.sort_unstable();
+    let order = pairs
+        .iter()
+        .map(|&(_, i)| items.map_or(i, |v| v[i as usize]))
+        .collect();
+    (order, pairs.iter().map(|&(k, _)| k).collect())
 }
 
 /// Group GT and detections per unit exactly as `_prepare` + `computeIoU` order them.
@@ -166,34 +238,30 @@ pub fn group(gt: &Dataset, res: &Results, setup: &Setup) -> Grouped {
         .par_iter()
         .map(|&e| key(ann_img[e as usize], ann_cpos[e as usize]))
         .collect();
-    let (gt_order, gt_starts) = counting_sort(n_keys, &res_keys, Some(&resolved));
-    let (gt_u, gt_start) = to_units(gt_order, gt_starts);
-
     // Detections: ids are 1..N in file order, so file order is the iteration order.
     let dets = &res.detections;
-    let (dt_order, dt_starts) = match lvis {
-        // LVIS (federated; it implies useCats, so a key is a unit): a detection is scored only
-        // where its category is verified present (the unit has GT) or verified absent
-        // (`neg_category_ids`), and only if the caps kept it.
-        Some(f) => group_federated(dets, setup, f, &gt_start),
-        None => {
-            let dt_keys: Vec<u32> = dets
-                .par_iter()
-                .map(|d| {
-                    if d.category == u32::MAX {
-                        return u32::MAX;
-                    }
-                    key(
-                        setup.img_rank[d.image as usize],
-                        setup.cat_pos[d.category as usize],
-                    )
-                })
-                .collect();
-            counting_sort(n_keys, &dt_keys, None)
-        }
-    };
+    if let Some(f) = lvis {
+        // LVIS (federated; it implies useCats, so a key is a unit): sparse slots.
+        return group_federated(dets, setup, f, n_units, &res_keys, &resolved);
+    }
+    let (gt_order, gt_starts) = counting_sort(n_keys, &res_keys, Some(&resolved));
+    let (gt_u, gt_start) = to_units(gt_order, gt_starts);
+    let dt_keys: Vec<u32> = dets
+        .par_iter()
+        .map(|d| {
+            if d.category == u32::MAX {
+                return u32::MAX;
+            }
+            key(
+                setup.img_rank[d.image as usize],
+                setup.cat_pos[d.category as usize],
+            )
+        })
+        .collect();
+    let (dt_order, dt_starts) = counting_sort(n_keys, &dt_keys, None);
     let (dt_u, dt_start) = to_units(dt_order, dt_starts);
     Grouped {
+        units: Units::dense(n_units),
         gt: gt_u,
         gt_start: std::sync::Arc::new(gt_start),
         dt: dt_u,
@@ -201,26 +269,38 @@ pub fn group(gt: &Dataset, res: &Results, setup: &Setup) -> Grouped {
     }
 }
 
-/// The LVIS detections grouped per unit, as [`counting_sort`] over all `K * I` units would group
-/// them, without touching those millions of buckets per detection: only the units whose category
-/// is verified on the image (GT present, or in `neg_category_ids`) can score a detection, a few
-/// per image. Each image's verified categories are listed (sorted), each verified unit gets a
-/// compact number in unit order, the detections are counting-sorted by that number (a table that
-/// stays in cache), and the compact starts are spread back over all units in one sequential pass.
+/// The LVIS grouping, in sparse slots (see [`Units`]): a detection is scored only where its
+/// category is verified present on the image (the unit has GT) or verified absent
+/// (`neg_category_ids`), and only if the caps kept it; so only those verified units, a few per
+/// image, get slots, and nothing touches the millions of others. `gt_keys` is the unit of each
+/// GT of `gt_items` (in iteration order; `u32::MAX` = not evaluated). Each image's verified
+/// categories are listed (sorted) with their slots, and the detections are counting-sorted by
+/// slot (a table that stays in cache): the order a counting sort over all units would give.
 fn group_federated(
     dets: &[crate::coco::Detection],
     setup: &Setup,
     f: &super::lvis::Federated,
-    gt_start: &[u32],
-) -> (Vec<u32>, Vec<u32>) {
+    n_units: usize,
+    gt_keys: &[u32],
+    gt_items: &[u32],
+) -> Grouped {
     let n_img = setup.img_ids.len();
-    let n_units = gt_start.len() - 1;
+    let (gt_order, gt_units) = sort_pairs(gt_keys, Some(gt_items));
     // Verified units in unit order (category-major, then image rank).
-    let verified: Vec<u32> = (0..n_units as u32)
-        .into_par_iter()
-        .filter(|&u| gt_start[u as usize + 1] > gt_start[u as usize] || f.neg.contains(u as usize))
-        .collect();
-    // Per image rank: its verified (category position, compact number), by category position.
+    let mut verified: Vec<u32> = gt_units.clone();
+    verified.extend(f.neg.iter().map(|u| u as u32));
+    verified.sort_unstable();
+    verified.dedup();
+    let mut gt_start = Vec::with_capacity(verified.len() + 1);
+    let mut j = 0;
+    for &u in &verified {
+        gt_start.push(j as u32);
+        while j < gt_units.len() && gt_units[j] == u {
+            j += 1;
+        }
+    }
+    gt_start.push(j as u32);
+    // Per image rank: its verified (category position, slot), by category position.
     let mut per_img_start = vec![0u32; n_img + 1];
     for &u in &verified {
         per_img_start[u as usize % n_img + 1] += 1;
@@ -230,9 +310,9 @@ fn group_federated(
     }
     let mut cursor = per_img_start.clone();
     let mut per_img = vec![(0u32, 0u32); verified.len()];
-    for (c, &u) in verified.iter().enumerate() {
+    for (s, &u) in verified.iter().enumerate() {
         let r = u as usize % n_img;
-        per_img[cursor[r] as usize] = ((u as usize / n_img) as u32, c as u32);
+        per_img[cursor[r] as usize] = ((u as usize / n_img) as u32, s as u32);
         cursor[r] += 1;
     }
     drop(cursor);
@@ -258,8 +338,14 @@ fn group_federated(
             }
         })
         .collect();
-    let (order, cstarts) = counting_sort(verified.len(), &keys, None);
-    (order, spread_starts(n_units, &verified, |j| cstarts[j]))
+    let (dt_order, dt_start) = counting_sort(verified.len(), &keys, None);
+    Grouped {
+        units: Units::sparse(n_units, verified),
+        gt: gt_order,
+        gt_start: std::sync::Arc::new(gt_start),
+        dt: dt_order,
+        dt_start: std::sync::Arc::new(dt_start),
+    }
 }
 
 /// `[0, f(0), f(0) + f(1), ...]` (len `n + 1`), computed in parallel chunks (a prefix over
@@ -365,10 +451,13 @@ pub fn unit_ious(
     }
 }
 
-/// Output of phase 1 for all units.
+/// Output of phase 1 for all units; the per-unit arrays are per slot of `units` (the
+/// grouping's, see [`Units`]).
 pub struct Matched {
-    /// Per unit: offset into `dt_sorted` (len `n_units + 1`); the grouping's `dt_start` itself
-    /// when no unit was cut to the largest maxDet (LVIS' millions of units: one array less).
+    /// The units with a slot, as in [`Grouped::units`].
+    pub units: Units,
+    /// Per slot: offset into `dt_sorted` (len slots + 1); the grouping's `dt_start` itself
+    /// when no unit was cut to the largest maxDet (one array less).
     pub off: std::sync::Arc<Vec<u32>>,
     /// Detection indices per unit, sorted by score (stable), cut to the largest maxDet.
     pub dt_sorted: Vec<u32>,
@@ -377,13 +466,14 @@ pub struct Matched {
     pub scores: Vec<f64>,
     /// Per sorted detection: `A * T` states ([`FP`], [`TP`], [`IGNORED`]), area-major.
     pub states: Vec<u8>,
-    /// Per area range, number of non-ignored GT (`npig` contributions) of the units that have
-    /// GT, at `gt_off[u] * A + a` (units without GT contribute 0 and have no slots: LVIS has
-    /// millions of units, few with GT). Read it with [`Matched::npig`].
+    /// Per area range, number of non-ignored GT (`npig` contributions) of the slots that have
+    /// GT, at `gt_off[s] * A + a` (slots without GT contribute 0 and have no entries). Read it
+    /// with [`Matched::npig`].
     npig: Vec<u32>,
-    /// Per unit: its first GT in the grouping (`Grouped::gt_start`).
+    /// Per slot: its first GT in the grouping (`Grouped::gt_start`).
     gt_off: std::sync::Arc<Vec<u32>>,
-    /// Per unit: pycocotools' `evaluateImg` returned `None` (no GT and no detection).
+    /// Per slot: pycocotools' `evaluateImg` returned `None` (no GT and no detection); units
+    /// without a slot are `None` too.
     pub empty: Vec<bool>,
     /// Per sorted detection: bit 0 = some state is [`TP`], bit 1 = some state is [`IGNORED`].
     pub flags: Vec<u8>,
@@ -415,11 +505,11 @@ impl Matched {
             .filter(|&g| g != NO_MATCH)
     }
 
-    /// Non-ignored GT of unit `u` in area range `a` (of `n_area`).
+    /// Non-ignored GT of slot `s` in area range `a` (of `n_area`).
     #[inline]
-    pub fn npig(&self, u: usize, a: usize, n_area: usize) -> u32 {
-        let g = self.gt_off[u] as usize;
-        if self.gt_off[u + 1] as usize > g {
+    pub fn npig(&self, s: usize, a: usize, n_area: usize) -> u32 {
+        let g = self.gt_off[s] as usize;
+        if self.gt_off[s + 1] as usize > g {
             self.npig[g * n_area + a]
         } else {
             0
@@ -547,7 +637,7 @@ pub fn match_units(
     record: bool,
     progress: &dyn crate::progress::Progress,
 ) -> Matched {
-    let n_units = g.gt_start.len() - 1;
+    let n_slots = g.units.n_slots();
     let max_det = *setup.max_dets.last().unwrap_or(&0);
     let a_n = p.area_rng.len();
     let t_n = p.iou_thrs.len();
@@ -557,31 +647,31 @@ pub fn match_units(
         .par_windows(2)
         .any(|w| (w[1] - w[0]) as usize > max_det);
     let off = if cut {
-        std::sync::Arc::new(prefix_offsets(n_units, |u| {
-            ((g.dt_start[u + 1] - g.dt_start[u]) as usize).min(max_det) as u32
+        std::sync::Arc::new(prefix_offsets(n_slots, |s| {
+            ((g.dt_start[s + 1] - g.dt_start[s]) as usize).min(max_det) as u32
         }))
     } else {
         std::sync::Arc::clone(&g.dt_start)
     };
-    let total = off[n_units] as usize;
+    let total = off[n_slots] as usize;
     let mut dt_sorted = vec![0u32; total];
     let mut scores = vec![0f64; total];
     let mut states = vec![0u8; total * at];
     let mut npig = vec![0u32; g.gt.len() * a_n];
-    // Units with neither GT nor detections are pycocotools' `None`: marked here, no job.
-    let mut empty = vec![false; n_units];
+    // Slots with neither GT nor detections are pycocotools' `None`: marked here, no job.
+    let mut empty = vec![false; n_slots];
     empty
         .par_chunks_mut(1 << 16)
         .enumerate()
         .for_each(|(c, part)| {
             for (i, e) in part.iter_mut().enumerate() {
-                let u = (c << 16) + i;
-                *e = g.gt_start[u] == g.gt_start[u + 1] && g.dt_start[u] == g.dt_start[u + 1];
+                let s = (c << 16) + i;
+                *e = g.gt_start[s] == g.gt_start[s + 1] && g.dt_start[s] == g.dt_start[s + 1];
             }
         });
-    let live: Vec<u32> = (0..n_units as u32)
+    let live: Vec<u32> = (0..n_slots as u32)
         .into_par_iter()
-        .filter(|&u| !empty[u as usize])
+        .filter(|&s| !empty[s as usize])
         .collect();
     let mut flags = vec![0u8; total];
     let mut gt_match = if record {
@@ -591,8 +681,8 @@ pub fn match_units(
     };
     let gm_stride = if record { at } else { 0 };
 
-    // Each unit writes only its own ranges of the outputs: `off` (detections) and `gt_start`
-    // (GT) are prefix sums, so different units' ranges never overlap.
+    // Each slot writes only its own ranges of the outputs: `off` (detections) and `gt_start`
+    // (GT) are prefix sums, so different slots' ranges never overlap.
     struct Job<'s> {
         gts: &'s [u32],
         dts: &'s [u32],
@@ -610,19 +700,19 @@ pub fn match_units(
     let out_st = Disjoint::new(&mut states);
     let out_np = Disjoint::new(&mut npig);
     let out_gm = Disjoint::new(&mut gt_match);
-    let job_of = |u: usize| -> Job<'_> {
-        let (d0, d1) = (off[u] as usize, off[u + 1] as usize);
-        let (g0, g1) = (g.gt_start[u] as usize, g.gt_start[u + 1] as usize);
-        // SAFETY: `live` lists each unit once and the ranges of different units are disjoint
+    let job_of = |s: usize| -> Job<'_> {
+        let (d0, d1) = (off[s] as usize, off[s + 1] as usize);
+        let (g0, g1) = (g.gt_start[s] as usize, g.gt_start[s + 1] as usize);
+        // SAFETY: `live` lists each slot once and the ranges of different slots are disjoint
         // (see above), so no two jobs hold overlapping slices.
         unsafe {
             Job {
                 gts: &g.gt[g0..g1],
-                dts: &g.dt[g.dt_start[u] as usize..g.dt_start[u + 1] as usize],
+                dts: &g.dt[g.dt_start[s] as usize..g.dt_start[s + 1] as usize],
                 not_exhaustive: setup
                     .lvis
                     .as_ref()
-                    .is_some_and(|f| f.not_exhaustive.contains(u)),
+                    .is_some_and(|f| f.not_exhaustive.contains(g.units.unit(s))),
                 dt: out_dt.range(d0, d1),
                 sc: out_sc.range(d0, d1),
                 fl: out_fl.range(d0, d1),
@@ -639,10 +729,13 @@ pub fn match_units(
     // so the stable counting sort by image keeps the category order within an image.
     let n_img = setup.img_ids.len().max(1);
     let order = {
-        let keys: Vec<u32> = live.iter().map(|&u| u % n_img as u32).collect();
+        let keys: Vec<u32> = live
+            .iter()
+            .map(|&s| (g.units.unit(s as usize) % n_img) as u32)
+            .collect();
         counting_sort(n_img, &keys, Some(&live)).0
     };
-    progress.start("matching", n_units as u64);
+    progress.start("matching", n_slots as u64);
     let anns = &gt.annotations;
     let dets = &res.detections;
     // LVIS never reads `iscrowd`: plain IoU, and its own `ignore` field marks ignored GT.
@@ -657,12 +750,12 @@ pub fn match_units(
     order
         .par_iter()
         .with_min_len(64)
-        .for_each_init(Scratch::default, |s, &u| {
-            let u = u as usize;
-            let job = job_of(u);
+        .for_each_init(Scratch::default, |s, &slot| {
+            let slot = slot as usize;
+            let job = job_of(slot);
             let (ne, gts, dts) = (job.not_exhaustive, job.gts, job.dts);
-            if u % 4096 == 0 {
-                progress.inc(4096.min(n_units - u) as u64);
+            if slot % 4096 == 0 {
+                progress.inc(4096.min(n_slots - slot) as u64);
             }
             sort_unit_by_score(dts, &mut s.dets, &mut s.keyed, res);
             s.dets.truncate(max_det);
@@ -808,6 +901,7 @@ pub fn match_units(
         });
     progress.finish();
     Matched {
+        units: g.units.clone(),
         off,
         dt_sorted,
         scores,
@@ -876,6 +970,35 @@ mod tests {
                 "case {} (identity items)",
                 case
             );
+        }
+    }
+
+    #[test]
+    fn sparse_units_map_slots_and_ranges_as_the_list_says() {
+        let mut rng = SplitMix64::from_state(23);
+        for _ in 0..200 {
+            let n = 1 + rng.below(300) as usize;
+            let list: Vec<u32> = (0..n as u32).filter(|_| rng.below(4) == 0).collect();
+            let sparse = Units::sparse(n, list.clone());
+            let dense = Units::dense(n);
+            assert_eq!((sparse.n_units(), sparse.n_slots()), (n, list.len()));
+            assert_eq!((dense.n_units(), dense.n_slots()), (n, n));
+            for u in 0..n + 2 {
+                let want = list.iter().position(|&x| x as usize == u);
+                assert_eq!(sparse.slot(u), want);
+                assert_eq!(dense.slot(u), (u < n).then_some(u));
+                if let Some(s) = want {
+                    assert_eq!(sparse.unit(s), u);
+                }
+            }
+            let a = rng.below(n as u64 + 1) as usize;
+            let b = a + rng.below((n - a) as u64 + 1) as usize;
+            let slots: Vec<usize> = sparse.slots_of(a..b).collect();
+            let want: Vec<usize> = (0..list.len())
+                .filter(|&s| (a..b).contains(&(list[s] as usize)))
+                .collect();
+            assert_eq!(slots, want, "units {}..{}", a, b);
+            assert_eq!(dense.slots_of(a..b), a..b);
         }
     }
 

@@ -38,12 +38,13 @@ pub fn eval_img(
     a: usize,
 ) -> Option<EvalImg> {
     let (g, m, setup) = (&detail.grouped, &detail.matched, &detail.setup);
-    if m.empty[u] {
+    let s = g.units.slot(u)?;
+    if m.empty[s] {
         return None;
     }
     let (n_area, n_thr) = (p.area_rng.len(), p.iou_thrs.len());
     let n_img = setup.img_ids.len();
-    let gts = &g.gt[g.gt_start[u] as usize..g.gt_start[u + 1] as usize];
+    let gts = &g.gt[g.gt_start[s] as usize..g.gt_start[s + 1] as usize];
     let lvis = setup.lvis.is_some();
     let ig: Vec<bool> = gts
         .iter()
@@ -58,7 +59,7 @@ pub fn eval_img(
     for (k, &x) in perm.iter().enumerate() {
         place[x] = k;
     }
-    let rows = m.off[u] as usize..m.off[u + 1] as usize;
+    let rows = m.off[s] as usize..m.off[s + 1] as usize;
     let (nd, ng) = (rows.len(), gts.len());
     let mut dt_matches = vec![0.0; n_thr * nd];
     let mut gt_matches = vec![0.0; n_thr * ng];
@@ -100,8 +101,9 @@ pub fn unit_iou_matrix(
     u: usize,
 ) -> Option<(usize, usize, Vec<f64>)> {
     let (g, m) = (&detail.grouped, &detail.matched);
-    let gts = &g.gt[g.gt_start[u] as usize..g.gt_start[u + 1] as usize];
-    let dets = &m.dt_sorted[m.off[u] as usize..m.off[u + 1] as usize];
+    let s = g.units.slot(u)?;
+    let gts = &g.gt[g.gt_start[s] as usize..g.gt_start[s + 1] as usize];
+    let dets = &m.dt_sorted[m.off[s] as usize..m.off[s + 1] as usize];
     if gts.is_empty() || dets.is_empty() || (p.iou_type == IouType::Keypoints && !p.use_cats) {
         return None;
     }

@@ -48,6 +48,19 @@ impl UnitSet {
     pub fn contains(&self, u: usize) -> bool {
         (self.bits[u / 64] >> (u % 64)) & 1 != 0
     }
+    /// The units in the set, ascending.
+    pub fn iter(&self) -> impl Iterator<Item = usize> + '_ {
+        self.bits.iter().enumerate().flat_map(|(w, &b)| {
+            let mut b = b;
+            std::iter::from_fn(move || {
+                (b != 0).then(|| {
+                    let t = b.trailing_zeros() as usize;
+                    b &= b - 1;
+                    w * 64 + t
+                })
+            })
+        })
+    }
 }
 
 /// A GT evaluated with the LVIS protocol unless told otherwise: every image carries both
@@ -331,6 +344,24 @@ pub fn format_line(spec: &StatSpec, p: &Params, value: f64) -> String {
 mod tests {
     use super::*;
     use crate::eval::IouType;
+
+    #[test]
+    fn unit_set_lists_its_units_in_order() {
+        let mut rng = crate::rng::SplitMix64::from_state(3);
+        for _ in 0..100 {
+            let n = rng.below(500) as usize;
+            let mut set = UnitSet::new(n);
+            let mut want: Vec<usize> = (0..n).filter(|_| rng.below(5) == 0).collect();
+            if n > 0 {
+                want.push(n - 1); // the last bit of a partial word
+                want.dedup();
+            }
+            for &u in &want {
+                set.insert(u);
+            }
+            assert_eq!(set.iter().collect::<Vec<_>>(), want);
+        }
+    }
 
     #[test]
     fn printed_lines_match_lvis() {

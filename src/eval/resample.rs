@@ -144,8 +144,10 @@ impl Resampler {
         let sorted: Vec<Vec<(f64, u32, u32)>> = (0..k_n)
             .into_par_iter()
             .map(|k| {
-                let live: Vec<usize> = (k * n_img..(k + 1) * n_img)
-                    .filter(|&u| !mt.empty[u])
+                let live: Vec<usize> = mt
+                    .units
+                    .slots_of(k * n_img..(k + 1) * n_img)
+                    .filter(|&s| !mt.empty[s])
                     .collect();
                 sorted_detections(mt, &live)
             })
@@ -202,7 +204,7 @@ impl Resampler {
                     if q == 0 && j - i > 1 {
                         c.marks.push((pos, (j - i) as u32));
                     }
-                    c.img.push((u as usize - k * n_img) as u32);
+                    c.img.push((mt.units.unit(u as usize) - k * n_img) as u32);
                     c.cls.push(cls);
                     c.rank.push(rank);
                     c.spec.push(spec);
@@ -241,10 +243,11 @@ impl Resampler {
                 }
                 c.recall_tp.push(ranges);
             }
-            for u in k * n_img..(k + 1) * n_img {
-                let n: Vec<u32> = (0..a_n).map(|a| mt.npig(u, a, a_n)).collect();
+            // Units without a slot have no GT.
+            for s in mt.units.slots_of(k * n_img..(k + 1) * n_img) {
+                let n: Vec<u32> = (0..a_n).map(|a| mt.npig(s, a, a_n)).collect();
                 if n.iter().any(|&x| x > 0) {
-                    c.gt_img.push((u - k * n_img) as u32);
+                    c.gt_img.push((mt.units.unit(s) - k * n_img) as u32);
                     c.gt_npig.extend(n);
                 }
             }
