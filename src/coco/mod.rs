@@ -75,12 +75,50 @@ pub struct Dataset {
     /// image id → index of the *last* image with that id (pycocotools keeps the last duplicate).
     pub image_index: FxHashMap<Id, u32>,
     pub category_index: FxHashMap<Id, u32>,
+    /// `image_index` and `category_index` as tables indexed by id, when the ids are small
+    /// (see [`DenseIds`]): each results file looks up two ids per detection.
+    image_dense: DenseIds,
+    category_dense: DenseIds,
     /// Where the `annotations` array is in the file text this was parsed from, so that
     /// segmentations and keypoints can be read from it without finding it again.
     pub annotations_span: Option<(usize, usize)>,
     /// Set when some annotation has no `iscrowd`: the error COCO evaluation reports (pycocotools
     /// reads the field), while the LVIS protocol, which never reads it, accepts the file.
     pub missing_iscrowd: Option<Error>,
+}
+
+/// An id → index map as a table indexed by id (entry = index + 1, 0 = absent), built only when
+/// every id is in `0..2^21` (or below 4 x the count): then a lookup is one load instead of a
+/// hash probe. Empty otherwise, and [`DenseIds::get`] says to ask the map.
+#[derive(Debug, Clone, Default)]
+struct DenseIds(Vec<u32>);
+
+impl DenseIds {
+    fn build(map: &FxHashMap<Id, u32>) -> DenseIds {
+        let limit = (1i128 << 21).max(4 * map.len() as i128);
+        if map.is_empty() || !map.keys().all(|&id| (0..limit).contains(&id)) {
+            return DenseIds(Vec::new());
+        }
+        let max = map.keys().copied().max().unwrap_or(0) as usize;
+        let mut t = vec![0u32; max + 1];
+        for (&id, &i) in map {
+            t[id as usize] = i + 1;
+        }
+        DenseIds(t)
+    }
+    /// `Some(index or None)` from the table; `None` when there is no table.
+    #[inline]
+    fn get(&self, id: Id) -> Option<Option<u32>> {
+        if self.0.is_empty() {
+            return None;
+        }
+        Some(
+            usize::try_from(id)
+                .ok()
+                .and_then(|i| self.0.get(i))
+                .and_then(|&v| v.checked_sub(1)),
+        )
+    }
 }
 
 /// One detection of a results file, as pycocotools' `loadRes` sees it (bbox branch).
@@ -201,7 +239,7 @@ fn missing(r: &Reader<'_>, start: usize, field: &str, what: &str) -> JsonError {
 pub(crate) fn read_result_image(r: &mut Reader<'_>, gt: &Dataset) -> JResult<u32> {
     let p = r.pos();
     let id = r.int()?;
-    gt.image_index.get(&id).copied().ok_or_else(|| {
+    gt.image_of(id).ok_or_else(|| {
         JsonError::new(p, format!("image id {} is not in the ground truth (pycocotools: \"Results do not correspond to current coco set\")", id))
     })
 }
@@ -210,7 +248,7 @@ pub(crate) fn read_result_image(r: &mut Reader<'_>, gt: &Dataset) -> JResult<u32
 /// the GT does not have (pycocotools drops those detections; the caller counts them).
 pub(crate) fn read_result_category(r: &mut Reader<'_>, gt: &Dataset) -> JResult<(u32, Id)> {
     let id = r.int()?;
-    Ok((gt.category_index.get(&id).copied().unwrap_or(u32::MAX), id))
+    Ok((gt.category_of(id).unwrap_or(u32::MAX), id))
 }
 
 fn parse_image(r: &mut Reader<'_>) -> JResult<Image> {
@@ -490,11 +528,29 @@ impl Dataset {
             images,
             annotations,
             categories,
+            image_dense: DenseIds::build(&image_index),
+            category_dense: DenseIds::build(&category_index),
             image_index,
             category_index,
             annotations_span: Some((ao, ae)),
             missing_iscrowd: None,
         })
+    }
+
+    /// The index of image `id` (the last image with that id), as `image_index` gives it.
+    #[inline]
+    pub fn image_of(&self, id: Id) -> Option<u32> {
+        self.image_dense
+            .get(id)
+            .unwrap_or_else(|| self.image_index.get(&id).copied())
+    }
+
+    /// The index of category `id`, as `category_index` gives it.
+    #[inline]
+    pub fn category_of(&self, id: Id) -> Option<u32> {
+        self.category_dense
+            .get(id)
+            .unwrap_or_else(|| self.category_index.get(&id).copied())
     }
 
     /// Sorted unique image ids (pycocotools' `sorted(getImgIds())`).
@@ -600,6 +656,46 @@ mod tests {
       "annotations": [{"id": 5, "image_id": 1, "category_id": 3, "bbox": [1, 2, 3, 4], "area": 12.5, "iscrowd": 0,
                        "segmentation": [[1, 2, 3, 4, 5, 6]]}],
       "categories": [{"id": 3, "name": "cat"}]}"#;
+
+    #[test]
+    fn dense_id_tables_answer_as_the_maps() {
+        let mut rng = crate::rng::SplitMix64::from_state(17);
+        for case in 0..300 {
+            let n = rng.below(50) as usize;
+            // Small ids (a table), then ones with a negative or a huge id (the map).
+            let big = match case % 3 {
+                0 => 0,
+                1 => -1 - rng.below(5) as i128,
+                _ => (1i128 << 21) + rng.below(1 << 40) as i128,
+            };
+            let mut map: FxHashMap<Id, u32> = FxHashMap::default();
+            for i in 0..n {
+                let id = if i == 0 && big != 0 {
+                    big
+                } else {
+                    rng.below(3000) as i128
+                };
+                map.insert(id, i as u32);
+            }
+            let dense = DenseIds::build(&map);
+            assert_eq!(
+                dense.0.is_empty(),
+                map.is_empty() || big != 0,
+                "case {}",
+                case
+            );
+            for probe in (-3..3100).chain([big, i128::MAX, i128::MIN, 1 << 21]) {
+                let want = map.get(&probe).copied();
+                assert_eq!(
+                    dense.get(probe).unwrap_or(want),
+                    want,
+                    "case {} id {}",
+                    case,
+                    probe
+                );
+            }
+        }
+    }
 
     #[test]
     fn loads_gt_with_exact_ids() {
