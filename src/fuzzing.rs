@@ -358,6 +358,22 @@ pub fn coco_results(data: &[u8]) {
     let path = Path::new("results.json");
     let gt = Dataset::parse(Path::new("gt.json"), GT).expect("the built-in GT parses");
     let _ = crate::coco::Results::parse(path, data, &gt);
+    // The literal shortcut for the common box-result layout gives what the general parse gives.
+    // Checked at the first few '{' (the elements of a results array, and anything else).
+    for pos in data
+        .iter()
+        .enumerate()
+        .filter(|(_, &b)| b == b'{')
+        .map(|(i, _)| i)
+        .take(8)
+    {
+        let [fast, general] = crate::coco::box_result_both_ways(data, pos, &gt);
+        assert_eq!(
+            fast, general,
+            "box result shortcut vs general parse at {}",
+            pos
+        );
+    }
     for (t, k) in [
         (IouType::Bbox, 3),
         (IouType::Segm, 3),

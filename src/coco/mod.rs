@@ -229,6 +229,134 @@ pub(crate) fn read_bbox(r: &mut Reader<'_>) -> JResult<Xywh> {
     Ok(b)
 }
 
+/// One box result (an element of a results file), as `loadRes`' bbox branch reads it; with
+/// `fast`, the common layout first takes [`fast_box_result`]'s shortcut (same result).
+pub(crate) fn parse_box_result(
+    r: &mut Reader<'_>,
+    gt: &Dataset,
+    unknown_ids: &mut Vec<Id>,
+    fast: bool,
+) -> JResult<Detection> {
+    if fast {
+        if let Some(det) = fast_box_result(r, gt, unknown_ids) {
+            return Ok(det);
+        }
+    }
+    let start = r.pos();
+    r.begin_object()?;
+    let (mut image, mut category, mut bbox, mut score) = (None, None, None, None);
+    let mut first = true;
+    while let Some(k) = r.next_key(&mut first)? {
+        match &*k {
+            "image_id" => image = Some(read_result_image(r, gt).map_err(|e| e.in_key("image_id"))?),
+            "category_id" => {
+                category = Some(read_result_category(r, gt).map_err(|e| e.in_key("category_id"))?)
+            }
+            "bbox" => bbox = Some(read_bbox(r).map_err(|e| e.in_key("bbox"))?),
+            "score" => score = Some(r.f64().map_err(|e| e.in_key("score"))?),
+            _ => r.skip_value().map_err(|e| e.in_key(&k))?,
+        }
+    }
+    let (category, category_id) =
+        category.ok_or_else(|| JsonError::new(start, "missing field \"category_id\""))?;
+    let det = Detection {
+        image: image.ok_or_else(|| JsonError::new(start, "missing field \"image_id\""))?,
+        category,
+        bbox: bbox.ok_or_else(|| {
+            JsonError::new(
+                start,
+                "missing field \"bbox\" (bbox evaluation needs [x, y, width, height])",
+            )
+        })?,
+        score: score.ok_or_else(|| JsonError::new(start, "missing field \"score\""))?,
+    };
+    if category == u32::MAX {
+        unknown_ids.push(category_id);
+    }
+    Ok(det)
+}
+
+/// For tests and the fuzzer: the box result at `pos` of `text`, parsed with and without the
+/// literal shortcut: the detection (or the error: position, path, message), where the reader
+/// stops, and the unknown category ids.
+#[doc(hidden)]
+pub fn box_result_both_ways(text: &[u8], pos: usize, gt: &Dataset) -> [String; 2] {
+    [true, false].map(|fast| {
+        let mut r = Reader::at(text, pos);
+        let mut unknown = Vec::new();
+        let out = parse_box_result(&mut r, gt, &mut unknown, fast);
+        let out = match out {
+            Ok(d) => format!("{:?}", d),
+            Err(e) => format!("error at {} {} {}", e.pos, e.path, e.message),
+        };
+        format!("{} | end {} | unknown {:?}", out, r.pos(), unknown)
+    })
+}
+
+/// The keys of a box result in the order writers use, with json.dump's separators and without
+/// any: `{"image_id": I, "category_id": C, "bbox": [x, y, w, h], "score": S}`.
+const BOX_RESULT_SPACED: [&[u8]; 5] = [
+    b"{\"image_id\": ",
+    b", \"category_id\": ",
+    b", \"bbox\": ",
+    b", \"score\": ",
+    b"}",
+];
+const BOX_RESULT_COMPACT: [&[u8]; 5] = [
+    b"{\"image_id\":",
+    b",\"category_id\":",
+    b",\"bbox\":",
+    b",\"score\":",
+    b"}",
+];
+
+/// A box result in exactly the layout of [`BOX_RESULT_SPACED`] or [`BOX_RESULT_COMPACT`],
+/// read with the same value readers as the general path but without its key loop (a quarter of
+/// a detection's parse). Anything else (other key order or spacing, extra or repeated keys, a
+/// value the readers refuse) returns `None` with `r` untouched, and the general path parses
+/// the object from the same place: it gives the same detection or the error.
+#[inline]
+fn fast_box_result(
+    r: &mut Reader<'_>,
+    gt: &Dataset,
+    unknown_ids: &mut Vec<Id>,
+) -> Option<Detection> {
+    let mut t = Reader::at(r.buf(), r.pos());
+    let lits = if t.eat(BOX_RESULT_SPACED[0]) {
+        &BOX_RESULT_SPACED
+    } else if t.eat(BOX_RESULT_COMPACT[0]) {
+        &BOX_RESULT_COMPACT
+    } else {
+        return None;
+    };
+    let image = read_result_image(&mut t, gt).ok()?;
+    if !t.eat(lits[1]) {
+        return None;
+    }
+    let (category, category_id) = read_result_category(&mut t, gt).ok()?;
+    if !t.eat(lits[2]) {
+        return None;
+    }
+    let bbox = read_bbox(&mut t).ok()?;
+    if !t.eat(lits[3]) {
+        return None;
+    }
+    let score = t.f64().ok()?;
+    if !t.eat(lits[4]) {
+        return None;
+    }
+    *r = t;
+    if category == u32::MAX {
+        unknown_ids.push(category_id);
+    }
+    Some(Detection {
+        image,
+        category,
+        bbox,
+        score,
+    })
+}
+
 fn missing(r: &Reader<'_>, start: usize, field: &str, what: &str) -> JsonError {
     let _ = r;
     JsonError::new(start, format!("missing field \"{}\" ({})", field, what))
@@ -600,42 +728,8 @@ impl Results {
             )
             .with_hint(RES_HINT));
         }
-        let parse_det = |r: &mut Reader<'_>, unknown_ids: &mut Vec<Id>| -> JResult<Detection> {
-            let start = r.pos();
-            r.begin_object()?;
-            let (mut image, mut category, mut bbox, mut score) = (None, None, None, None);
-            let mut first = true;
-            while let Some(k) = r.next_key(&mut first)? {
-                match &*k {
-                    "image_id" => {
-                        image = Some(read_result_image(r, gt).map_err(|e| e.in_key("image_id"))?)
-                    }
-                    "category_id" => {
-                        category =
-                            Some(read_result_category(r, gt).map_err(|e| e.in_key("category_id"))?)
-                    }
-                    "bbox" => bbox = Some(read_bbox(r).map_err(|e| e.in_key("bbox"))?),
-                    "score" => score = Some(r.f64().map_err(|e| e.in_key("score"))?),
-                    _ => r.skip_value().map_err(|e| e.in_key(&k))?,
-                }
-            }
-            let (category, category_id) =
-                category.ok_or_else(|| JsonError::new(start, "missing field \"category_id\""))?;
-            let det = Detection {
-                image: image.ok_or_else(|| JsonError::new(start, "missing field \"image_id\""))?,
-                category,
-                bbox: bbox.ok_or_else(|| {
-                    JsonError::new(
-                        start,
-                        "missing field \"bbox\" (bbox evaluation needs [x, y, width, height])",
-                    )
-                })?,
-                score: score.ok_or_else(|| JsonError::new(start, "missing field \"score\""))?,
-            };
-            if category == u32::MAX {
-                unknown_ids.push(category_id);
-            }
-            Ok(det)
+        let parse_det = |r: &mut Reader<'_>, unknown_ids: &mut Vec<Id>| {
+            parse_box_result(r, gt, unknown_ids, true)
         };
         let (detections, chunks, end) =
             json::parse_array_par_joined(buf, open, buf.len(), json::MIN_CHUNK, parse_det)
@@ -656,6 +750,80 @@ mod tests {
       "annotations": [{"id": 5, "image_id": 1, "category_id": 3, "bbox": [1, 2, 3, 4], "area": 12.5, "iscrowd": 0,
                        "segmentation": [[1, 2, 3, 4, 5, 6]]}],
       "categories": [{"id": 3, "name": "cat"}]}"#;
+
+    #[test]
+    fn box_result_shortcut_equals_the_general_parse() {
+        let d = Dataset::parse(Path::new("gt.json"), GT.as_bytes()).unwrap();
+        let mut rng = crate::rng::SplitMix64::from_state(29);
+        let keys = ["image_id", "category_id", "bbox", "score", "extra"];
+        let values: [&[&str]; 5] = [
+            &["1", "9007199254740993", "2", "1.0", "-1", "\"1\"", "1e400"],
+            &["3", "77", "3.5", "null", "99999999999999999999999"],
+            &[
+                "[1, 2, 3, 4]",
+                "[1.5,2.25,3e2,4E-1]",
+                "[1, 2, -3, 4]",
+                "[1, 2, 3]",
+                "[1, 2, 3, 4, 5]",
+                "[ 1 , 2 , 3 , 4 ]",
+                "[0.1, 0.2, 1e400, 4]",
+                "{}",
+            ],
+            &[
+                "0.5",
+                "-0.0",
+                "1",
+                "9.999999999999999e22",
+                "null",
+                "1e-400",
+                "\"x\"",
+            ],
+            &["[[1]]", "{\"a\": 1}", "\"s\""],
+        ];
+        let seps = [
+            (", ", ": "),
+            (",", ":"),
+            (" , ", " : "),
+            (", ", ":  "),
+            (",\n", ": "),
+        ];
+        for case in 0..4000 {
+            // Mostly the writers' layout (four keys in order), sometimes reordered, repeated,
+            // with an extra key, a missing one or another spacing.
+            let mut order: Vec<usize> = vec![0, 1, 2, 3];
+            match rng.below(6) {
+                0 => order.swap(rng.below(4) as usize, rng.below(4) as usize),
+                1 => order.insert(rng.below(5) as usize, 4),
+                2 => order.push(rng.below(4) as usize),
+                3 => {
+                    order.remove(rng.below(4) as usize);
+                }
+                _ => {}
+            }
+            let (comma, colon) = if rng.below(4) == 0 {
+                seps[rng.below(seps.len() as u64) as usize]
+            } else {
+                seps[rng.below(2) as usize]
+            };
+            let mut text = String::from(if rng.below(10) == 0 { " {" } else { "{" });
+            for (i, &k) in order.iter().enumerate() {
+                if i > 0 {
+                    text.push_str(comma);
+                }
+                let pool = values[k];
+                // The first value of each pool most of the time, so that many cases pass.
+                let v = if rng.below(3) == 0 {
+                    pool[rng.below(pool.len() as u64) as usize]
+                } else {
+                    pool[0]
+                };
+                text.push_str(&format!("\"{}\"{}{}", keys[k], colon, v));
+            }
+            text.push_str(["}", " }", "}, {", ""][rng.below(4) as usize]);
+            let [fast, general] = super::box_result_both_ways(text.as_bytes(), 0, &d);
+            assert_eq!(fast, general, "case {}: {}", case, text);
+        }
+    }
 
     #[test]
     fn dense_id_tables_answer_as_the_maps() {

@@ -138,6 +138,15 @@ impl<'a> Reader<'a> {
     pub fn buf(&self) -> &'a [u8] {
         self.buf
     }
+    /// Consume `lit` if the text continues with exactly these bytes; otherwise stay put.
+    #[inline]
+    pub fn eat(&mut self, lit: &[u8]) -> bool {
+        let hit = self.buf.get(self.pos..self.pos + lit.len()) == Some(lit);
+        if hit {
+            self.pos += lit.len();
+        }
+        hit
+    }
 
     #[inline]
     pub fn skip_ws(&mut self) {
