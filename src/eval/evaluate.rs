@@ -579,6 +579,9 @@ struct Scratch {
     keyed: Vec<(u64, u32)>,
     det_area: Vec<f64>,
     best: Vec<f64>,
+    /// Detections (positions in the unit, ascending) whose best IoU reaches the lowest
+    /// threshold: the only ones the matching loop can change.
+    cand: Vec<u32>,
     p_ig: Vec<bool>,
     p_crowd: Vec<bool>,
     p_id_nonzero: Vec<bool>,
@@ -806,6 +809,9 @@ pub fn match_units(
                     .copied()
                     .fold(0.0f64, f64::max)
             }));
+            s.cand.clear();
+            s.cand
+                .extend((0..nd as u32).filter(|&di| s.best[di as usize] >= match_floor));
             for (a, rng) in p.area_rng.iter().enumerate() {
                 // gtIg: iscrowd (the `ignore` field is overwritten by it) or area outside the range.
                 s.gt_ig.clear();
@@ -851,7 +857,9 @@ pub fn match_units(
                     s.gtm.clear();
                     s.gtm.resize(ng, false);
                     let thr_eff = thr.min(1.0 - 1e-10);
-                    for di in 0..nd {
+                    // In score order, as pycocotools walks all of them: the others are skipped.
+                    for &di in &s.cand {
+                        let di = di as usize;
                         if s.best[di] < thr_eff {
                             continue;
                         }
