@@ -38,6 +38,8 @@ pub enum ResultsBranch {
 #[derive(Debug, Default)]
 pub struct GtShapes {
     /// segm: the annotation's mask (empty `Rle` for annotations of images absent from `images`).
+    /// A `plain` mask keeps only its size here: its runs below say the same (half the memory of
+    /// the GT masks), and [`GtShapes::mask_counted`] rebuilds its counts where a pair needs them.
     pub masks: Vec<Rle>,
     /// segm: area, `rleToBbox` (the IoU pre-check) and shape facts of each mask.
     pub mask_info: Vec<MaskInfo>,
@@ -53,7 +55,8 @@ pub struct GtShapes {
 }
 
 impl GtShapes {
-    /// Annotation `i`'s mask as [`mask::iou`] reads it.
+    /// Annotation `i`'s mask as [`mask::iou`] reads it when the other mask of the pair is
+    /// `plain`: the counts of a `plain` mask are left empty (only the runs are read then).
     pub fn mask(&self, i: usize) -> MaskRef<'_> {
         let (c, a, b) = self.run_span[i];
         MaskRef {
@@ -61,6 +64,17 @@ impl GtShapes {
             runs: &self.runs[c as usize][a as usize..b as usize],
             counts: &self.masks[i].counts,
         }
+    }
+
+    /// Annotation `i`'s mask with its counts, rebuilt into `buf` from the runs for a `plain`
+    /// mask: for a pair whose other mask is not `plain` (compared count by count).
+    pub fn mask_counted<'s>(&'s self, i: usize, buf: &'s mut Vec<u32>) -> MaskRef<'s> {
+        let m = self.mask(i);
+        if !m.info.plain {
+            return m;
+        }
+        mask::counts_of_runs(m.runs, m.info.h as u64 * m.info.w as u64, buf);
+        MaskRef { counts: buf, ..m }
     }
 }
 
@@ -630,13 +644,16 @@ impl GtShapes {
                         "missing field \"segmentation\" (segm evaluation needs it)",
                     )
                 })?;
-                let rle = to_mask(raw, image_hw(gt, img), pos, buf)
+                let mut rle = to_mask(raw, image_hw(gt, img), pos, buf)
                     .map_err(|e| e.in_key("segmentation"))?
                     .into_rle(buf);
                 let info = rle.stats().info();
                 let a = runs.len();
                 if info.plain {
                     mask::runs_of(&rle.counts, runs);
+                    // The runs say it all (see `GtShapes::masks`); the memory goes back to the
+                    // next masks of this thread.
+                    rle.counts = Vec::new();
                 }
                 let b = runs.len();
                 if b > u32::MAX as usize {
@@ -1039,6 +1056,48 @@ pub fn box_from_keypoints(kps: &[f64]) -> Option<([f64; 4], f64)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A plain GT mask keeps only its runs, and its counts come back exactly where a pair
+    /// needs them; a mask that is not plain keeps its counts.
+    #[test]
+    fn gt_masks_give_their_counts_back() {
+        let ring_a = [2.0, 3.0, 20.5, 4.0, 18.0, 15.25, 3.5, 12.0];
+        let ring_b = [22.0, 1.0, 29.0, 2.0, 25.0, 9.5];
+        let text = format!(
+            r#"{{"images": [{{"id": 1, "height": 20, "width": 30}}],
+              "annotations": [
+                {{"id": 1, "image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1], "area": 1, "iscrowd": 0, "segmentation": [{a:?}]}},
+                {{"id": 2, "image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1], "area": 1, "iscrowd": 0, "segmentation": [{a:?}, {b:?}]}},
+                {{"id": 3, "image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1], "area": 1, "iscrowd": 1, "segmentation": {{"size": [20, 30], "counts": [5, 10, 3, 0, 2, 580]}}}},
+                {{"id": 4, "image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1], "area": 1, "iscrowd": 1, "segmentation": {{"size": [20, 30], "counts": [0, 7, 93, 500]}}}},
+                {{"id": 5, "image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1], "area": 1, "iscrowd": 0, "segmentation": [[0, 0, 0.5, 0, 0.5, 0.5]]}}],
+              "categories": [{{"id": 1, "name": "a"}}]}}"#,
+            a = ring_a.to_vec(),
+            b = ring_b.to_vec()
+        );
+        let path = Path::new("gt.json");
+        let gt = Dataset::parse(path, text.as_bytes()).unwrap();
+        let gs = GtShapes::parse(path, text.as_bytes(), &gt, IouType::Segm, 17).unwrap();
+        let (ra, rb) = (
+            mask::from_polygon_reference(&ring_a, 20, 30),
+            mask::from_polygon_reference(&ring_b, 20, 30),
+        );
+        let tiny = mask::from_polygon_reference(&[0.0, 0.0, 0.5, 0.0, 0.5, 0.5], 20, 30);
+        let want: [Vec<u32>; 5] = [
+            ra.counts.clone(),
+            mask::merge(&[ra, rb], false).counts,
+            vec![5, 10, 3, 0, 2, 580],
+            vec![0, 7, 93, 500],
+            tiny.counts,
+        ];
+        let mut buf = Vec::new();
+        for (i, w) in want.iter().enumerate() {
+            let plain = gs.mask_info[i].plain;
+            assert_eq!(gs.mask_counted(i, &mut buf).counts, &w[..], "mask {}", i);
+            assert_eq!(gs.masks[i].counts.is_empty(), plain, "mask {}", i);
+        }
+        assert!(!gs.mask_info[2].plain && gs.mask_info[3].plain);
+    }
 
     #[test]
     fn keypoint_box_includes_zero_points() {

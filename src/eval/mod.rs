@@ -279,6 +279,8 @@ pub struct ShapeScratch {
     terms: Vec<f64>,
     /// A detection's decoded mask.
     mask: crate::coco::shapes::MaskScratch,
+    /// A `plain` GT mask's counts, rebuilt for a pair with a detection that is not plain.
+    gt_counts: Vec<u32>,
 }
 
 /// What segm and keypoints evaluation compare beyond boxes (see [`crate::coco::shapes`]).
@@ -410,7 +412,12 @@ impl<'a> Shapes<'a> {
                         for (v, &g) in out[row..].iter_mut().zip(gts) {
                             if v.is_nan() {
                                 let g = g as usize;
-                                *v = mask::iou_runs(dref, self.gt.mask(g), crowd(g));
+                                let gm = if dref.info.plain {
+                                    self.gt.mask(g)
+                                } else {
+                                    self.gt.mask_counted(g, &mut scratch.gt_counts)
+                                };
+                                *v = mask::iou_runs(dref, gm, crowd(g));
                             }
                         }
                     }

@@ -211,6 +211,21 @@ pub fn runs_of(counts: &[u32], out: &mut Vec<(u32, u32)>) {
     }
 }
 
+/// The counts of a `plain` mask of `n = h*w` pixels from its runs ([`runs_of`]): a plain mask
+/// has no zero-length run after the first count, so its runs determine its counts exactly.
+pub fn counts_of_runs(runs: &[(u32, u32)], n: u64, out: &mut Vec<u32>) {
+    out.clear();
+    let mut pos = 0u32;
+    for &(s, e) in runs {
+        out.push(s - pos);
+        out.push(e - s);
+        pos = e;
+    }
+    if runs.is_empty() || (pos as u64) < n {
+        out.push((n - pos as u64) as u32);
+    }
+}
+
 /// Number of pixels in both of two sorted lists of disjoint intervals.
 pub fn intersect_runs(a: &[(u32, u32)], b: &[(u32, u32)]) -> u32 {
     let (Some(a0), Some(b0)) = (a.first(), b.first()) else {
@@ -495,6 +510,27 @@ mod tests {
             prop_assert_eq!(a.stats().info().area, a.area());
             let v = iou_of(&a, &b, crowd);
             prop_assert_eq!(v, iou_reference(&a, &a.to_bbox_reference(), &b, &b.to_bbox_reference(), crowd));
+        }
+
+        #[test]
+        fn plain_counts_come_back_from_their_runs(h in 1u32..6, w in 1u32..6,
+                                                 c in proptest::collection::vec(prop_oneof![2 => Just(0u32), 5 => 1u32..8], 1..12)) {
+            // Counts cut or padded to sum to h*w (zero-length runs anywhere): the plain ones
+            // must come back.
+            let hw = h * w;
+            let mut s = 0;
+            let mut c: Vec<u32> = c.into_iter().map(|x| { let x = x.min(hw - s); s += x; x }).collect();
+            if s < hw {
+                c.push(hw - s);
+            }
+            let rle = Rle::from_counts(h, w, c.clone()).unwrap();
+            let mut runs = Vec::new();
+            runs_of(&rle.counts, &mut runs);
+            let mut back = Vec::new();
+            counts_of_runs(&runs, hw as u64, &mut back);
+            if rle.stats().info().plain {
+                prop_assert_eq!(back, c);
+            }
         }
 
         #[test]

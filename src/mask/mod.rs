@@ -20,8 +20,8 @@ mod test_support;
 
 pub use codec::{decode_json_text, CountSink, StringDecoder};
 pub use iou::{
-    intersect_runs, iou, iou_of_intersection, iou_precheck, iou_reference, iou_runs, iou_walk,
-    merge, runs_of, IntersectRuns, MaskInfo, MaskRef, RunBuilder, RunStats,
+    counts_of_runs, intersect_runs, iou, iou_of_intersection, iou_precheck, iou_reference,
+    iou_runs, iou_walk, merge, runs_of, IntersectRuns, MaskInfo, MaskRef, RunBuilder, RunStats,
 };
 pub use polygon::{check_polygon, from_polygon, from_polygon_reference};
 
