@@ -757,7 +757,7 @@ pub fn match_units(
             let slot = slot as usize;
             let job = job_of(slot);
             let (ne, gts, dts) = (job.not_exhaustive, job.gts, job.dts);
-            if slot % 4096 == 0 {
+            if slot.is_multiple_of(4096) {
                 progress.inc(4096.min(n_slots - slot) as u64);
             }
             sort_unit_by_score(dts, &mut s.dets, &mut s.keyed, res);
