@@ -367,7 +367,7 @@ pub fn coco_results(data: &[u8]) {
         .map(|(i, _)| i)
         .take(8)
     {
-        let [fast, general] = crate::coco::box_result_both_ways(data, pos, &gt);
+        let [fast, general] = box_result_both_ways(data, pos, &gt);
         assert_eq!(
             fast, general,
             "box result shortcut vs general parse at {}",
@@ -400,6 +400,22 @@ pub fn coco_results(data: &[u8]) {
             &crate::progress::NoProgress,
         );
     }
+}
+
+/// The box result at `pos` of `text`, parsed with and without the literal shortcut: the
+/// detection (or the error: position, path, message), where the reader stops, and the unknown
+/// category ids.
+pub(crate) fn box_result_both_ways(text: &[u8], pos: usize, gt: &Dataset) -> [String; 2] {
+    [true, false].map(|fast| {
+        let mut r = Reader::at(text, pos);
+        let mut unknown = Vec::new();
+        let out = crate::coco::parse_box_result(&mut r, gt, &mut unknown, fast);
+        let out = match out {
+            Ok(d) => format!("{:?}", d),
+            Err(e) => format!("error at {} {} {}", e.pos, e.path, e.message),
+        };
+        format!("{} | end {} | unknown {:?}", out, r.pos(), unknown)
+    })
 }
 
 /// Counts as [`StringDecoder`] reads `text` one character at a time (`None` if it refuses).

@@ -276,23 +276,6 @@ pub(crate) fn parse_box_result(
     Ok(det)
 }
 
-/// For tests and the fuzzer: the box result at `pos` of `text`, parsed with and without the
-/// literal shortcut: the detection (or the error: position, path, message), where the reader
-/// stops, and the unknown category ids.
-#[doc(hidden)]
-pub fn box_result_both_ways(text: &[u8], pos: usize, gt: &Dataset) -> [String; 2] {
-    [true, false].map(|fast| {
-        let mut r = Reader::at(text, pos);
-        let mut unknown = Vec::new();
-        let out = parse_box_result(&mut r, gt, &mut unknown, fast);
-        let out = match out {
-            Ok(d) => format!("{:?}", d),
-            Err(e) => format!("error at {} {} {}", e.pos, e.path, e.message),
-        };
-        format!("{} | end {} | unknown {:?}", out, r.pos(), unknown)
-    })
-}
-
 /// The keys of a box result in the order writers use, with json.dump's separators and without
 /// any: `{"image_id": I, "category_id": C, "bbox": [x, y, w, h], "score": S}`.
 const BOX_RESULT_SPACED: [&[u8]; 5] = [
@@ -820,7 +803,7 @@ mod tests {
                 text.push_str(&format!("\"{}\"{}{}", keys[k], colon, v));
             }
             text.push_str(["}", " }", "}, {", ""][rng.below(4) as usize]);
-            let [fast, general] = super::box_result_both_ways(text.as_bytes(), 0, &d);
+            let [fast, general] = crate::fuzzing::box_result_both_ways(text.as_bytes(), 0, &d);
             assert_eq!(fast, general, "case {}: {}", case, text);
         }
     }

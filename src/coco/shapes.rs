@@ -39,7 +39,7 @@ pub enum ResultsBranch {
 pub struct GtShapes {
     /// segm: the annotation's mask (empty `Rle` for annotations of images absent from `images`).
     /// A `plain` mask keeps only its size here: its runs below say the same (half the memory of
-    /// the GT masks), and [`GtShapes::mask_counted`] rebuilds its counts where a pair needs them.
+    /// the GT masks), and [`GtShapes::mask`] rebuilds its counts where a pair needs them.
     pub masks: Vec<Rle>,
     /// segm: area, `rleToBbox` (the IoU pre-check) and shape facts of each mask.
     pub mask_info: Vec<MaskInfo>,
@@ -55,26 +55,22 @@ pub struct GtShapes {
 }
 
 impl GtShapes {
-    /// Annotation `i`'s mask as [`mask::iou`] reads it when the other mask of the pair is
-    /// `plain`: the counts of a `plain` mask are left empty (only the runs are read then).
-    pub fn mask(&self, i: usize) -> MaskRef<'_> {
+    /// Annotation `i`'s mask as [`mask::iou_runs`] reads it against a mask whose `plain` flag is
+    /// `other_plain`: a pair of plain masks compares runs only; otherwise the counts are read,
+    /// and those of a plain mask (not stored, see [`GtShapes::masks`]) are rebuilt into `buf`.
+    pub fn mask<'s>(&'s self, i: usize, other_plain: bool, buf: &'s mut Vec<u32>) -> MaskRef<'s> {
         let (c, a, b) = self.run_span[i];
-        MaskRef {
-            info: &self.mask_info[i],
-            runs: &self.runs[c as usize][a as usize..b as usize],
-            counts: &self.masks[i].counts,
-        }
-    }
-
-    /// Annotation `i`'s mask with its counts, rebuilt into `buf` from the runs for a `plain`
-    /// mask: for a pair whose other mask is not `plain` (compared count by count).
-    pub fn mask_counted<'s>(&'s self, i: usize, buf: &'s mut Vec<u32>) -> MaskRef<'s> {
-        let m = self.mask(i);
-        if !m.info.plain {
-            return m;
-        }
-        mask::counts_of_runs(m.runs, m.info.h as u64 * m.info.w as u64, buf);
-        MaskRef { counts: buf, ..m }
+        let (info, runs) = (
+            &self.mask_info[i],
+            &self.runs[c as usize][a as usize..b as usize],
+        );
+        let counts: &[u32] = if info.plain && !other_plain {
+            mask::counts_of_runs(runs, info.h as u64 * info.w as u64, buf);
+            buf
+        } else {
+            &self.masks[i].counts
+        };
+        MaskRef { info, runs, counts }
     }
 }
 
@@ -1093,7 +1089,7 @@ mod tests {
         let mut buf = Vec::new();
         for (i, w) in want.iter().enumerate() {
             let plain = gs.mask_info[i].plain;
-            assert_eq!(gs.mask_counted(i, &mut buf).counts, &w[..], "mask {}", i);
+            assert_eq!(gs.mask(i, false, &mut buf).counts, &w[..], "mask {}", i);
             assert_eq!(gs.masks[i].counts.is_empty(), plain, "mask {}", i);
         }
         assert!(!gs.mask_info[2].plain && gs.mask_info[3].plain);

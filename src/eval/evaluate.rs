@@ -348,8 +348,8 @@ fn group_federated(
     }
 }
 
-/// `[0, f(0), f(0) + f(1), ...]` (len `n + 1`), computed in parallel chunks (a prefix over
-/// LVIS' millions of units was a visible serial cost); the sums are exact integers.
+/// `[0, f(0), f(0) + f(1), ...]` (len `n + 1`), computed in parallel chunks (COCO's dense slots
+/// run to millions for large sets); the sums are exact integers.
 fn prefix_offsets(n: usize, f: impl Fn(usize) -> u32 + Sync) -> Vec<u32> {
     const CHUNK: usize = 1 << 16;
     let mut out = vec![0u32; n + 1];

@@ -279,7 +279,8 @@ pub struct ShapeScratch {
     terms: Vec<f64>,
     /// A detection's decoded mask.
     mask: crate::coco::shapes::MaskScratch,
-    /// A `plain` GT mask's counts, rebuilt for a pair with a detection that is not plain.
+    /// A `plain` GT mask's counts, rebuilt for a pair with a detection that is not plain
+    /// ([`GtShapes::mask`]).
     gt_counts: Vec<u32>,
 }
 
@@ -399,8 +400,8 @@ impl<'a> Shapes<'a> {
                         // One pair to compare (the common case): count its intersection while
                         // decoding, which stops past the GT's last run.
                         let g = gts[k] as usize;
-                        let gm = self.gt.mask(g);
-                        if gm.info.plain {
+                        if di.plain && self.gt.mask_info[g].plain {
+                            let gm = self.gt.mask(g, true, &mut scratch.gt_counts);
                             if let Some(i) = dm.intersect_text(d, gm.runs) {
                                 out[row + k] = mask::iou_of_intersection(di, gm.info, i, crowd(g));
                                 continue;
@@ -412,11 +413,7 @@ impl<'a> Shapes<'a> {
                         for (v, &g) in out[row..].iter_mut().zip(gts) {
                             if v.is_nan() {
                                 let g = g as usize;
-                                let gm = if dref.info.plain {
-                                    self.gt.mask(g)
-                                } else {
-                                    self.gt.mask_counted(g, &mut scratch.gt_counts)
-                                };
+                                let gm = self.gt.mask(g, dref.info.plain, &mut scratch.gt_counts);
                                 *v = mask::iou_runs(dref, gm, crowd(g));
                             }
                         }
